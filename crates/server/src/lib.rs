@@ -1,0 +1,1 @@
+//! vigia-server (placeholder).

@@ -6,12 +6,14 @@
 //! It performs no I/O and knows nothing about any concrete storage engine.
 #![deny(missing_docs)]
 
+mod duration;
 mod labels;
 mod matcher;
 mod sample;
 mod mem;
 mod storage;
 
+pub use duration::{DurationError, PromDuration, format_duration, parse_duration};
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME, is_valid_label_name, is_valid_metric_name};
 pub use mem::MemStorage;
 pub use matcher::{MatchOp, Matcher};

@@ -1,0 +1,540 @@
+//! The head: the in-memory, appendable part of the database. Series hold Gorilla XOR chunks
+//! (120 samples each) plus a small sorted out-of-order buffer; labels are interned; an inverted
+//! index of roaring bitmaps answers matchers. Each series has its own lock, so readers and many
+//! appending threads proceed concurrently.
+
+use crate::postings::{Postings, Symbols};
+use crate::xor::{ClosedChunk, SAMPLES_PER_CHUNK, XorChunk};
+use parking_lot::{Mutex, RwLock};
+use roaring::RoaringBitmap;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use vigia_model::{Labels, Matcher, RejectReason, Sample, StorageError};
+
+/// Out-of-order buffer length beyond which it is merged back into the chunks.
+const OOO_MERGE_AT: usize = 64;
+
+/// What happened to one appended sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendKind {
+    /// Stored (in order, or out of order within the window).
+    Stored,
+    /// Exact duplicate of a stored sample: idempotent no-op.
+    Duplicate,
+}
+
+/// Samples of one series.
+#[derive(Debug, Default)]
+pub struct SeriesData {
+    closed: Vec<ClosedChunk>,
+    open: XorChunk,
+    ooo: Vec<Sample>,
+    /// Set when the series was garbage-collected from the head; appenders must re-resolve.
+    pub removed: bool,
+}
+
+impl SeriesData {
+    /// Newest in-order timestamp.
+    pub fn max_t(&self) -> Option<i64> {
+        if self.open.count() > 0 {
+            Some(self.open.max_t())
+        } else {
+            self.closed.last().map(|c| c.max_t)
+        }
+    }
+
+    /// Oldest timestamp.
+    pub fn min_t(&self) -> Option<i64> {
+        let c = self.closed.first().map(|c| c.min_t).or_else(|| (self.open.count() > 0).then(|| self.open.min_t()));
+        match (c, self.ooo.first()) {
+            (Some(a), Some(b)) => Some(a.min(b.t)),
+            (a, b) => a.or(b.map(|s| s.t)),
+        }
+    }
+
+    /// True when no samples are held.
+    pub fn is_empty(&self) -> bool {
+        self.open.count() == 0 && self.closed.is_empty() && self.ooo.is_empty()
+    }
+
+    /// Number of chunks (closed + open).
+    pub fn chunk_count(&self) -> usize {
+        self.closed.len() + usize::from(self.open.count() > 0)
+    }
+
+    /// Approximate heap bytes.
+    pub fn heap_bytes(&self) -> usize {
+        self.closed.iter().map(|c| c.heap_bytes() + std::mem::size_of::<ClosedChunk>()).sum::<usize>()
+            + self.closed.capacity().saturating_sub(self.closed.len()) * std::mem::size_of::<ClosedChunk>()
+            + self.open.heap_bytes()
+            + self.ooo.capacity() * 16
+    }
+
+    fn push_in_order(&mut self, t: i64, v: f64) {
+        if self.open.count() >= SAMPLES_PER_CHUNK {
+            let full = std::mem::take(&mut self.open);
+            self.closed.push(full.close());
+        }
+        self.open.append(t, v);
+    }
+
+    /// Value bits stored at `t`, if any.
+    fn value_at(&self, t: i64) -> Option<u64> {
+        if let Ok(i) = self.ooo.binary_search_by_key(&t, |s| s.t) {
+            return self.ooo.get(i).map(|s| s.v.to_bits());
+        }
+        for c in &self.closed {
+            if c.min_t <= t && t <= c.max_t {
+                return c.iter().find(|s| s.t == t).map(|s| s.v.to_bits());
+            }
+        }
+        if self.open.count() > 0 && self.open.min_t() <= t && t <= self.open.max_t() {
+            return self.open.iter().find(|s| s.t == t).map(|s| s.v.to_bits());
+        }
+        None
+    }
+
+    /// Appends with Prometheus rules: newer → stored; same timestamp and bit-equal value →
+    /// duplicate; same timestamp, other value → rejected; older → stored only within
+    /// `ooo_window` of the newest sample.
+    pub fn append(&mut self, t: i64, v: f64, ooo_window: i64) -> Result<AppendKind, RejectReason> {
+        let Some(max) = self.max_t() else {
+            self.push_in_order(t, v);
+            return Ok(AppendKind::Stored);
+        };
+        if t > max {
+            self.push_in_order(t, v);
+            return Ok(AppendKind::Stored);
+        }
+        if t == max {
+            return if self.open_last_bits() == Some(v.to_bits()) {
+                Ok(AppendKind::Duplicate)
+            } else {
+                Err(RejectReason::DuplicateTimestamp)
+            };
+        }
+        if let Some(bits) = self.value_at(t) {
+            return if bits == v.to_bits() { Ok(AppendKind::Duplicate) } else { Err(RejectReason::DuplicateTimestamp) };
+        }
+        if ooo_window <= 0 || t < max.saturating_sub(ooo_window) {
+            return Err(RejectReason::OutOfOrder);
+        }
+        self.insert_ooo(t, v);
+        Ok(AppendKind::Stored)
+    }
+
+    fn open_last_bits(&self) -> Option<u64> {
+        if self.open.count() > 0 {
+            Some(self.open.last_v_bits())
+        } else {
+            self.closed.last().and_then(|c| c.iter().last()).map(|s| s.v.to_bits())
+        }
+    }
+
+    fn insert_ooo(&mut self, t: i64, v: f64) {
+        let pos = self.ooo.partition_point(|s| s.t < t);
+        self.ooo.insert(pos, Sample::new(t, v));
+        if self.ooo.len() >= OOO_MERGE_AT {
+            let all = self.all_samples();
+            self.rebuild(&all);
+        }
+    }
+
+    /// Inserts regardless of order (WAL replay); keeps the stored value on a timestamp clash.
+    pub fn insert_any(&mut self, t: i64, v: f64) {
+        match self.max_t() {
+            None => self.push_in_order(t, v),
+            Some(max) if t > max => self.push_in_order(t, v),
+            Some(_) => {
+                if self.value_at(t).is_none() {
+                    self.insert_ooo(t, v);
+                }
+            }
+        }
+    }
+
+    /// Samples with `min_t <= t <= max_t`, ascending.
+    pub fn samples(&self, min_t: i64, max_t: i64) -> Vec<Sample> {
+        let mut out = Vec::new();
+        for c in &self.closed {
+            if c.max_t >= min_t && c.min_t <= max_t {
+                out.extend(c.iter().filter(|s| s.t >= min_t && s.t <= max_t));
+            }
+        }
+        if self.open.count() > 0 && self.open.max_t() >= min_t && self.open.min_t() <= max_t {
+            out.extend(self.open.iter().filter(|s| s.t >= min_t && s.t <= max_t));
+        }
+        let ooo: Vec<Sample> = self.ooo.iter().filter(|s| s.t >= min_t && s.t <= max_t).copied().collect();
+        if !ooo.is_empty() {
+            out.extend(ooo);
+            out.sort_by_key(|s| s.t);
+        }
+        out
+    }
+
+    /// Every sample, ascending.
+    pub fn all_samples(&self) -> Vec<Sample> {
+        self.samples(i64::MIN, i64::MAX)
+    }
+
+    /// Replaces the contents with `samples` (ascending, unique timestamps).
+    pub fn rebuild(&mut self, samples: &[Sample]) {
+        self.closed.clear();
+        self.open = XorChunk::new();
+        self.ooo = Vec::new();
+        for s in samples {
+            self.push_in_order(s.t, s.v);
+        }
+        self.closed.shrink_to_fit();
+    }
+}
+
+/// One head series.
+#[derive(Debug)]
+pub struct HeadSeries {
+    /// Series id (also its WAL reference).
+    pub id: u32,
+    /// Interned label pairs `[name, value, …]`.
+    pub pairs: Box<[u32]>,
+    /// Samples.
+    pub data: Mutex<SeriesData>,
+}
+
+#[derive(Debug, Default)]
+struct SeriesMap {
+    by_id: HashMap<u32, Arc<HeadSeries>>,
+    by_hash: HashMap<u64, u32>,
+    conflicts: HashMap<u64, Vec<u32>>,
+}
+
+impl SeriesMap {
+    fn find(&self, hash: u64, labels: &Labels, syms: &Symbols) -> Option<Arc<HeadSeries>> {
+        let check = |id: &u32| self.by_id.get(id).filter(|s| syms.labels_eq(&s.pairs, labels)).cloned();
+        if let Some(s) = self.by_hash.get(&hash).and_then(check) {
+            return Some(s);
+        }
+        self.conflicts.get(&hash).and_then(|v| v.iter().find_map(check))
+    }
+}
+
+/// The in-memory head block.
+#[derive(Debug)]
+pub struct Head {
+    syms: RwLock<Symbols>,
+    postings: RwLock<Postings>,
+    series: RwLock<SeriesMap>,
+    next_id: AtomicU32,
+    min_t: AtomicI64,
+    max_t: AtomicI64,
+    max_series: usize,
+}
+
+impl Head {
+    /// An empty head; `max_series` 0 means unlimited.
+    pub fn new(max_series: usize) -> Self {
+        Self {
+            syms: RwLock::new(Symbols::default()),
+            postings: RwLock::new(Postings::default()),
+            series: RwLock::new(SeriesMap::default()),
+            next_id: AtomicU32::new(1),
+            min_t: AtomicI64::new(i64::MAX),
+            max_t: AtomicI64::new(i64::MIN),
+            max_series,
+        }
+    }
+
+    /// Number of series.
+    pub fn num_series(&self) -> usize {
+        self.series.read().by_id.len()
+    }
+
+    /// (min, max) timestamps held, if any.
+    pub fn time_range(&self) -> Option<(i64, i64)> {
+        let (a, b) = (self.min_t.load(Ordering::Acquire), self.max_t.load(Ordering::Acquire));
+        (a <= b).then_some((a, b))
+    }
+
+    /// Widens the tracked time range.
+    pub fn observe_time(&self, t: i64) {
+        self.min_t.fetch_min(t, Ordering::AcqRel);
+        self.max_t.fetch_max(t, Ordering::AcqRel);
+    }
+
+    /// Recomputes the time range from the series (after truncation).
+    pub fn recompute_time_range(&self) {
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for s in self.series.read().by_id.values() {
+            let d = s.data.lock();
+            if let (Some(a), Some(b)) = (d.min_t(), d.max_t()) {
+                lo = lo.min(a);
+                hi = hi.max(b);
+            }
+        }
+        self.min_t.store(lo, Ordering::Release);
+        self.max_t.store(hi, Ordering::Release);
+    }
+
+    /// Looks a series up by labels.
+    pub fn get(&self, labels: &Labels) -> Option<Arc<HeadSeries>> {
+        let syms = self.syms.read();
+        self.series.read().find(labels.stable_hash(), labels, &syms)
+    }
+
+    /// Series by id.
+    pub fn by_id(&self, id: u32) -> Option<Arc<HeadSeries>> {
+        self.series.read().by_id.get(&id).cloned()
+    }
+
+    /// Resolves every label set, creating missing series. All-or-nothing with respect to the
+    /// series limit. `on_create(id, labels)` runs under the creation lock, before any other
+    /// thread can see the new series (the WAL logs the series record there).
+    pub fn get_or_create_all(
+        &self,
+        sets: &[&Labels],
+        on_create: &mut dyn FnMut(u32, &Labels),
+    ) -> Result<(Vec<Arc<HeadSeries>>, u64), StorageError> {
+        let mut out: Vec<Option<Arc<HeadSeries>>> = Vec::with_capacity(sets.len());
+        let mut missing = Vec::new();
+        {
+            let syms = self.syms.read();
+            let map = self.series.read();
+            for (i, l) in sets.iter().enumerate() {
+                let s = map.find(l.stable_hash(), l, &syms);
+                if s.is_none() {
+                    missing.push(i);
+                }
+                out.push(s);
+            }
+        }
+        let mut created = 0u64;
+        if !missing.is_empty() {
+            let mut map = self.series.write();
+            let mut still = Vec::new();
+            {
+                let syms = self.syms.read();
+                for i in missing {
+                    let Some(l) = sets.get(i) else { continue };
+                    match map.find(l.stable_hash(), l, &syms) {
+                        Some(s) => out[i] = Some(s),
+                        None => still.push(i),
+                    }
+                }
+            }
+            // distinct new label sets (a batch may repeat one)
+            let mut uniq: Vec<usize> = Vec::new();
+            for &i in &still {
+                if !uniq.iter().any(|&j| sets[j] == sets[i]) {
+                    uniq.push(i);
+                }
+            }
+            if self.max_series > 0 && map.by_id.len() + uniq.len() > self.max_series {
+                return Err(StorageError::LimitExceeded(format!(
+                    "series limit {} reached: cannot create {} new series",
+                    self.max_series,
+                    uniq.len()
+                )));
+            }
+            for i in still {
+                let Some(l) = sets.get(i).copied() else { continue };
+                let existing = {
+                    let syms = self.syms.read();
+                    map.find(l.stable_hash(), l, &syms)
+                };
+                let s = match existing {
+                    Some(s) => s,
+                    None => {
+                        let id = self.next_id.fetch_add(1, Ordering::AcqRel);
+                        let s = self.insert_locked(&mut map, id, l);
+                        on_create(id, l);
+                        created += 1;
+                        s
+                    }
+                };
+                out[i] = Some(s);
+            }
+        }
+        let mut res = Vec::with_capacity(out.len());
+        for s in out {
+            let Some(s) = s else { return Err(StorageError::Other("series resolution failed".into())) };
+            res.push(s);
+        }
+        Ok((res, created))
+    }
+
+    fn insert_locked(&self, map: &mut SeriesMap, id: u32, labels: &Labels) -> Arc<HeadSeries> {
+        let pairs = self.syms.write().intern_labels(labels);
+        self.postings.write().add(id, &pairs);
+        let s = Arc::new(HeadSeries { id, pairs, data: Mutex::new(SeriesData::default()) });
+        let h = labels.stable_hash();
+        map.by_id.insert(id, s.clone());
+        match map.by_hash.get(&h) {
+            None => {
+                map.by_hash.insert(h, id);
+            }
+            Some(_) => map.conflicts.entry(h).or_default().push(id),
+        }
+        s
+    }
+
+    /// Creates a series with a given id (WAL replay); returns the existing one on a repeat.
+    pub fn create_with_id(&self, id: u32, labels: &Labels) -> Arc<HeadSeries> {
+        let mut map = self.series.write();
+        if let Some(s) = map.by_id.get(&id) {
+            return s.clone();
+        }
+        self.next_id.fetch_max(id.saturating_add(1), Ordering::AcqRel);
+        self.insert_locked(&mut map, id, labels)
+    }
+
+    /// Labels of a series.
+    pub fn labels_of(&self, s: &HeadSeries) -> Labels {
+        self.syms.read().labels(&s.pairs)
+    }
+
+    /// Series ids matching the matchers.
+    pub fn select_ids(&self, matchers: &[Matcher]) -> RoaringBitmap {
+        let syms = self.syms.read();
+        self.postings.read().select(&syms, matchers)
+    }
+
+    /// Matching series with their labels, sorted by labels.
+    pub fn select_series(&self, matchers: &[Matcher]) -> Vec<(Labels, Arc<HeadSeries>)> {
+        let ids = self.select_ids(matchers);
+        let map = self.series.read();
+        let syms = self.syms.read();
+        let mut v: Vec<(Labels, Arc<HeadSeries>)> =
+            ids.iter().filter_map(|id| map.by_id.get(&id)).map(|s| (syms.labels(&s.pairs), s.clone())).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// Runs `f` with the symbol table and postings (label queries, cardinality).
+    pub fn with_index<R>(&self, f: impl FnOnce(&Symbols, &Postings) -> R) -> R {
+        let syms = self.syms.read();
+        let p = self.postings.read();
+        f(&syms, &p)
+    }
+
+    /// All series, unsorted.
+    pub fn all_series(&self) -> Vec<Arc<HeadSeries>> {
+        self.series.read().by_id.values().cloned().collect()
+    }
+
+    /// Total chunks.
+    pub fn num_chunks(&self) -> usize {
+        self.series.read().by_id.values().map(|s| s.data.lock().chunk_count()).sum()
+    }
+
+    /// Removes series that hold no samples; returns how many.
+    pub fn gc(&self) -> usize {
+        let mut map = self.series.write();
+        let empty: Vec<Arc<HeadSeries>> = map
+            .by_id
+            .values()
+            .filter(|s| {
+                let mut d = s.data.lock();
+                if d.is_empty() {
+                    d.removed = true;
+                    true
+                } else {
+                    false
+                }
+            })
+            .cloned()
+            .collect();
+        let syms = self.syms.read();
+        let mut postings = self.postings.write();
+        for s in &empty {
+            postings.remove(s.id, &s.pairs);
+            map.by_id.remove(&s.id);
+            let h = syms.labels(&s.pairs).stable_hash();
+            if map.by_hash.get(&h) == Some(&s.id) {
+                map.by_hash.remove(&h);
+                let promote = map.conflicts.get_mut(&h).and_then(|v| v.pop());
+                if let Some(p) = promote {
+                    map.by_hash.insert(h, p);
+                }
+            } else if let Some(v) = map.conflicts.get_mut(&h) {
+                v.retain(|x| *x != s.id);
+            }
+            if map.conflicts.get(&h).is_some_and(|v| v.is_empty()) {
+                map.conflicts.remove(&h);
+            }
+        }
+        empty.len()
+    }
+
+    /// Approximate heap bytes of the whole head (series, chunks, index, symbols).
+    pub fn heap_bytes(&self) -> usize {
+        let map = self.series.read();
+        let per_series: usize = map
+            .by_id
+            .values()
+            .map(|s| std::mem::size_of::<HeadSeries>() + 16 + s.pairs.len() * 4 + s.data.lock().heap_bytes())
+            .sum();
+        per_series
+            + map.by_id.capacity() * 24
+            + map.by_hash.capacity() * 20
+            + self.syms.read().heap_bytes()
+            + self.postings.read().heap_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigia_model::stale_nan;
+
+    #[test]
+    fn append_rules() {
+        let mut d = SeriesData::default();
+        assert_eq!(d.append(10, 1.0, 0), Ok(AppendKind::Stored));
+        assert_eq!(d.append(10, 1.0, 0), Ok(AppendKind::Duplicate));
+        assert_eq!(d.append(10, 2.0, 0), Err(RejectReason::DuplicateTimestamp));
+        assert_eq!(d.append(5, 2.0, 0), Err(RejectReason::OutOfOrder));
+        assert_eq!(d.append(20, stale_nan(), 0), Ok(AppendKind::Stored));
+        assert_eq!(d.append(20, f64::NAN, 0), Err(RejectReason::DuplicateTimestamp));
+        assert_eq!(d.append(20, stale_nan(), 0), Ok(AppendKind::Duplicate));
+        // window
+        assert_eq!(d.append(15, -0.0, 10), Ok(AppendKind::Stored));
+        assert_eq!(d.append(15, -0.0, 10), Ok(AppendKind::Duplicate));
+        assert_eq!(d.append(15, 0.0, 10), Err(RejectReason::DuplicateTimestamp));
+        assert_eq!(d.append(9, 0.0, 10), Err(RejectReason::OutOfOrder));
+        let s = d.all_samples();
+        assert_eq!(s.iter().map(|s| s.t).collect::<Vec<_>>(), vec![10, 15, 20]);
+        assert_eq!(s[1].v.to_bits(), (-0.0f64).to_bits());
+        assert!(vigia_model::is_stale_nan(s[2].v));
+    }
+
+    #[test]
+    fn many_ooo_merge_and_chunks() {
+        let mut d = SeriesData::default();
+        for t in (0..1000).rev() {
+            d.insert_any(t, t as f64);
+        }
+        let s = d.all_samples();
+        assert_eq!(s.len(), 1000);
+        assert!(s.windows(2).all(|w| w[0].t < w[1].t));
+        assert_eq!(d.samples(100, 199).len(), 100);
+    }
+
+    #[test]
+    fn series_limit_and_gc() {
+        let h = Head::new(2);
+        let a = Labels::from_pairs([("__name__", "a")]);
+        let b = Labels::from_pairs([("__name__", "b")]);
+        let c = Labels::from_pairs([("__name__", "c")]);
+        let mut n = 0;
+        let (v, created) = h.get_or_create_all(&[&a, &b, &a], &mut |_, _| n += 1).unwrap();
+        assert_eq!((created, n, v.len()), (2, 2, 3));
+        assert_eq!(v[0].id, v[2].id);
+        assert!(matches!(h.get_or_create_all(&[&c], &mut |_, _| {}), Err(StorageError::LimitExceeded(_))));
+        v[0].data.lock().append(1, 1.0, 0).unwrap();
+        assert_eq!(h.gc(), 1);
+        assert!(v[1].data.lock().removed);
+        assert!(h.get(&b).is_none());
+        assert!(h.get(&a).is_some());
+        assert_eq!(h.select_series(&[]).len(), 1);
+    }
+}

@@ -6,3 +6,5 @@ pub mod head;
 pub mod postings;
 pub mod vfs;
 pub mod xor;
+pub mod block;
+pub mod wal;

@@ -63,6 +63,20 @@ pub trait Vfs: Send + Sync + fmt::Debug {
     fn hard_link(&self, src: &Path, dst: &Path) -> io::Result<()>;
 }
 
+/// Creates `p` (and parents) and syncs every ancestor so the new entries survive power loss.
+pub fn create_dir_durable(vfs: &dyn Vfs, p: &Path) -> io::Result<()> {
+    vfs.create_dir_all(p)?;
+    let mut cur = Some(p);
+    while let Some(d) = cur {
+        if d.as_os_str().is_empty() {
+            break;
+        }
+        vfs.sync_dir(d)?;
+        cur = d.parent();
+    }
+    Ok(())
+}
+
 /// The real file system.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RealFs;

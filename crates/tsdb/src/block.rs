@@ -1,0 +1,530 @@
+//! Persistent blocks: immutable directories holding `meta.json`, `chunks` (per-series pco
+//! compressed timestamps and values, each chunk CRC-protected) and `index` (symbols, series with
+//! chunk references, postings; one CRC per section). Written to a temporary directory, fsynced
+//! and renamed into place. Byte layouts: `docs/format/block.md`.
+
+use crate::encoding::{DecodeError, Reader, put_bytes, put_uvarint, put_varint};
+use crate::postings::{Postings, Symbols};
+use crate::vfs::{Vfs, VfsReader};
+use roaring::RoaringBitmap;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use vigia_model::{Labels, Matcher, Sample, StorageError};
+
+/// Magic of the chunks file.
+pub const CHUNKS_MAGIC: [u8; 4] = *b"VCHK";
+/// Magic of the index file.
+pub const INDEX_MAGIC: [u8; 4] = *b"VIDX";
+/// Version of both files.
+pub const FORMAT_VERSION: u8 = 1;
+/// Chunk encoding: pco timestamps + pco values.
+pub const ENC_PCO: u8 = 1;
+/// Largest number of samples in one chunk.
+pub const MAX_CHUNK_SAMPLES: usize = 16384;
+/// Size of the index table of contents at the end of the file.
+const TOC_LEN: usize = 3 * 8 + 4;
+
+/// Sample statistics of a block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockStats {
+    /// Samples.
+    pub num_samples: u64,
+    /// Series.
+    pub num_series: u64,
+    /// Chunks.
+    pub num_chunks: u64,
+}
+
+/// Compaction lineage of a block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockCompaction {
+    /// 1 for blocks cut from the head or backfilled, +1 per compaction.
+    pub level: u32,
+    /// Ids of the level-1 blocks merged into this one.
+    pub sources: Vec<String>,
+}
+
+/// `meta.json` of a block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockMeta {
+    /// Block id (26-character ULID, lexicographically ordered by creation time).
+    pub ulid: String,
+    /// Smallest timestamp (inclusive, ms).
+    pub min_time: i64,
+    /// Largest timestamp + 1 (exclusive, ms), as in Prometheus.
+    pub max_time: i64,
+    /// Statistics.
+    pub stats: BlockStats,
+    /// Lineage.
+    pub compaction: BlockCompaction,
+    /// Format version.
+    pub version: u32,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StorageError + '_ {
+    move |source| StorageError::Io { path: path.to_path_buf(), source }
+}
+
+fn corrupt(path: &Path, reason: impl std::fmt::Display) -> StorageError {
+    StorageError::Corrupt { path: path.to_path_buf(), reason: reason.to_string() }
+}
+
+/// A new ULID-like id: 48-bit millisecond time + 80 bits of per-process randomness, Crockford
+/// base32, so ids sort by creation time.
+pub fn new_ulid() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0) as u128;
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(ms);
+    let r1 = h.finish();
+    h.write_u64(r1);
+    let r2 = h.finish();
+    let rand: u128 = (u128::from(r1) << 16) ^ u128::from(r2 & 0xffff);
+    let v: u128 = ((ms & 0xffff_ffff_ffff) << 80) | (rand & ((1u128 << 80) - 1));
+    const ALPHA: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    (0..26).rev().map(|i| ALPHA[((v >> (i * 5)) & 31) as usize] as char).collect()
+}
+
+/// Compresses one chunk's samples (ascending, unique timestamps) with pco.
+pub fn encode_chunk(samples: &[Sample]) -> Result<Vec<u8>, StorageError> {
+    let ts: Vec<i64> = samples.iter().map(|s| s.t).collect();
+    let vs: Vec<f64> = samples.iter().map(|s| s.v).collect();
+    let cfg = pco::ChunkConfig::default();
+    let pe = |e: pco::errors::PcoError| StorageError::Other(format!("pco compression failed: {e}"));
+    let tb = pco::standalone::simple_compress(&ts, &cfg).map_err(pe)?;
+    let vb = pco::standalone::simple_compress(&vs, &cfg).map_err(pe)?;
+    let mut out = Vec::with_capacity(tb.len() + vb.len() + 8);
+    put_uvarint(&mut out, samples.len() as u64);
+    put_bytes(&mut out, &tb);
+    out.extend_from_slice(&vb);
+    Ok(out)
+}
+
+/// Decompresses a chunk payload written by [`encode_chunk`].
+pub fn decode_chunk(payload: &[u8]) -> Result<Vec<Sample>, String> {
+    let mut r = Reader::new(payload);
+    let n = r.uvarint().map_err(|e| e.to_string())? as usize;
+    let tb = r.bytes_prefixed().map_err(|e| e.to_string())?;
+    let vb = r.bytes(r.remaining()).map_err(|e| e.to_string())?;
+    let ts: Vec<i64> = pco::standalone::simple_decompress(tb).map_err(|e| e.to_string())?;
+    let vs: Vec<f64> = pco::standalone::simple_decompress(vb).map_err(|e| e.to_string())?;
+    if ts.len() != n || vs.len() != n {
+        return Err(format!("chunk holds {} timestamps and {} values, header says {n}", ts.len(), vs.len()));
+    }
+    Ok(ts.into_iter().zip(vs).map(|(t, v)| Sample::new(t, v)).collect())
+}
+
+/// Reference to one chunk of a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkMeta {
+    /// First timestamp.
+    pub min_t: i64,
+    /// Last timestamp (inclusive).
+    pub max_t: i64,
+    /// Samples.
+    pub count: u32,
+    /// Offset of the chunk frame in `chunks`.
+    pub off: u64,
+    /// Length of the frame.
+    pub len: u32,
+}
+
+#[derive(Debug)]
+struct BlockSeries {
+    pairs: Box<[u32]>,
+    chunks: Vec<ChunkMeta>,
+}
+
+/// Writes a block under `parent` from series sorted by labels. Empty series are skipped;
+/// returns `None` when there is nothing to write.
+pub fn write_block(
+    vfs: &dyn Vfs,
+    parent: &Path,
+    series: &[(Labels, Vec<Sample>)],
+    level: u32,
+    sources: Vec<String>,
+) -> Result<Option<BlockMeta>, StorageError> {
+    let series: Vec<&(Labels, Vec<Sample>)> = series.iter().filter(|s| !s.1.is_empty()).collect();
+    if series.is_empty() {
+        return Ok(None);
+    }
+    let ulid = new_ulid();
+    let tmp = parent.join(format!("{ulid}.tmp"));
+    let fin = parent.join(&ulid);
+    vfs.create_dir_all(&tmp).map_err(io_err(&tmp))?;
+
+    // chunks
+    let mut chunks = Vec::new();
+    chunks.extend_from_slice(&CHUNKS_MAGIC);
+    chunks.push(FORMAT_VERSION);
+    chunks.extend_from_slice(&[0, 0, 0]);
+    let mut metas: Vec<Vec<ChunkMeta>> = Vec::with_capacity(series.len());
+    let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
+    let mut stats = BlockStats::default();
+    for (_, samples) in &series {
+        let mut cm = Vec::new();
+        for part in samples.chunks(MAX_CHUNK_SAMPLES) {
+            let (Some(first), Some(last)) = (part.first(), part.last()) else { continue };
+            let payload = encode_chunk(part)?;
+            let off = chunks.len() as u64;
+            let mut frame = Vec::with_capacity(payload.len() + 10);
+            put_uvarint(&mut frame, payload.len() as u64 + 1);
+            let body_start = frame.len();
+            frame.push(ENC_PCO);
+            frame.extend_from_slice(&payload);
+            let crc = crc32fast::hash(frame.get(body_start..).unwrap_or(&[]));
+            frame.extend_from_slice(&crc.to_le_bytes());
+            chunks.extend_from_slice(&frame);
+            cm.push(ChunkMeta { min_t: first.t, max_t: last.t, count: part.len() as u32, off, len: frame.len() as u32 });
+            min_t = min_t.min(first.t);
+            max_t = max_t.max(last.t);
+            stats.num_samples += part.len() as u64;
+            stats.num_chunks += 1;
+        }
+        metas.push(cm);
+    }
+    stats.num_series = series.len() as u64;
+
+    // index
+    let mut syms_sorted: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    for (l, _) in &series {
+        for lb in l.iter() {
+            syms_sorted.insert(&lb.name);
+            syms_sorted.insert(&lb.value);
+        }
+    }
+    let sym_ids: BTreeMap<&str, u64> = syms_sorted.iter().enumerate().map(|(i, s)| (*s, i as u64)).collect();
+    let sid = |s: &str| sym_ids.get(s).copied().unwrap_or(0);
+    let mut index = Vec::new();
+    index.extend_from_slice(&INDEX_MAGIC);
+    index.push(FORMAT_VERSION);
+    index.extend_from_slice(&[0, 0, 0]);
+    let section = |index: &mut Vec<u8>, body: Vec<u8>| -> u64 {
+        let off = index.len() as u64;
+        index.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        let crc = crc32fast::hash(&body);
+        index.extend_from_slice(&body);
+        index.extend_from_slice(&crc.to_le_bytes());
+        off
+    };
+    let mut body = Vec::new();
+    put_uvarint(&mut body, syms_sorted.len() as u64);
+    for s in &syms_sorted {
+        put_bytes(&mut body, s.as_bytes());
+    }
+    let sym_off = section(&mut index, body);
+    let mut body = Vec::new();
+    let mut postings: BTreeMap<(u64, u64), Vec<u32>> = BTreeMap::new();
+    put_uvarint(&mut body, series.len() as u64);
+    for (i, ((l, _), cm)) in series.iter().zip(&metas).enumerate() {
+        put_uvarint(&mut body, l.len() as u64);
+        for lb in l.iter() {
+            let (n, v) = (sid(&lb.name), sid(&lb.value));
+            put_uvarint(&mut body, n);
+            put_uvarint(&mut body, v);
+            postings.entry((n, v)).or_default().push(i as u32);
+        }
+        put_uvarint(&mut body, cm.len() as u64);
+        for c in cm {
+            put_varint(&mut body, c.min_t);
+            put_varint(&mut body, c.max_t);
+            put_uvarint(&mut body, u64::from(c.count));
+            put_uvarint(&mut body, c.off);
+            put_uvarint(&mut body, u64::from(c.len));
+        }
+    }
+    let series_off = section(&mut index, body);
+    let mut body = Vec::new();
+    put_uvarint(&mut body, postings.len() as u64);
+    for ((n, v), ids) in &postings {
+        put_uvarint(&mut body, *n);
+        put_uvarint(&mut body, *v);
+        put_uvarint(&mut body, ids.len() as u64);
+        let mut prev = 0u32;
+        for id in ids {
+            put_uvarint(&mut body, u64::from(id - prev));
+            prev = *id;
+        }
+    }
+    let post_off = section(&mut index, body);
+    let mut toc = Vec::with_capacity(TOC_LEN);
+    for o in [sym_off, series_off, post_off] {
+        toc.extend_from_slice(&o.to_le_bytes());
+    }
+    let crc = crc32fast::hash(&toc);
+    toc.extend_from_slice(&crc.to_le_bytes());
+    index.extend_from_slice(&toc);
+
+    let meta = BlockMeta {
+        ulid: ulid.clone(),
+        min_time: min_t,
+        max_time: max_t.saturating_add(1),
+        stats,
+        compaction: BlockCompaction { level, sources: if sources.is_empty() { vec![ulid.clone()] } else { sources } },
+        version: 1,
+    };
+    let meta_json = serde_json::to_vec_pretty(&meta).map_err(|e| StorageError::Other(e.to_string()))?;
+    for (name, data) in [("chunks", &chunks), ("index", &index), ("meta.json", &meta_json)] {
+        let p = tmp.join(name);
+        let mut f = vfs.create(&p).map_err(io_err(&p))?;
+        f.write_all(data).map_err(io_err(&p))?;
+        f.sync_data().map_err(io_err(&p))?;
+    }
+    vfs.sync_dir(&tmp).map_err(io_err(&tmp))?;
+    vfs.rename(&tmp, &fin).map_err(io_err(&fin))?;
+    vfs.sync_dir(parent).map_err(io_err(parent))?;
+    Ok(Some(meta))
+}
+
+/// An open, immutable block.
+pub struct Block {
+    /// Directory.
+    pub dir: PathBuf,
+    /// Metadata.
+    pub meta: BlockMeta,
+    syms: Symbols,
+    postings: Postings,
+    series: Vec<BlockSeries>,
+    chunks: Arc<dyn VfsReader>,
+    /// Bytes on disk.
+    pub size_bytes: u64,
+}
+
+impl std::fmt::Debug for Block {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Block").field("dir", &self.dir).field("meta", &self.meta).finish()
+    }
+}
+
+fn read_section<'a>(buf: &'a [u8], off: u64, path: &Path, what: &str) -> Result<&'a [u8], StorageError> {
+    let off = usize::try_from(off).map_err(|_| corrupt(path, format!("{what}: bad offset")))?;
+    let mut r = Reader::new(buf.get(off..).ok_or_else(|| corrupt(path, format!("{what}: offset past end")))?);
+    let len = r.u32().map_err(|e| corrupt(path, format!("{what}: {e}")))? as usize;
+    let body = r.bytes(len).map_err(|e| corrupt(path, format!("{what}: {e}")))?;
+    let crc = r.u32().map_err(|e| corrupt(path, format!("{what}: {e}")))?;
+    if crc32fast::hash(body) != crc {
+        return Err(corrupt(path, format!("{what}: CRC mismatch")));
+    }
+    Ok(body)
+}
+
+impl Block {
+    /// Opens a block directory, validating the index CRCs and the chunks header.
+    pub fn open(vfs: &dyn Vfs, dir: &Path) -> Result<Block, StorageError> {
+        let mp = dir.join("meta.json");
+        let meta: BlockMeta = serde_json::from_slice(&vfs.read(&mp).map_err(io_err(&mp))?).map_err(|e| corrupt(&mp, e))?;
+        let ip = dir.join("index");
+        let buf = vfs.read(&ip).map_err(io_err(&ip))?;
+        if buf.get(0..4) != Some(&INDEX_MAGIC[..]) || buf.get(4) != Some(&FORMAT_VERSION) {
+            return Err(corrupt(&ip, "bad index header"));
+        }
+        let toc_start = buf.len().checked_sub(TOC_LEN).ok_or_else(|| corrupt(&ip, "index too short"))?;
+        let mut r = Reader::new(buf.get(toc_start..).unwrap_or(&[]));
+        let de = |e: DecodeError| corrupt(&ip, e);
+        let (so, se, po) = (r.u64().map_err(de)?, r.u64().map_err(de)?, r.u64().map_err(de)?);
+        let crc = r.u32().map_err(de)?;
+        if crc32fast::hash(buf.get(toc_start..toc_start + 24).unwrap_or(&[])) != crc {
+            return Err(corrupt(&ip, "TOC CRC mismatch"));
+        }
+        let mut syms = Symbols::default();
+        let body = read_section(&buf, so, &ip, "symbols")?;
+        let mut r = Reader::new(body);
+        let n = r.len(body.len()).map_err(de)?;
+        for i in 0..n {
+            let s = r.str().map_err(de)?;
+            if syms.intern(s) as usize != i {
+                return Err(corrupt(&ip, "duplicate symbol"));
+            }
+        }
+        let sym = |v: u64| -> Result<u32, StorageError> {
+            u32::try_from(v).ok().filter(|x| (*x as usize) < n).ok_or_else(|| corrupt(&ip, "symbol id out of range"))
+        };
+        let body = read_section(&buf, se, &ip, "series")?;
+        let mut r = Reader::new(body);
+        let ns = r.len(body.len()).map_err(de)?;
+        let mut series = Vec::with_capacity(ns);
+        for _ in 0..ns {
+            let nl = r.len(r.remaining()).map_err(de)?;
+            let mut pairs = Vec::with_capacity(nl * 2);
+            for _ in 0..nl * 2 {
+                pairs.push(sym(r.uvarint().map_err(de)?)?);
+            }
+            let nc = r.len(r.remaining()).map_err(de)?;
+            let mut chunks = Vec::with_capacity(nc);
+            for _ in 0..nc {
+                let min_t = r.varint().map_err(de)?;
+                let max_t = r.varint().map_err(de)?;
+                let count = u32::try_from(r.uvarint().map_err(de)?).map_err(|_| corrupt(&ip, "chunk count"))?;
+                let off = r.uvarint().map_err(de)?;
+                let len = u32::try_from(r.uvarint().map_err(de)?).map_err(|_| corrupt(&ip, "chunk len"))?;
+                chunks.push(ChunkMeta { min_t, max_t, count, off, len });
+            }
+            series.push(BlockSeries { pairs: pairs.into_boxed_slice(), chunks });
+        }
+        let body = read_section(&buf, po, &ip, "postings")?;
+        let mut r = Reader::new(body);
+        let np = r.len(body.len()).map_err(de)?;
+        let mut postings = Postings::default();
+        for _ in 0..np {
+            let (nm, v) = (sym(r.uvarint().map_err(de)?)?, sym(r.uvarint().map_err(de)?)?);
+            let cnt = r.len(r.remaining()).map_err(de)?;
+            let mut id = 0u64;
+            for _ in 0..cnt {
+                id += r.uvarint().map_err(de)?;
+                let id32 = u32::try_from(id).ok().filter(|x| (*x as usize) < ns).ok_or_else(|| corrupt(&ip, "posting out of range"))?;
+                postings.add(id32, &[nm, v]);
+            }
+        }
+        let cp = dir.join("chunks");
+        let chunks = vfs.open_read(&cp).map_err(io_err(&cp))?;
+        let head = chunks.read_at(0, 8).map_err(io_err(&cp))?;
+        if head.get(0..4) != Some(&CHUNKS_MAGIC[..]) || head.get(4) != Some(&FORMAT_VERSION) {
+            return Err(corrupt(&cp, "bad chunks header"));
+        }
+        for s in &series {
+            for c in &s.chunks {
+                if c.off.saturating_add(u64::from(c.len)) > chunks.len() {
+                    return Err(corrupt(&cp, "chunk reference past end of file"));
+                }
+            }
+        }
+        let size_bytes = chunks.len() + buf.len() as u64 + vfs.file_len(&mp).unwrap_or(0);
+        Ok(Block { dir: dir.to_path_buf(), meta, syms, postings, series, chunks, size_bytes })
+    }
+
+    /// Number of series.
+    pub fn num_series(&self) -> usize {
+        self.series.len()
+    }
+
+    /// True when the block has data overlapping `[min_t, max_t]`.
+    pub fn overlaps(&self, min_t: i64, max_t: i64) -> bool {
+        self.meta.min_time <= max_t && self.meta.max_time > min_t
+    }
+
+    /// Ids (ascending = sorted by labels) of series matching the matchers.
+    pub fn select_ids(&self, matchers: &[Matcher]) -> RoaringBitmap {
+        self.postings.select(&self.syms, matchers)
+    }
+
+    /// Labels of series `id`.
+    pub fn labels(&self, id: u32) -> Labels {
+        self.series.get(id as usize).map(|s| self.syms.labels(&s.pairs)).unwrap_or_default()
+    }
+
+    /// True when series `id` has a chunk overlapping the range.
+    pub fn series_overlaps(&self, id: u32, min_t: i64, max_t: i64) -> bool {
+        self.series.get(id as usize).is_some_and(|s| s.chunks.iter().any(|c| c.max_t >= min_t && c.min_t <= max_t))
+    }
+
+    /// Samples of series `id` within `[min_t, max_t]`, reading and CRC-checking its chunks.
+    pub fn samples(&self, id: u32, min_t: i64, max_t: i64) -> Result<Vec<Sample>, StorageError> {
+        let Some(s) = self.series.get(id as usize) else { return Ok(Vec::new()) };
+        let cp = self.dir.join("chunks");
+        let mut out = Vec::new();
+        for c in &s.chunks {
+            if c.max_t < min_t || c.min_t > max_t {
+                continue;
+            }
+            let frame = self.chunks.read_at(c.off, c.len as usize).map_err(io_err(&cp))?;
+            let mut r = Reader::new(&frame);
+            let len = r.len(frame.len()).map_err(|e| corrupt(&cp, e))?;
+            let body = r.bytes(len).map_err(|e| corrupt(&cp, e))?;
+            let crc = r.u32().map_err(|e| corrupt(&cp, e))?;
+            if crc32fast::hash(body) != crc {
+                return Err(corrupt(&cp, format!("chunk at {} CRC mismatch", c.off)));
+            }
+            match body.split_first() {
+                Some((&ENC_PCO, payload)) => {
+                    let samples = decode_chunk(payload).map_err(|e| corrupt(&cp, e))?;
+                    out.extend(samples.into_iter().filter(|s| s.t >= min_t && s.t <= max_t));
+                }
+                _ => return Err(corrupt(&cp, "unknown chunk encoding")),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every series with all its samples (compaction, rewrite).
+    pub fn read_all(&self) -> Result<Vec<(Labels, Vec<Sample>)>, StorageError> {
+        (0..self.series.len() as u32).map(|i| Ok((self.labels(i), self.samples(i, i64::MIN, i64::MAX)?))).collect()
+    }
+
+    /// Runs `f` with the symbol table and postings.
+    pub fn with_index<R>(&self, f: impl FnOnce(&Symbols, &Postings) -> R) -> R {
+        f(&self.syms, &self.postings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vfs::SimFs;
+    use proptest::prelude::*;
+    use vigia_model::{MatchOp, stale_nan};
+
+    fn bits(s: &[Sample]) -> Vec<(i64, u64)> {
+        s.iter().map(|s| (s.t, s.v.to_bits())).collect()
+    }
+
+    #[test]
+    fn block_roundtrip_special_values() {
+        let fs = SimFs::new();
+        let parent = Path::new("/data");
+        crate::vfs::create_dir_durable(&fs, parent).unwrap();
+        let a = Labels::from_pairs([("__name__", "a"), ("job", "x")]);
+        let b = Labels::from_pairs([("__name__", "b")]);
+        let sa = vec![
+            Sample::new(1, f64::NAN),
+            Sample::new(2, stale_nan()),
+            Sample::new(3, f64::INFINITY),
+            Sample::new(4, f64::NEG_INFINITY),
+            Sample::new(5, -0.0),
+        ];
+        let sb: Vec<Sample> = (0..40_000).map(|i| Sample::new(i * 15_000, i as f64)).collect();
+        let meta = write_block(&fs, parent, &[(a.clone(), sa.clone()), (b.clone(), sb.clone())], 1, vec![]).unwrap().unwrap();
+        assert_eq!((meta.min_time, meta.max_time), (0, 39_999 * 15_000 + 1));
+        let blk = Block::open(&fs, &parent.join(&meta.ulid)).unwrap();
+        assert_eq!(blk.num_series(), 2);
+        let ids: Vec<u32> = blk.select_ids(&[Matcher::new(MatchOp::Regex, "job", "x|y").unwrap()]).iter().collect();
+        assert_eq!(ids, vec![0]);
+        assert_eq!(bits(&blk.samples(0, i64::MIN, i64::MAX).unwrap()), bits(&sa));
+        assert_eq!(bits(&blk.samples(1, i64::MIN, i64::MAX).unwrap()), bits(&sb));
+        assert_eq!(blk.samples(1, 15_000, 30_000).unwrap().len(), 2);
+        // survives power loss: fully synced
+        let c = fs.crash();
+        assert!(Block::open(&c, &parent.join(&meta.ulid)).is_ok());
+    }
+
+    #[test]
+    fn corrupt_index_is_detected() {
+        let fs = SimFs::new();
+        let parent = Path::new("/d");
+        fs.create_dir_all(parent).unwrap();
+        let l = Labels::from_pairs([("__name__", "a")]);
+        let meta = write_block(&fs, parent, &[(l, vec![Sample::new(1, 1.0)])], 1, vec![]).unwrap().unwrap();
+        let ip = parent.join(&meta.ulid).join("index");
+        let mut data = fs.read(&ip).unwrap();
+        data[10] ^= 0x55;
+        let mut f = fs.create(&ip).unwrap();
+        f.write_all(&data).unwrap();
+        assert!(matches!(Block::open(&fs, &parent.join(&meta.ulid)), Err(StorageError::Corrupt { .. })));
+    }
+
+    proptest! {
+        #[test]
+        fn chunk_roundtrip(ts in proptest::collection::btree_set(any::<i64>(), 1..300), vals in proptest::collection::vec(any::<u64>(), 300)) {
+            let s: Vec<Sample> = ts.iter().zip(&vals).map(|(t, v)| Sample::new(*t, f64::from_bits(*v))).collect();
+            let enc = encode_chunk(&s).unwrap();
+            let dec = decode_chunk(&enc).unwrap();
+            prop_assert_eq!(bits(&dec), bits(&s));
+        }
+    }
+}

@@ -1,1 +1,46 @@
-//! vigia-ingest (placeholder).
+//! vigia-ingest turns bytes from the outside world into [`SeriesSamples`] batches.
+//!
+//! It decodes every push format vigia accepts — Prometheus remote_write 1.0
+//! ([`remote_write`]), the Influx line protocol ([`influx`]), VictoriaMetrics JSON lines
+//! ([`vmjson`]) and the Prometheus / OpenMetrics text formats ([`textformat`]) — and it runs
+//! Prometheus-style scraping ([`scrape`], with [`relabel`]). Decoders never panic on bad input:
+//! they return an [`IngestError`] whose [`ErrorKind`] maps to an HTTP status.
+//!
+//! This crate does not serve HTTP (the server crate hands it request bodies) and does not know
+//! the storage engine: scraped samples go through an `Arc<dyn vigia_model::Appender>`.
+#![deny(missing_docs)]
+
+mod error;
+mod metadata;
+mod validate;
+
+pub mod bench;
+pub mod influx;
+pub mod relabel;
+pub mod remote_write;
+pub mod scrape;
+pub mod textformat;
+pub mod vmjson;
+
+pub use error::{ErrorKind, IngestError};
+pub use metadata::{MetadataStore, MetricMetadata};
+pub use validate::Limits;
+
+use vigia_model::SeriesSamples;
+
+/// What a decoder produced: the series with their samples, and any metric metadata
+/// (HELP/TYPE/UNIT) that the payload carried.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Decoded {
+    /// Decoded series; every label set is valid and has a metric name.
+    pub series: Vec<SeriesSamples>,
+    /// Metric metadata found in the payload.
+    pub metadata: Vec<MetricMetadata>,
+}
+
+impl Decoded {
+    /// Total number of samples over all series.
+    pub fn sample_count(&self) -> usize {
+        self.series.iter().map(|s| s.samples.len()).sum()
+    }
+}

@@ -1,0 +1,381 @@
+//! Scrape configuration as Prometheus users write it (`global` and `scrape_configs`), with
+//! Prometheus defaults and the cross-field checks Prometheus performs.
+
+use crate::IngestError;
+use crate::relabel::RelabelConfig;
+use std::collections::{BTreeMap, BTreeSet};
+use vigia_model::PromDuration;
+
+const DEFAULT_INTERVAL: PromDuration = PromDuration(60_000);
+const DEFAULT_TIMEOUT: PromDuration = PromDuration(10_000);
+
+/// The `global` section (the scrape-related part, plus `evaluation_interval` so a Prometheus
+/// configuration file parses; rules use that one).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalConfig {
+    /// Default scrape interval (1m).
+    #[serde(default)]
+    pub scrape_interval: Option<PromDuration>,
+    /// Default scrape timeout (10s, or the interval when that is shorter).
+    #[serde(default)]
+    pub scrape_timeout: Option<PromDuration>,
+    /// Rule evaluation interval (1m); not used by scraping.
+    #[serde(default)]
+    pub evaluation_interval: Option<PromDuration>,
+    /// Labels added when talking to external systems (remote write, alerts); not added to
+    /// scraped series, as in Prometheus.
+    #[serde(default)]
+    pub external_labels: BTreeMap<String, String>,
+}
+
+impl GlobalConfig {
+    /// Effective default scrape interval.
+    pub fn scrape_interval(&self) -> PromDuration {
+        self.scrape_interval.unwrap_or(DEFAULT_INTERVAL)
+    }
+
+    /// Effective default scrape timeout.
+    pub fn scrape_timeout(&self) -> PromDuration {
+        match self.scrape_timeout {
+            Some(t) => t,
+            None => DEFAULT_TIMEOUT.min(self.scrape_interval()),
+        }
+    }
+}
+
+/// A `static_configs` entry.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticConfig {
+    /// `host:port` addresses.
+    pub targets: Vec<String>,
+    /// Labels given to every target of the group.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+fn default_refresh() -> PromDuration {
+    PromDuration(300_000)
+}
+
+/// A `file_sd_configs` entry: JSON or YAML files listing target groups.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSdConfig {
+    /// File paths; the last path component may contain `*` and `?` wildcards. Files must end in
+    /// `.json`, `.yml` or `.yaml`.
+    pub files: Vec<String>,
+    /// How often the files are re-read (5m).
+    #[serde(default = "default_refresh")]
+    pub refresh_interval: PromDuration,
+}
+
+fn default_metrics_path() -> String {
+    "/metrics".into()
+}
+
+fn default_scheme() -> String {
+    "http".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One `scrape_configs` entry (a scrape pool).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScrapeConfig {
+    /// Pool name, the default `job` label; unique.
+    pub job_name: String,
+    /// Interval between scrapes (global default).
+    #[serde(default)]
+    pub scrape_interval: Option<PromDuration>,
+    /// Per-scrape timeout (global default, capped at the interval when not set explicitly).
+    #[serde(default)]
+    pub scrape_timeout: Option<PromDuration>,
+    /// HTTP path (`/metrics`).
+    #[serde(default = "default_metrics_path")]
+    pub metrics_path: String,
+    /// `http` or `https`.
+    #[serde(default = "default_scheme")]
+    pub scheme: String,
+    /// Keep the scraped labels on conflict with target labels (else rename them `exported_*`).
+    #[serde(default)]
+    pub honor_labels: bool,
+    /// Keep timestamps present in the scraped data (default true).
+    #[serde(default = "yes")]
+    pub honor_timestamps: bool,
+    /// URL query parameters.
+    #[serde(default)]
+    pub params: BTreeMap<String, Vec<String>>,
+    /// Statically listed targets.
+    #[serde(default)]
+    pub static_configs: Vec<StaticConfig>,
+    /// File-based discovery.
+    #[serde(default)]
+    pub file_sd_configs: Vec<FileSdConfig>,
+    /// Relabelling of discovered targets.
+    #[serde(default)]
+    pub relabel_configs: Vec<RelabelConfig>,
+    /// Relabelling of scraped samples.
+    #[serde(default)]
+    pub metric_relabel_configs: Vec<RelabelConfig>,
+    /// Most samples accepted per scrape after metric relabelling; 0 = no limit. Exceeding it
+    /// fails the whole scrape.
+    #[serde(default)]
+    pub sample_limit: usize,
+    /// Most labels per sample; 0 = no limit. Exceeding it fails the whole scrape.
+    #[serde(default)]
+    pub label_limit: usize,
+}
+
+impl ScrapeConfig {
+    /// A pool with Prometheus defaults and the given static targets (handy in code and tests).
+    pub fn new(job_name: impl Into<String>, targets: Vec<String>) -> Self {
+        Self {
+            job_name: job_name.into(),
+            scrape_interval: None,
+            scrape_timeout: None,
+            metrics_path: default_metrics_path(),
+            scheme: default_scheme(),
+            honor_labels: false,
+            honor_timestamps: true,
+            params: BTreeMap::new(),
+            static_configs: vec![StaticConfig {
+                targets,
+                labels: BTreeMap::new(),
+            }],
+            file_sd_configs: Vec::new(),
+            relabel_configs: Vec::new(),
+            metric_relabel_configs: Vec::new(),
+            sample_limit: 0,
+            label_limit: 0,
+        }
+    }
+
+    /// Effective interval given the global section.
+    pub fn interval(&self, global: &GlobalConfig) -> PromDuration {
+        self.scrape_interval
+            .unwrap_or_else(|| global.scrape_interval())
+    }
+
+    /// Effective timeout given the global section.
+    pub fn timeout(&self, global: &GlobalConfig) -> PromDuration {
+        match self.scrape_timeout {
+            Some(t) => t,
+            None => {
+                let g = global.scrape_timeout();
+                g.min(self.interval(global))
+            }
+        }
+    }
+}
+
+fn valid_file_pattern(p: &str) -> bool {
+    let name = p.rsplit('/').next().unwrap_or(p);
+    let dir_part = &p[..p.len() - name.len()];
+    (name.ends_with(".json") || name.ends_with(".yml") || name.ends_with(".yaml"))
+        && !dir_part.contains(['*', '?', '['])
+}
+
+/// Checks a whole scrape configuration, reporting every problem found (joined by `; `).
+pub fn validate(global: &GlobalConfig, configs: &[ScrapeConfig]) -> Result<(), IngestError> {
+    let mut errs = Vec::new();
+    if global.scrape_interval().as_millis() <= 0 {
+        errs.push("global scrape_interval must be positive".to_string());
+    }
+    if global.scrape_timeout() > global.scrape_interval() {
+        errs.push("global scrape_timeout greater than scrape_interval".to_string());
+    }
+    for name in global.external_labels.keys() {
+        if !vigia_model::is_valid_label_name(name) {
+            errs.push(format!("invalid external label name {name:?}"));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for c in configs {
+        let job = &c.job_name;
+        if job.is_empty() {
+            errs.push("job_name is empty".into());
+        }
+        if !seen.insert(job.as_str()) {
+            errs.push(format!(
+                "found multiple scrape configs with job name {job:?}"
+            ));
+        }
+        let (iv, to) = (c.interval(global), c.timeout(global));
+        if iv.as_millis() <= 0 {
+            errs.push(format!("job {job:?}: scrape_interval must be positive"));
+        }
+        if to.as_millis() <= 0 {
+            errs.push(format!("job {job:?}: scrape_timeout must be positive"));
+        }
+        if to > iv {
+            errs.push(format!(
+                "job {job:?}: scrape timeout greater than scrape interval ({to} > {iv})"
+            ));
+        }
+        if c.scheme != "http" && c.scheme != "https" {
+            errs.push(format!(
+                "job {job:?}: unsupported scheme {:?} (http or https)",
+                c.scheme
+            ));
+        }
+        if !c.metrics_path.starts_with('/') {
+            errs.push(format!(
+                "job {job:?}: metrics_path {:?} must start with '/'",
+                c.metrics_path
+            ));
+        }
+        for sc in &c.static_configs {
+            for t in &sc.targets {
+                if t.is_empty() || t.contains('/') {
+                    errs.push(format!("job {job:?}: invalid target address {t:?}"));
+                }
+            }
+            for name in sc.labels.keys() {
+                if !vigia_model::is_valid_label_name(name) {
+                    errs.push(format!("job {job:?}: invalid label name {name:?}"));
+                }
+            }
+        }
+        for fsd in &c.file_sd_configs {
+            if fsd.files.is_empty() {
+                errs.push(format!("job {job:?}: file_sd_configs entry without files"));
+            }
+            if fsd.refresh_interval.as_millis() <= 0 {
+                errs.push(format!(
+                    "job {job:?}: file_sd refresh_interval must be positive"
+                ));
+            }
+            for f in &fsd.files {
+                if !valid_file_pattern(f) {
+                    errs.push(format!(
+                        "job {job:?}: file_sd path {f:?} must end in .json, .yml or .yaml and may only use wildcards in its last component"
+                    ));
+                }
+            }
+        }
+        for (i, r) in c.relabel_configs.iter().enumerate() {
+            if let Err(e) = r.validate() {
+                errs.push(format!("job {job:?}: relabel_configs[{i}]: {e}"));
+            }
+        }
+        for (i, r) in c.metric_relabel_configs.iter().enumerate() {
+            if let Err(e) = r.validate() {
+                errs.push(format!("job {job:?}: metric_relabel_configs[{i}]: {e}"));
+            }
+        }
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(IngestError::Config(errs.join("; ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct File {
+        #[serde(default)]
+        global: GlobalConfig,
+        scrape_configs: Vec<ScrapeConfig>,
+    }
+
+    #[test]
+    fn prometheus_style_yaml() {
+        let y = r#"
+global:
+  scrape_interval: 15s
+  evaluation_interval: 30s
+  external_labels: {region: eu}
+scrape_configs:
+  - job_name: node
+    scrape_interval: 5s
+    params: {module: [http_2xx]}
+    static_configs:
+      - targets: ['localhost:9100', 'h2:9100']
+        labels: {env: prod}
+    relabel_configs:
+      - source_labels: [__address__]
+        target_label: __param_target
+    metric_relabel_configs:
+      - action: labeldrop
+        regex: tmp_.*
+    sample_limit: 1000
+  - job_name: files
+    file_sd_configs:
+      - files: ['/etc/targets/*.json']
+        refresh_interval: 1m
+"#;
+        let f: File = serde_saphyr::from_str(y).unwrap();
+        validate(&f.global, &f.scrape_configs).unwrap();
+        let n = &f.scrape_configs[0];
+        assert_eq!(n.interval(&f.global).as_millis(), 5_000);
+        assert_eq!(n.timeout(&f.global).as_millis(), 5_000);
+        assert_eq!(n.metrics_path, "/metrics");
+        assert!(n.honor_timestamps);
+        let fi = &f.scrape_configs[1];
+        assert_eq!(fi.interval(&f.global).as_millis(), 15_000);
+        assert_eq!(fi.timeout(&f.global).as_millis(), 10_000);
+        assert_eq!(fi.file_sd_configs[0].refresh_interval.as_millis(), 60_000);
+        assert_eq!(
+            GlobalConfig::default().scrape_interval().as_millis(),
+            60_000
+        );
+    }
+
+    #[test]
+    fn bad_configs() {
+        assert!(
+            serde_saphyr::from_str::<File>("scrape_configs: [{job_name: a, scrape_intervl: 1s}]")
+                .is_err()
+        );
+        assert!(
+            serde_saphyr::from_str::<File>("scrape_configs: [{job_name: a, scrape_interval: 1x}]")
+                .is_err()
+        );
+        let cases = [
+            (
+                "scrape_configs: [{job_name: a}, {job_name: a}]",
+                "multiple scrape configs",
+            ),
+            (
+                "scrape_configs: [{job_name: a, scrape_interval: 5s, scrape_timeout: 10s}]",
+                "greater than",
+            ),
+            (
+                "scrape_configs: [{job_name: a, scheme: ftp}]",
+                "unsupported scheme",
+            ),
+            (
+                "scrape_configs: [{job_name: a, metrics_path: x}]",
+                "must start with",
+            ),
+            (
+                "scrape_configs: [{job_name: a, file_sd_configs: [{files: [x.txt]}]}]",
+                "must end in",
+            ),
+            (
+                "scrape_configs: [{job_name: a, relabel_configs: [{action: hashmod, target_label: x}]}]",
+                "relabel_configs[0]",
+            ),
+            (
+                "scrape_configs: [{job_name: a, static_configs: [{targets: ['http://x/']}]}]",
+                "invalid target",
+            ),
+        ];
+        for (y, needle) in cases {
+            let f: File = serde_saphyr::from_str(y).unwrap();
+            let e = validate(&f.global, &f.scrape_configs)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(needle), "{y}: {e}");
+        }
+    }
+}

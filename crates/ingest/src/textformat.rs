@@ -1,0 +1,549 @@
+//! The Prometheus text exposition format 0.0.4 and OpenMetrics 1.0 text format.
+//!
+//! The content type chooses the dialect (`application/openmetrics-text` → OpenMetrics, anything
+//! else → 0.0.4; protobuf is refused as unsupported). Both accept `# EOF`. HELP / TYPE / UNIT
+//! lines become [`MetricMetadata`]; exemplars are ignored, and so are OpenMetrics `_created`
+//! samples of counters, histograms and summaries. Errors name the 1-based line.
+
+use crate::validate::validate_pairs;
+use crate::{Decoded, IngestError, Limits, MetricMetadata};
+use std::collections::HashMap;
+use vigia_model::{Label, METRIC_NAME, Sample, SeriesSamples};
+
+/// The dialect of a text body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Prometheus text format 0.0.4: millisecond integer timestamps.
+    Prometheus,
+    /// OpenMetrics 1.0: float-second timestamps, `_created`, UNIT, `# EOF`.
+    OpenMetrics,
+}
+
+/// Picks the dialect from a `Content-Type` header value.
+pub fn dialect_for(content_type: Option<&str>) -> Result<Dialect, IngestError> {
+    let Some(ct) = content_type else {
+        return Ok(Dialect::Prometheus);
+    };
+    let media = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match media.as_str() {
+        "application/openmetrics-text" => Ok(Dialect::OpenMetrics),
+        "application/vnd.google.protobuf" | "application/x-protobuf" => Err(
+            IngestError::Unsupported(format!("content type {ct:?} (protobuf exposition)")),
+        ),
+        _ => Ok(Dialect::Prometheus),
+    }
+}
+
+/// Parses an exposition body. `default_ts_ms` is the timestamp of samples that carry none.
+pub fn parse(
+    body: &[u8],
+    content_type: Option<&str>,
+    default_ts_ms: i64,
+    limits: &Limits,
+) -> Result<Decoded, IngestError> {
+    let dialect = dialect_for(content_type)?;
+    let mut p = Parser {
+        dialect,
+        default_ts_ms,
+        limits,
+        series: Vec::new(),
+        metadata: Vec::new(),
+        meta_index: HashMap::new(),
+    };
+    let mut eof = false;
+    for (i, raw) in body.split(|b| *b == b'\n').enumerate() {
+        let line_no = i + 1;
+        let line =
+            std::str::from_utf8(raw).map_err(|_| IngestError::line(line_no, "not valid UTF-8"))?;
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if eof {
+            if !line.trim().is_empty() {
+                return Err(IngestError::line(line_no, "data after # EOF"));
+            }
+            continue;
+        }
+        let t = line.trim_start_matches([' ', '\t']);
+        if t.is_empty() {
+            continue;
+        }
+        if let Some(comment) = t.strip_prefix('#') {
+            if comment.trim() == "EOF" {
+                eof = true;
+                continue;
+            }
+            p.comment(comment)
+                .map_err(|r| IngestError::line(line_no, r))?;
+            continue;
+        }
+        p.sample(t, line_no)?;
+    }
+    Ok(Decoded {
+        series: p.series,
+        metadata: p.metadata,
+    })
+}
+
+struct Parser<'a> {
+    dialect: Dialect,
+    default_ts_ms: i64,
+    limits: &'a Limits,
+    series: Vec<SeriesSamples>,
+    metadata: Vec<MetricMetadata>,
+    meta_index: HashMap<String, usize>,
+}
+
+fn is_name_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_' || c == b':'
+}
+
+fn is_name_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b':'
+}
+
+fn unescape_help(s: &str, openmetrics: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('\\') => out.push('\\'),
+            Some('n') => out.push('\n'),
+            Some('"') if openmetrics => out.push('"'),
+            Some(o) => {
+                out.push('\\');
+                out.push(o);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+impl Parser<'_> {
+    fn meta(&mut self, name: &str) -> &mut MetricMetadata {
+        let metadata = &mut self.metadata;
+        let idx = *self.meta_index.entry(name.to_string()).or_insert_with(|| {
+            metadata.push(MetricMetadata {
+                metric: name.to_string(),
+                kind: "unknown".into(),
+                help: String::new(),
+                unit: String::new(),
+            });
+            metadata.len() - 1
+        });
+        // `idx` was produced by the push above or an earlier one; entries are never removed.
+        &mut self.metadata[idx]
+    }
+
+    fn comment(&mut self, c: &str) -> Result<(), String> {
+        let c = c.trim_start_matches([' ', '\t']);
+        let (keyword, rest) = c.split_once([' ', '\t']).unwrap_or((c, ""));
+        if !matches!(keyword, "HELP" | "TYPE" | "UNIT") {
+            return Ok(()); // ordinary comment
+        }
+        let rest = rest.trim_start_matches([' ', '\t']);
+        let (name, arg) = rest.split_once([' ', '\t']).unwrap_or((rest, ""));
+        if name.is_empty() || !vigia_model::is_valid_metric_name(name) {
+            return Err(format!("invalid metric name {name:?} in # {keyword}"));
+        }
+        let om = self.dialect == Dialect::OpenMetrics;
+        match keyword {
+            "HELP" => {
+                let help = unescape_help(arg, om);
+                self.meta(name).help = help;
+            }
+            "TYPE" => {
+                let kind = match arg.trim() {
+                    "counter" => "counter",
+                    "gauge" => "gauge",
+                    "histogram" => "histogram",
+                    "summary" => "summary",
+                    "untyped" | "unknown" => "unknown",
+                    "gaugehistogram" if om => "gaugehistogram",
+                    "info" if om => "info",
+                    "stateset" if om => "stateset",
+                    other => return Err(format!("unknown metric type {other:?}")),
+                };
+                self.meta(name).kind = kind.to_string();
+            }
+            _ => {
+                self.meta(name).unit = arg.trim().to_string();
+            }
+        }
+        Ok(())
+    }
+
+    fn family_kind(&self, name: &str) -> Option<&str> {
+        self.meta_index
+            .get(name)
+            .and_then(|i| self.metadata.get(*i))
+            .map(|m| m.kind.as_str())
+    }
+
+    fn sample(&mut self, line: &str, line_no: usize) -> Result<(), IngestError> {
+        let err = |r: String| IngestError::line(line_no, r);
+        let b = line.as_bytes();
+        let mut i = 0;
+        if !b.first().is_some_and(|c| is_name_start(*c)) {
+            return Err(err(format!(
+                "expected a metric name at {:?}",
+                truncate(line)
+            )));
+        }
+        while b.get(i).is_some_and(|c| is_name_char(*c)) {
+            i += 1;
+        }
+        let name = &line[..i];
+        let mut pairs = vec![Label {
+            name: METRIC_NAME.into(),
+            value: name.to_string(),
+        }];
+        let mut j = i;
+        skip_ws(b, &mut j);
+        if b.get(j) == Some(&b'{') {
+            i = j + 1;
+            loop {
+                skip_ws(b, &mut i);
+                match b.get(i) {
+                    Some(b'}') => {
+                        i += 1;
+                        break;
+                    }
+                    None => return Err(err("unterminated label set".into())),
+                    _ => {}
+                }
+                let start = i;
+                if !b
+                    .get(i)
+                    .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+                {
+                    return Err(err(format!(
+                        "invalid label name at {:?}",
+                        truncate(&line[start..])
+                    )));
+                }
+                while b
+                    .get(i)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                {
+                    i += 1;
+                }
+                let lname = &line[start..i];
+                skip_ws(b, &mut i);
+                if b.get(i) != Some(&b'=') {
+                    return Err(err(format!("expected '=' after label name {lname:?}")));
+                }
+                i += 1;
+                skip_ws(b, &mut i);
+                if b.get(i) != Some(&b'"') {
+                    return Err(err(format!(
+                        "expected '\"' to open the value of label {lname:?}"
+                    )));
+                }
+                i += 1;
+                let mut value = String::new();
+                let mut seg = i;
+                loop {
+                    match b.get(i) {
+                        None => return Err(err(format!("unterminated value of label {lname:?}"))),
+                        Some(b'"') => {
+                            value.push_str(&line[seg..i]);
+                            i += 1;
+                            break;
+                        }
+                        Some(b'\\') => {
+                            value.push_str(&line[seg..i]);
+                            match b.get(i + 1) {
+                                Some(b'\\') => value.push('\\'),
+                                Some(b'"') => value.push('"'),
+                                Some(b'n') => value.push('\n'),
+                                _ => {
+                                    return Err(err(format!(
+                                        "invalid escape in value of label {lname:?}"
+                                    )));
+                                }
+                            }
+                            i += 2;
+                            seg = i;
+                        }
+                        Some(_) => i += 1,
+                    }
+                }
+                if pairs.iter().any(|l| l.name == lname) {
+                    return Err(err(format!("duplicate label name {lname:?}")));
+                }
+                pairs.push(Label {
+                    name: lname.to_string(),
+                    value,
+                });
+                skip_ws(b, &mut i);
+                match b.get(i) {
+                    Some(b',') => i += 1,
+                    Some(b'}') => {}
+                    _ => return Err(err(format!("expected ',' or '}}' after label {lname:?}"))),
+                }
+            }
+        }
+        if !b.get(i).is_some_and(|c| *c == b' ' || *c == b'\t') {
+            return Err(err(format!(
+                "expected a space and a value after {:?}",
+                truncate(&line[..i])
+            )));
+        }
+        let rest = &line[i..];
+        let mut tokens = rest.split([' ', '\t']).filter(|t| !t.is_empty());
+        let Some(vtok) = tokens.next() else {
+            return Err(err("missing value".into()));
+        };
+        let v = parse_float(vtok).ok_or_else(|| err(format!("invalid value {vtok:?}")))?;
+        let mut t = self.default_ts_ms;
+        match tokens.next() {
+            None => {}
+            Some(tok) if tok.starts_with('#') => {} // exemplar
+            Some(tok) => {
+                t = self
+                    .parse_ts(tok)
+                    .ok_or_else(|| err(format!("invalid timestamp {tok:?}")))?;
+                match tokens.next() {
+                    None => {}
+                    Some(tok) if tok.starts_with('#') => {}
+                    Some(tok) => return Err(err(format!("unexpected {tok:?} after timestamp"))),
+                }
+            }
+        }
+        if self.dialect == Dialect::OpenMetrics
+            && let Some(base) = name.strip_suffix("_created")
+            && matches!(
+                self.family_kind(base),
+                Some("counter" | "histogram" | "summary" | "gaugehistogram")
+            )
+        {
+            return Ok(());
+        }
+        let labels = validate_pairs(pairs, self.limits).map_err(err)?;
+        self.limits.check_samples(self.series.len() + 1)?;
+        self.limits.check_series(self.series.len() + 1)?;
+        self.series.push(SeriesSamples {
+            labels,
+            samples: vec![Sample::new(t, v)],
+        });
+        Ok(())
+    }
+
+    fn parse_ts(&self, tok: &str) -> Option<i64> {
+        match self.dialect {
+            Dialect::Prometheus => tok.parse::<i64>().ok(),
+            Dialect::OpenMetrics => {
+                let s: f64 = tok.parse().ok()?;
+                let ms = (s * 1000.0).round();
+                (ms.is_finite() && ms.abs() < 9.0e18).then_some(ms as i64)
+            }
+        }
+    }
+}
+
+fn skip_ws(b: &[u8], i: &mut usize) {
+    while b.get(*i).is_some_and(|c| *c == b' ' || *c == b'\t') {
+        *i += 1;
+    }
+}
+
+fn truncate(s: &str) -> &str {
+    let mut end = s.len().min(64);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Parses a sample value the way Go's `strconv.ParseFloat` does for exposition formats:
+/// decimal or exponent notation, `NaN`, `+Inf`, `-Inf` (case-insensitive).
+pub(crate) fn parse_float(s: &str) -> Option<f64> {
+    if !s
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'+' | b'_'))
+    {
+        return None;
+    }
+    s.parse::<f64>().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    const OM: Option<&str> = Some("application/openmetrics-text; version=1.0.0; charset=utf-8");
+
+    #[test]
+    fn prometheus_text() {
+        let body = "# HELP http_requests_total The total \\\\ number\\n of requests.\n\
+                    # TYPE http_requests_total counter\n\
+                    http_requests_total{method=\"post\",code=\"200\"} 1027 1395066363000\n\
+                    http_requests_total{method=\"post\",code=\"400\",} 3 1395066363000\n\
+                    \n\
+                    # A normal comment.\n\
+                    msdos_file_access_time_seconds{path=\"C:\\\\DIR\\\\FILE.TXT\",error=\"Cannot find file:\\n\\\"FILE.TXT\\\"\"} 1.458255915e9\n\
+                    metric_without_timestamp_and_labels 12.47\n\
+                    something_weird{problem=\"division by zero\"} +Inf -3982045\n\
+                    neg -Inf\n\
+                    nan NaN\n\
+                    # TYPE rpc_duration_seconds summary\n\
+                    rpc_duration_seconds{quantile=\"0.5\"} 4773\n\
+                    rpc_duration_seconds_sum 1.7560473e+07\n\
+                    rpc_duration_seconds_count 2693\n\
+                    # TYPE h histogram\n\
+                    h_bucket{le=\"+Inf\"} 1\n";
+        let d = parse(
+            body.as_bytes(),
+            Some("text/plain; version=0.0.4"),
+            99,
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(d.series.len(), 11);
+        assert_eq!(
+            d.series[0].labels.to_string(),
+            "http_requests_total{code=\"200\", method=\"post\"}"
+        );
+        assert_eq!(
+            d.series[0].samples,
+            vec![Sample::new(1395066363000, 1027.0)]
+        );
+        assert_eq!(d.series[2].labels.get("path"), Some("C:\\DIR\\FILE.TXT"));
+        assert_eq!(
+            d.series[2].labels.get("error"),
+            Some("Cannot find file:\n\"FILE.TXT\"")
+        );
+        assert_eq!(d.series[3].samples, vec![Sample::new(99, 12.47)]);
+        assert_eq!(
+            d.series[4].samples,
+            vec![Sample::new(-3982045, f64::INFINITY)]
+        );
+        assert_eq!(d.series[5].samples[0].v, f64::NEG_INFINITY);
+        assert!(d.series[6].samples[0].v.is_nan());
+        assert_eq!(d.series[10].labels.get("le"), Some("+Inf"));
+        assert_eq!(d.metadata.len(), 3);
+        assert_eq!(d.metadata[0].help, "The total \\ number\n of requests.");
+        assert_eq!(d.metadata[0].kind, "counter");
+        assert_eq!(d.metadata[1].kind, "summary");
+    }
+
+    #[test]
+    fn openmetrics() {
+        let body = "# TYPE foo counter\n\
+                    # UNIT foo seconds\n\
+                    # HELP foo A \\\"quoted\\\" help.\n\
+                    foo_total{a=\"b\"} 17.0 1520879607.789 # {trace_id=\"KOO5S4vxi0o\"} 0.67\n\
+                    foo_created{a=\"b\"} 1520430000.123\n\
+                    # TYPE g gauge\n\
+                    g_created 5\n\
+                    g 1 # {id=\"x\"} 1\n\
+                    # EOF\n";
+        let d = parse(body.as_bytes(), OM, 5, &Limits::default()).unwrap();
+        assert_eq!(d.series.len(), 3, "{:?}", d.series);
+        assert_eq!(
+            d.series[0].samples,
+            vec![Sample::new(1_520_879_607_789, 17.0)]
+        );
+        assert_eq!(d.series[1].labels.metric_name(), Some("g_created"));
+        assert_eq!(d.series[2].samples, vec![Sample::new(5, 1.0)]);
+        assert_eq!(d.metadata[0].unit, "seconds");
+        assert_eq!(d.metadata[0].help, "A \"quoted\" help.");
+        // In 0.0.4, `_created` is an ordinary series and timestamps are integers.
+        let d = parse(b"foo_created 1 1000\n# EOF\n", None, 0, &Limits::default()).unwrap();
+        assert_eq!(d.series[0].samples, vec![Sample::new(1000, 1.0)]);
+    }
+
+    #[test]
+    fn malformed() {
+        let cases: &[(&str, Option<&str>, ErrorKind, &str)] = &[
+            ("x", None, ErrorKind::BadData, "line 1"),
+            ("ok 1\n{a=\"b\"} 1", None, ErrorKind::BadData, "line 2"),
+            ("x{a=\"b} 1", None, ErrorKind::BadData, "unterminated"),
+            ("x{a=b} 1", None, ErrorKind::BadData, "expected '\"'"),
+            (
+                "x{1a=\"b\"} 1",
+                None,
+                ErrorKind::BadData,
+                "invalid label name",
+            ),
+            (
+                "x{a=\"b\",a=\"c\"} 1",
+                None,
+                ErrorKind::BadData,
+                "duplicate",
+            ),
+            (
+                "x{a=\"b\" c=\"d\"} 1",
+                None,
+                ErrorKind::BadData,
+                "expected ','",
+            ),
+            ("x{a=\"\\q\"} 1", None, ErrorKind::BadData, "invalid escape"),
+            ("x abc", None, ErrorKind::BadData, "invalid value"),
+            ("x 1 1.5", None, ErrorKind::BadData, "invalid timestamp"),
+            ("x 1 2 3", None, ErrorKind::BadData, "unexpected"),
+            ("x{a=\"b\"}", None, ErrorKind::BadData, "expected a space"),
+            (
+                "# TYPE x bogus",
+                None,
+                ErrorKind::BadData,
+                "unknown metric type",
+            ),
+            (
+                "# TYPE x info",
+                None,
+                ErrorKind::BadData,
+                "unknown metric type",
+            ),
+            (
+                "# HELP 1x help",
+                None,
+                ErrorKind::BadData,
+                "invalid metric name",
+            ),
+            ("# EOF\nx 1", OM, ErrorKind::BadData, "after # EOF"),
+            (
+                "x 1",
+                Some("application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily"),
+                ErrorKind::Unsupported,
+                "protobuf",
+            ),
+            ("x 1 abc", OM, ErrorKind::BadData, "invalid timestamp"),
+        ];
+        for (body, ct, kind, needle) in cases {
+            let e = parse(body.as_bytes(), *ct, 0, &Limits::default()).expect_err(body);
+            assert_eq!(e.kind(), *kind, "{body}: {e}");
+            assert!(e.to_string().contains(needle), "{body}: {e}");
+        }
+        let e = parse(b"x{a=\"\xff\"} 1", None, 0, &Limits::default()).unwrap_err();
+        assert!(e.to_string().contains("UTF-8"));
+        let small = Limits {
+            max_samples_per_request: 1,
+            ..Limits::default()
+        };
+        assert_eq!(
+            parse(b"a 1\nb 2\n", None, 0, &small).unwrap_err().kind(),
+            ErrorKind::TooLarge
+        );
+        let small = Limits {
+            max_label_count: 2,
+            ..Limits::default()
+        };
+        assert_eq!(
+            parse(b"a{b=\"1\",c=\"2\"} 1", None, 0, &small)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::BadData
+        );
+    }
+}

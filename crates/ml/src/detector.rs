@@ -53,14 +53,14 @@ pub struct DetectorConfig {
 impl Default for DetectorConfig {
     fn default() -> Self {
         DetectorConfig {
-            slow_window: 500.0,
-            fast_window: 10.0,
-            level_weight: 1.0,
+            slow_window: 1000.0,
+            fast_window: 30.0,
+            level_weight: 0.5,
             novelty_weight: 5.0,
             likelihood_window: 1000.0,
             short_window: 5.0,
             warmup_samples: 50,
-            suppress_level: 0.9,
+            suppress_level: 0.6,
             suppress_samples: 100,
             suppress_factor: 0.5,
         }
@@ -129,6 +129,8 @@ pub fn restore_detector(cfg: &DetectorConfig, bytes: &[u8]) -> Result<Box<dyn De
 
 /// Cap on every z-like feature, so one absurd sample cannot dominate the long-term statistics.
 const Z_CAP: f64 = 1e3;
+/// Lower bound of the surprise standard deviation used by the likelihood step.
+const SURPRISE_SD_FLOOR: f64 = 0.01;
 const MAGIC: &[u8; 4] = b"VGD1";
 
 /// Exponentially weighted mean and variance with a `1/n` start-up so early samples count fully.
@@ -226,12 +228,10 @@ impl StreamDetector {
         // Likelihood of the recent surprise under the long-term surprise distribution.
         let a_short = (2.0 / (cfg.short_window + 1.0)).max(1.0 / n);
         s.short += a_short * (r - s.short);
-        let sd = s.long.var.max(0.0).sqrt();
-        let lz = if sd > 0.0 {
-            (s.short - s.long.mean) / sd
-        } else {
-            0.0
-        };
+        // The surprise is dimensionless (log of z-units), so an absolute floor keeps scale
+        // invariance while making change after a perfectly regular stretch register.
+        let sd = s.long.var.max(0.0).sqrt().max(SURPRISE_SD_FLOOR);
+        let lz = (s.short - s.long.mean) / sd;
         let mut score = squash(lz);
         s.long
             .update(r, (1.0 / cfg.likelihood_window).max(1.0 / (n - 1.0)));
@@ -360,8 +360,8 @@ impl Reader<'_> {
     }
 }
 
-/// Maps a z-like likelihood statistic monotonically onto `(0, 1)` without saturating (so
-/// large deviations stay ordered): 0.5 at z = 0, 0.75 at z = 1, 0.9 at z = 4.
+/// Maps a z-like likelihood statistic onto `[0, 1)` without saturating (so large deviations
+/// stay ordered): 0 for z <= 0 (no more surprising than usual), 0.5 at z = 1, 0.8 at z = 4.
 fn squash(z: f64) -> f64 {
-    0.5 * (1.0 + z / (1.0 + z.abs()))
+    if z > 0.0 { z / (1.0 + z) } else { 0.0 }
 }

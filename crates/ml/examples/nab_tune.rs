@@ -1,0 +1,85 @@
+//! Grid search of detector settings on the NAB tuning half only (the held-out half is never
+//! loaded here). Usage:
+//! `cargo run -p vigia-ml --release --example nab_tune -- NAB_DIR [BASE_JSON] [field=v1,v2,...]...`
+//! Prints tuning-half standard / low-FP / low-FN for every combination, best last.
+
+use std::path::Path;
+
+use vigia_ml::DetectorConfig;
+use vigia_ml::nab::{self, scorer};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(dir) = args.first() else {
+        return Err("usage: nab_tune NAB_DIR [BASE_JSON] [field=v1,v2,...]...".into());
+    };
+    let mut corpus = nab::load_corpus(Path::new(dir))?;
+    let keys = nab::tuning_keys();
+    corpus.files.retain(|f| keys.contains(&f.key.as_str()));
+    let mut rest = &args[1..];
+    let mut base = serde_json::to_value(DetectorConfig::default())?;
+    if let Some(first) = rest.first()
+        && first.starts_with('{')
+    {
+        let over: serde_json::Value = serde_json::from_str(first)?;
+        if let (Some(b), Some(o)) = (base.as_object_mut(), over.as_object()) {
+            for (k, v) in o {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        rest = &rest[1..];
+    }
+    let mut grid: Vec<serde_json::Value> = vec![base];
+    for spec in rest {
+        let Some((field, values)) = spec.split_once('=') else {
+            return Err(format!("bad spec {spec}").into());
+        };
+        let mut next = Vec::new();
+        for g in &grid {
+            for v in values.split(',') {
+                let mut c = g.clone();
+                let val: serde_json::Value = serde_json::from_str(v)?;
+                if let Some(o) = c.as_object_mut() {
+                    o.insert(field.to_string(), val);
+                }
+                next.push(c);
+            }
+        }
+        grid = next;
+    }
+    let geoms: Vec<_> = corpus.files.iter().map(scorer::FileGeometry::new).collect();
+    let single = grid.len() == 1;
+    let mut results = Vec::new();
+    for g in grid {
+        let cfg: DetectorConfig = serde_json::from_value(g.clone())?;
+        let scores = nab::detect_corpus(&corpus, &cfg, &|_, _| {});
+        let pairs: Vec<_> = geoms
+            .iter()
+            .zip(&scores)
+            .map(|(g, s)| (g, s.as_slice()))
+            .collect();
+        let ps: Vec<f64> = corpus
+            .profiles
+            .iter()
+            .map(|p| scorer::score_set(&pairs, p, None).normalized)
+            .collect();
+        println!("{:7.2} {:7.2} {:7.2}  {}", ps[0], ps[1], ps[2], g);
+        if single && let Some(p) = corpus.profiles.first() {
+            let t = scorer::score_set(&pairs, p, None).threshold;
+            println!("threshold {t}");
+            for (f, (geom, s)) in corpus.files.iter().zip(&pairs) {
+                let o = scorer::score_file(geom, s, &p.cost, t);
+                println!(
+                    "{:50} win {:2} det {:2} miss {:2} fp {:4} score {:7.3}",
+                    f.key, geom.windows, o.detected, o.missed, o.false_positive_rows, o.score
+                );
+            }
+        }
+        results.push((ps, g));
+    }
+    results.sort_by(|a, b| a.0[0].total_cmp(&b.0[0]));
+    if let Some((ps, g)) = results.last() {
+        println!("BEST {:7.2} {:7.2} {:7.2}  {}", ps[0], ps[1], ps[2], g);
+    }
+    Ok(())
+}

@@ -1,0 +1,269 @@
+//! The public engine: options, per-request parameters, instant and range query entry points,
+//! and assembly of the final result from intermediate values.
+
+use crate::eval::Evaluator;
+use crate::value::{
+    InstantSample, QueryError, QueryOutput, QueryStats, Val, Value, finalize_labels,
+};
+use promql_parser::parser::{self, Expr};
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+use vigia_model::{Labels, Querier, Sample, Series};
+
+/// Engine-wide limits and defaults.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Maximum evaluation time of one query (default 2 minutes).
+    pub timeout: Duration,
+    /// Maximum number of samples loaded and held at once (default 50,000,000).
+    pub max_samples: usize,
+    /// How far back an instant selector looks for a sample (default 5 minutes).
+    pub lookback_delta_ms: i64,
+    /// Maximum number of steps of a range query (default 11,000).
+    pub max_points_per_series: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(120),
+            max_samples: 50_000_000,
+            lookback_delta_ms: 5 * 60 * 1000,
+            max_points_per_series: 11_000,
+        }
+    }
+}
+
+/// Per-request overrides of [`EngineOptions`].
+#[derive(Debug, Clone, Default)]
+pub struct QueryParams {
+    /// Overrides the timeout (only ever lowers it below the engine's timeout).
+    pub timeout: Option<Duration>,
+    /// Overrides the lookback delta.
+    pub lookback_delta_ms: Option<i64>,
+}
+
+/// The PromQL engine. Synchronous: call it from a blocking context.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    opts: EngineOptions,
+}
+
+/// Parses a query, mapping parser errors to [`QueryError::BadData`].
+pub(crate) fn parse_query(query: &str) -> Result<Expr, QueryError> {
+    parser::parse(query)
+        .map_err(|e| QueryError::BadData(format!("invalid parameter \"query\": {e}")))
+}
+
+/// Parses and pretty-prints a query (the `/api/v1/format_query` endpoint).
+pub fn format_query(query: &str) -> Result<String, QueryError> {
+    Ok(parse_query(query)?.prettify())
+}
+
+impl Engine {
+    /// A new engine.
+    pub fn new(opts: EngineOptions) -> Self {
+        Self { opts }
+    }
+
+    /// The options in effect.
+    pub fn options(&self) -> &EngineOptions {
+        &self.opts
+    }
+
+    fn evaluator<'a>(
+        &self,
+        q: &'a dyn Querier,
+        start: i64,
+        end: i64,
+        p: &QueryParams,
+    ) -> Evaluator<'a> {
+        let timeout = p
+            .timeout
+            .map_or(self.opts.timeout, |t| t.min(self.opts.timeout));
+        let lookback = p
+            .lookback_delta_ms
+            .filter(|l| *l > 0)
+            .unwrap_or(self.opts.lookback_delta_ms);
+        Evaluator::new(
+            q,
+            start,
+            end,
+            lookback,
+            Instant::now() + timeout,
+            self.opts.max_samples,
+        )
+    }
+
+    /// Evaluates `query` at one instant (`time_ms`).
+    pub fn instant(
+        &self,
+        q: &dyn Querier,
+        query: &str,
+        time_ms: i64,
+        p: &QueryParams,
+    ) -> Result<QueryOutput, QueryError> {
+        let began = Instant::now();
+        let expr = parse_query(query)?;
+        let mut ev = self.evaluator(q, time_ms, time_ms, p);
+        ev.preload(&expr, time_ms, time_ms, 0)?;
+        let val = ev.eval(&expr, time_ms)?;
+        let value = match val {
+            Val::Scalar(v) => Value::Scalar { t: time_ms, v },
+            Val::Str(s) => Value::String { t: time_ms, s },
+            Val::Vector(els) => {
+                let mut seen = HashSet::new();
+                let mut out = Vec::with_capacity(els.len());
+                for e in els {
+                    let labels = finalize_labels(&e.metric, e.drop_name);
+                    if !seen.insert(labels.clone()) {
+                        return Err(QueryError::Execution(
+                            "vector cannot contain metrics with the same labelset".into(),
+                        ));
+                    }
+                    out.push(InstantSample {
+                        labels,
+                        t: e.t,
+                        v: e.v,
+                    });
+                }
+                Value::Vector(out)
+            }
+            Val::Matrix(ms) => {
+                let mut seen = HashSet::new();
+                let mut out = Vec::with_capacity(ms.len());
+                for s in ms {
+                    let labels = finalize_labels(&s.metric, s.drop_name);
+                    if !seen.insert(labels.clone()) {
+                        return Err(QueryError::Execution(
+                            "vector cannot contain metrics with the same labelset".into(),
+                        ));
+                    }
+                    out.push(Series {
+                        labels,
+                        samples: s.points.iter().map(|(t, v)| Sample::new(*t, *v)).collect(),
+                    });
+                }
+                out.sort_by(|a, b| a.labels.cmp(&b.labels));
+                Value::Matrix(out)
+            }
+        };
+        Ok(ev.finish(value, began))
+    }
+
+    /// Evaluates `query` at every step from `start_ms` to `end_ms` (inclusive).
+    pub fn range(
+        &self,
+        q: &dyn Querier,
+        query: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+        p: &QueryParams,
+    ) -> Result<QueryOutput, QueryError> {
+        let began = Instant::now();
+        if step_ms <= 0 {
+            return Err(QueryError::BadData(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+            ));
+        }
+        if end_ms < start_ms {
+            return Err(QueryError::BadData(
+                "end timestamp must not be before start time".into(),
+            ));
+        }
+        let points = ((end_ms - start_ms) / step_ms).saturating_add(1);
+        if points > self.opts.max_points_per_series as i64 {
+            return Err(QueryError::BadData(format!(
+                "exceeded maximum resolution of {} points per timeseries. Try decreasing the query resolution (?step=XX)",
+                group_thousands(self.opts.max_points_per_series)
+            )));
+        }
+        let expr = parse_query(query)?;
+        match expr.value_type() {
+            parser::value::ValueType::Vector | parser::value::ValueType::Scalar => {}
+            t => {
+                return Err(QueryError::BadData(format!(
+                    "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                    if t == parser::value::ValueType::Matrix {
+                        "range vector".to_string()
+                    } else {
+                        t.to_string()
+                    }
+                )));
+            }
+        }
+        let mut ev = self.evaluator(q, start_ms, end_ms, p);
+        ev.step = step_ms;
+        ev.preload(&expr, start_ms, end_ms, 0)?;
+        let mut series: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
+        let mut held = 0usize;
+        let mut ts = start_ms;
+        while ts <= end_ms {
+            ev.check_deadline()?;
+            let val = ev.eval(&expr, ts)?;
+            match val {
+                Val::Scalar(v) => {
+                    series
+                        .entry(Labels::empty())
+                        .or_default()
+                        .push(Sample::new(ts, v));
+                    held += 1;
+                }
+                Val::Vector(els) => {
+                    let mut seen = HashSet::new();
+                    for e in els {
+                        let labels = finalize_labels(&e.metric, e.drop_name);
+                        if !seen.insert(labels.clone()) {
+                            return Err(QueryError::Execution(
+                                "vector cannot contain metrics with the same labelset".into(),
+                            ));
+                        }
+                        series.entry(labels).or_default().push(Sample::new(ts, e.v));
+                        held += 1;
+                    }
+                }
+                other => {
+                    return Err(QueryError::BadData(format!(
+                        "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                        other.type_name()
+                    )));
+                }
+            }
+            ev.note_held(held)?;
+            ts = match ts.checked_add(step_ms) {
+                Some(t) => t,
+                None => break,
+            };
+        }
+        let value = Value::Matrix(
+            series
+                .into_iter()
+                .map(|(labels, samples)| Series { labels, samples })
+                .collect(),
+        );
+        Ok(ev.finish(value, began))
+    }
+}
+
+fn group_thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl QueryStats {
+    pub(crate) fn new(samples_loaded: u64, peak_samples: u64, eval_time: Duration) -> Self {
+        Self {
+            samples_loaded,
+            peak_samples,
+            eval_time,
+        }
+    }
+}

@@ -1,0 +1,514 @@
+//! The evaluator: preloads the data every selector needs, then evaluates an expression at one
+//! timestamp at a time (range queries call it once per step; subqueries recurse).
+
+use crate::value::{Elem, QueryError, QueryOutput, QueryStats, RSeries, Val, Value};
+use promql_parser::label::MatchOp as PMatchOp;
+use promql_parser::parser::{AtModifier, Expr, Offset, SubqueryExpr, VectorSelector};
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant, SystemTime};
+use vigia_model::{Labels, MatchOp, Matcher, Querier, Series, is_stale_nan};
+
+/// Deepest allowed nesting of subqueries.
+const MAX_SUBQUERY_DEPTH: usize = 32;
+/// Default subquery resolution when none is given (Prometheus's global evaluation interval).
+const DEFAULT_SUBQUERY_STEP_MS: i64 = 60_000;
+
+/// Evaluation state of one query.
+pub(crate) struct Evaluator<'a> {
+    q: &'a dyn Querier,
+    /// Query start, for `@ start()`.
+    pub start: i64,
+    /// Query end, for `@ end()`.
+    pub end: i64,
+    /// Lookback delta (ms).
+    pub lookback: i64,
+    /// Query step (ms); 0 for instant queries.
+    pub step: i64,
+    deadline: Instant,
+    max_samples: usize,
+    loaded: u64,
+    peak: u64,
+    bounds: HashMap<usize, (i64, i64)>,
+    data: HashMap<usize, Vec<Series>>,
+    warnings: Vec<String>,
+    infos: Vec<String>,
+    /// Compiled regexes of `label_replace`, by pattern.
+    pub regex_cache: HashMap<String, regex::Regex>,
+}
+
+pub(crate) fn dur_ms(d: &Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+pub(crate) fn offset_ms(o: &Option<Offset>) -> i64 {
+    match o {
+        None => 0,
+        Some(Offset::Pos(d)) => dur_ms(d),
+        Some(Offset::Neg(d)) => -dur_ms(d),
+    }
+}
+
+fn system_time_ms(t: &SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => dur_ms(&d),
+        Err(e) => -dur_ms(&e.duration()),
+    }
+}
+
+fn key<T>(x: &T) -> usize {
+    x as *const T as usize
+}
+
+/// Converts a selector's matchers into model matchers; several groups when `or` is used.
+pub(crate) fn selector_matchers(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, QueryError> {
+    let conv = |m: &promql_parser::label::Matcher| -> Result<Matcher, QueryError> {
+        let op = match m.op {
+            PMatchOp::Equal => MatchOp::Equal,
+            PMatchOp::NotEqual => MatchOp::NotEqual,
+            PMatchOp::Re(_) => MatchOp::Regex,
+            PMatchOp::NotRe(_) => MatchOp::NotRegex,
+        };
+        Matcher::new(op, m.name.clone(), m.value.clone())
+            .map_err(|e| QueryError::BadData(e.to_string()))
+    };
+    let mut base = Vec::new();
+    if let Some(n) = &vs.name {
+        base.push(Matcher::equal(vigia_model::METRIC_NAME, n.clone()));
+    }
+    let mut groups = Vec::new();
+    if vs.matchers.or_matchers.is_empty() {
+        let mut g = base.clone();
+        for m in &vs.matchers.matchers {
+            g.push(conv(m)?);
+        }
+        groups.push(g);
+    } else {
+        for og in &vs.matchers.or_matchers {
+            let mut g = base.clone();
+            for m in og {
+                g.push(conv(m)?);
+            }
+            groups.push(g);
+        }
+    }
+    Ok(groups)
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn new(
+        q: &'a dyn Querier,
+        start: i64,
+        end: i64,
+        lookback: i64,
+        deadline: Instant,
+        max_samples: usize,
+    ) -> Self {
+        Self {
+            q,
+            start,
+            end,
+            lookback,
+            step: 0,
+            deadline,
+            max_samples,
+            loaded: 0,
+            peak: 0,
+            bounds: HashMap::new(),
+            data: HashMap::new(),
+            warnings: Vec::new(),
+            infos: Vec::new(),
+            regex_cache: HashMap::new(),
+        }
+    }
+
+    /// Adds a warning (deduplicated).
+    pub fn warn(&mut self, w: String) {
+        if !self.warnings.contains(&w) {
+            self.warnings.push(w);
+        }
+    }
+
+    /// Adds an info annotation (deduplicated).
+    pub fn info(&mut self, i: String) {
+        if !self.infos.contains(&i) {
+            self.infos.push(i);
+        }
+    }
+
+    pub fn check_deadline(&self) -> Result<(), QueryError> {
+        if Instant::now() > self.deadline {
+            return Err(QueryError::Timeout("query execution".into()));
+        }
+        Ok(())
+    }
+
+    /// Records that `extra` samples are held in addition to the loaded data.
+    pub fn note_held(&mut self, extra: usize) -> Result<(), QueryError> {
+        let total = self.loaded.saturating_add(extra as u64);
+        self.peak = self.peak.max(total);
+        if total > self.max_samples as u64 {
+            return Err(QueryError::TooManySamples("query execution".into()));
+        }
+        Ok(())
+    }
+
+    pub fn finish(self, value: Value, began: Instant) -> QueryOutput {
+        QueryOutput {
+            value,
+            warnings: self.warnings,
+            infos: self.infos,
+            stats: QueryStats::new(self.loaded, self.peak.max(self.loaded), began.elapsed()),
+        }
+    }
+
+    pub fn at_time(&self, at: &Option<AtModifier>, ts: i64) -> i64 {
+        match at {
+            None => ts,
+            Some(AtModifier::Start) => self.start,
+            Some(AtModifier::End) => self.end,
+            Some(AtModifier::At(t)) => system_time_ms(t),
+        }
+    }
+
+    /// Loads the data every selector of `expr` needs when evaluated over `[s, e]`.
+    pub fn preload(&mut self, expr: &Expr, s: i64, e: i64, depth: usize) -> Result<(), QueryError> {
+        self.collect_bounds(expr, s, e, depth)?;
+        let mut todo: Vec<(usize, &VectorSelector)> = Vec::new();
+        collect_selectors(expr, &mut todo);
+        for (k, vs) in todo {
+            if self.data.contains_key(&k) {
+                continue;
+            }
+            let Some(&(min_t, max_t)) = self.bounds.get(&k) else {
+                continue;
+            };
+            let mut merged: BTreeMap<Labels, Series> = BTreeMap::new();
+            for group in selector_matchers(vs)? {
+                let set = self
+                    .q
+                    .select(&group, min_t, max_t)
+                    .map_err(|e| QueryError::Execution(e.to_string()))?;
+                for s in set {
+                    self.check_deadline()?;
+                    let s = s.map_err(|e| QueryError::Execution(e.to_string()))?;
+                    self.loaded = self.loaded.saturating_add(s.samples.len() as u64);
+                    if self.loaded > self.max_samples as u64 {
+                        return Err(QueryError::TooManySamples("query execution".into()));
+                    }
+                    merged.insert(s.labels.clone(), s);
+                }
+            }
+            self.data.insert(k, merged.into_values().collect());
+        }
+        self.peak = self.peak.max(self.loaded);
+        Ok(())
+    }
+
+    fn add_bounds(&mut self, k: usize, min_t: i64, max_t: i64) {
+        let b = self.bounds.entry(k).or_insert((min_t, max_t));
+        b.0 = b.0.min(min_t);
+        b.1 = b.1.max(max_t);
+    }
+
+    fn collect_bounds(
+        &mut self,
+        expr: &Expr,
+        s: i64,
+        e: i64,
+        depth: usize,
+    ) -> Result<(), QueryError> {
+        if depth > MAX_SUBQUERY_DEPTH {
+            return Err(QueryError::BadData(format!(
+                "subqueries nested more than {MAX_SUBQUERY_DEPTH} levels deep"
+            )));
+        }
+        match expr {
+            Expr::VectorSelector(vs) => {
+                let off = offset_ms(&vs.offset);
+                let (a, b) = match vs.at {
+                    Some(_) => {
+                        let t = self.at_time(&vs.at, s);
+                        (t, t)
+                    }
+                    None => (s, e),
+                };
+                self.add_bounds(
+                    key(vs),
+                    a.saturating_sub(off).saturating_sub(self.lookback),
+                    b.saturating_sub(off),
+                );
+            }
+            Expr::MatrixSelector(ms) => {
+                let off = offset_ms(&ms.vs.offset);
+                let (a, b) = match ms.vs.at {
+                    Some(_) => {
+                        let t = self.at_time(&ms.vs.at, s);
+                        (t, t)
+                    }
+                    None => (s, e),
+                };
+                self.add_bounds(
+                    key(&ms.vs),
+                    a.saturating_sub(off).saturating_sub(dur_ms(&ms.range)),
+                    b.saturating_sub(off),
+                );
+            }
+            Expr::Subquery(sq) => {
+                let off = offset_ms(&sq.offset);
+                let (a, b) = match sq.at {
+                    Some(_) => {
+                        let t = self.at_time(&sq.at, s);
+                        (t, t)
+                    }
+                    None => (s, e),
+                };
+                let ns = a.saturating_sub(off).saturating_sub(dur_ms(&sq.range));
+                let ne = b.saturating_sub(off);
+                self.collect_bounds(&sq.expr, ns, ne, depth + 1)?;
+            }
+            Expr::Aggregate(a) => {
+                if let Some(p) = &a.param {
+                    self.collect_bounds(p, s, e, depth)?;
+                }
+                self.collect_bounds(&a.expr, s, e, depth)?;
+            }
+            Expr::Unary(u) => self.collect_bounds(&u.expr, s, e, depth)?,
+            Expr::Binary(b) => {
+                self.collect_bounds(&b.lhs, s, e, depth)?;
+                self.collect_bounds(&b.rhs, s, e, depth)?;
+            }
+            Expr::Paren(p) => self.collect_bounds(&p.expr, s, e, depth)?,
+            Expr::Call(c) => {
+                for a in &c.args.args {
+                    self.collect_bounds(a, s, e, depth)?;
+                }
+            }
+            Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Evaluates `expr` at `ts`.
+    pub fn eval(&mut self, expr: &Expr, ts: i64) -> Result<Val, QueryError> {
+        self.check_deadline()?;
+        match expr {
+            Expr::NumberLiteral(n) => Ok(Val::Scalar(n.val)),
+            Expr::StringLiteral(s) => Ok(Val::Str(s.val.clone())),
+            Expr::Paren(p) => self.eval(&p.expr, ts),
+            Expr::Unary(u) => match self.eval(&u.expr, ts)? {
+                Val::Scalar(v) => Ok(Val::Scalar(-v)),
+                Val::Vector(mut els) => {
+                    for e in &mut els {
+                        e.v = -e.v;
+                        e.drop_name = true;
+                    }
+                    Ok(Val::Vector(els))
+                }
+                other => Err(QueryError::BadData(format!(
+                    "unary expression only allowed on expressions of type scalar or vector, got: {}",
+                    other.type_name()
+                ))),
+            },
+            Expr::VectorSelector(vs) => Ok(Val::Vector(self.eval_vector_selector(vs, ts, false))),
+            Expr::MatrixSelector(_) | Expr::Subquery(_) => {
+                let (m, ..) = self.eval_range_arg(expr, ts)?;
+                Ok(Val::Matrix(m))
+            }
+            Expr::Binary(b) => crate::binary::eval_binary(self, b, ts),
+            Expr::Aggregate(a) => crate::aggregate::eval_aggregate(self, a, ts),
+            Expr::Call(c) => crate::functions::eval_call(self, c, ts),
+            Expr::Extension(_) => Err(QueryError::BadData(
+                "extension expressions are not supported".into(),
+            )),
+        }
+    }
+
+    /// Evaluates an instant vector selector. With `raw_time` the element timestamps are the
+    /// sample timestamps (for `timestamp()`), otherwise the evaluation time.
+    pub fn eval_vector_selector(
+        &mut self,
+        vs: &VectorSelector,
+        ts: i64,
+        raw_time: bool,
+    ) -> Vec<Elem> {
+        let eff = self
+            .at_time(&vs.at, ts)
+            .saturating_sub(offset_ms(&vs.offset));
+        let lo = eff.saturating_sub(self.lookback);
+        let Some(series) = self.data.get(&key(vs)) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for s in series {
+            let idx = s.samples.partition_point(|x| x.t <= eff);
+            let Some(smp) = idx.checked_sub(1).and_then(|i| s.samples.get(i)) else {
+                continue;
+            };
+            if smp.t <= lo || is_stale_nan(smp.v) {
+                continue;
+            }
+            out.push(Elem {
+                metric: s.labels.clone(),
+                t: if raw_time { smp.t } else { ts },
+                v: smp.v,
+                drop_name: false,
+            });
+        }
+        out
+    }
+
+    /// Evaluates a range-vector expression (matrix selector or subquery, possibly in
+    /// parentheses) at `ts`. Returns the series and the range bounds `(start, end]` and length.
+    pub fn eval_range_arg(
+        &mut self,
+        expr: &Expr,
+        ts: i64,
+    ) -> Result<(Vec<RSeries>, i64, i64, i64), QueryError> {
+        match expr {
+            Expr::Paren(p) => self.eval_range_arg(&p.expr, ts),
+            Expr::MatrixSelector(ms) => {
+                let range = dur_ms(&ms.range);
+                let eff = self
+                    .at_time(&ms.vs.at, ts)
+                    .saturating_sub(offset_ms(&ms.vs.offset));
+                let lo = eff.saturating_sub(range);
+                let Some(series) = self.data.get(&key(&ms.vs)) else {
+                    return Ok((Vec::new(), lo, eff, range));
+                };
+                let mut out = Vec::new();
+                let mut count = 0usize;
+                for s in series {
+                    let a = s.samples.partition_point(|x| x.t <= lo);
+                    let b = s.samples.partition_point(|x| x.t <= eff);
+                    let pts: Vec<(i64, f64)> = s
+                        .samples
+                        .get(a..b)
+                        .unwrap_or(&[])
+                        .iter()
+                        .filter(|x| !is_stale_nan(x.v))
+                        .map(|x| (x.t, x.v))
+                        .collect();
+                    if pts.is_empty() {
+                        continue;
+                    }
+                    count += pts.len();
+                    out.push(RSeries {
+                        metric: s.labels.clone(),
+                        points: pts,
+                        drop_name: false,
+                    });
+                }
+                self.note_held(count)?;
+                Ok((out, lo, eff, range))
+            }
+            Expr::Subquery(sq) => self.eval_subquery(sq, ts),
+            _ => Err(QueryError::BadData(format!(
+                "expected type range vector in call to function, got {}",
+                expr.value_type()
+            ))),
+        }
+    }
+
+    fn eval_subquery(
+        &mut self,
+        sq: &SubqueryExpr,
+        ts: i64,
+    ) -> Result<(Vec<RSeries>, i64, i64, i64), QueryError> {
+        let range = dur_ms(&sq.range);
+        let step = sq
+            .step
+            .as_ref()
+            .map(dur_ms)
+            .filter(|s| *s > 0)
+            .unwrap_or(DEFAULT_SUBQUERY_STEP_MS);
+        let base = self
+            .at_time(&sq.at, ts)
+            .saturating_sub(offset_ms(&sq.offset));
+        let lo = base.saturating_sub(range);
+        let steps = range / step;
+        if steps > self.max_samples as i64 {
+            return Err(QueryError::TooManySamples("subquery evaluation".into()));
+        }
+        let mut t = step.saturating_mul(lo / step);
+        if t <= lo {
+            t = t.saturating_add(step);
+        }
+        let mut map: BTreeMap<Labels, RSeries> = BTreeMap::new();
+        let mut count = 0usize;
+        while t <= base {
+            match self.eval(&sq.expr, t)? {
+                Val::Vector(els) => {
+                    for e in els {
+                        let s = map.entry(e.metric.clone()).or_insert_with(|| RSeries {
+                            metric: e.metric,
+                            points: Vec::new(),
+                            drop_name: false,
+                        });
+                        s.drop_name |= e.drop_name;
+                        s.points.push((t, e.v));
+                        count += 1;
+                    }
+                }
+                Val::Scalar(v) => {
+                    let s = map.entry(Labels::empty()).or_insert_with(|| RSeries {
+                        metric: Labels::empty(),
+                        points: Vec::new(),
+                        drop_name: false,
+                    });
+                    s.points.push((t, v));
+                    count += 1;
+                }
+                other => {
+                    return Err(QueryError::BadData(format!(
+                        "subquery is only allowed on instant vector, got {}",
+                        other.type_name()
+                    )));
+                }
+            }
+            self.note_held(count)?;
+            t = match t.checked_add(step) {
+                Some(n) => n,
+                None => break,
+            };
+        }
+        Ok((map.into_values().collect(), lo, base, range))
+    }
+}
+
+fn collect_selectors<'e>(expr: &'e Expr, out: &mut Vec<(usize, &'e VectorSelector)>) {
+    match expr {
+        Expr::VectorSelector(vs) => out.push((key(vs), vs)),
+        Expr::MatrixSelector(ms) => out.push((key(&ms.vs), &ms.vs)),
+        Expr::Subquery(sq) => collect_selectors(&sq.expr, out),
+        Expr::Aggregate(a) => {
+            if let Some(p) = &a.param {
+                collect_selectors(p, out);
+            }
+            collect_selectors(&a.expr, out);
+        }
+        Expr::Unary(u) => collect_selectors(&u.expr, out),
+        Expr::Binary(b) => {
+            collect_selectors(&b.lhs, out);
+            collect_selectors(&b.rhs, out);
+        }
+        Expr::Paren(p) => collect_selectors(&p.expr, out),
+        Expr::Call(c) => {
+            for a in &c.args.args {
+                collect_selectors(a, out);
+            }
+        }
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
+/// All selectors of `expr` as matcher groups (used by the test runner to detect cases that
+/// touch native-histogram series).
+pub(crate) fn all_selector_matchers(expr: &Expr) -> Result<Vec<Vec<Matcher>>, QueryError> {
+    let mut sels = Vec::new();
+    collect_selectors(expr, &mut sels);
+    let mut out = Vec::new();
+    for (_, vs) in sels {
+        out.extend(selector_matchers(vs)?);
+    }
+    Ok(out)
+}

@@ -429,7 +429,8 @@ mod tests {
     /// relabel tests.
     #[test]
     fn table() {
-        let cases: Vec<(&str, Vec<(&str, &str)>, Option<Vec<(&str, &str)>>)> = vec![
+        type Pairs = Vec<(&'static str, &'static str)>;
+        let cases: Vec<(&str, Pairs, Option<Pairs>)> = vec![
             // replace with capture groups over joined sources
             (
                 "source_labels: [a, b]\nregex: 'f(.*);(.*)r'\ntarget_label: c\nreplacement: 'ch${1}-${2}ch'",
@@ -582,7 +583,8 @@ mod tests {
     #[test]
     fn hashmod_known_value() {
         // md5("foo") = acbd18db4cc2f85cedef654fccc4a4d8; low 8 bytes 0xedef654fccc4a4d8.
-        assert_eq!(hashmod("foo", u64::MAX), 0xedef_654f_ccc4_a4d8 % u64::MAX);
+        assert_eq!(hashmod("foo", 1_000_003), 0xedef_654f_ccc4_a4d8_u64 % 1_000_003);
+        assert_eq!(hashmod("foo", 1 << 63), 0xedef_654f_ccc4_a4d8_u64 & ((1 << 63) - 1));
     }
 
     #[test]

@@ -1,0 +1,203 @@
+//! End-to-end scraping against a local axum server serving the text format, with an in-memory
+//! store: up=1, samples, metric relabelling, staleness on disappearance and on target removal,
+//! state hand-over on reload, up=0 on a dead target, and the targets status.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::{Router, extract::State, http::header, routing::get};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use vigia_ingest::MetadataStore;
+use vigia_ingest::scrape::{GlobalConfig, ScrapeConfig, ScrapeManager};
+use vigia_model::{Matcher, MemStorage, Querier, Series, is_stale_nan};
+
+type Body = Arc<Mutex<String>>;
+
+async fn serve(body: Body) -> String {
+    let app = Router::new()
+        .route(
+            "/metrics",
+            get(|State(b): State<Body>| async move {
+                ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], b.lock().unwrap().clone())
+            }),
+        )
+        .with_state(body);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr.to_string()
+}
+
+fn select(db: &MemStorage, matchers: &[Matcher]) -> Vec<Series> {
+    db.select(matchers, i64::MIN, i64::MAX).unwrap().map(|s| s.unwrap()).collect()
+}
+
+/// Polls until `cond` holds; fails after a generous deadline (not a timing assertion: the
+/// conditions need only a few 100 ms scrape intervals).
+async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..400 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("condition never became true: {what}");
+}
+
+fn last_value(db: &MemStorage, matchers: &[Matcher]) -> Option<f64> {
+    select(db, matchers).first().and_then(|s| s.samples.last()).map(|s| s.v)
+}
+
+fn has_stale(db: &MemStorage, matchers: &[Matcher]) -> bool {
+    select(db, matchers).iter().any(|s| s.samples.iter().any(|x| is_stale_nan(x.v)))
+}
+
+fn config(addr: &str, extra: &str) -> Vec<ScrapeConfig> {
+    let y = format!(
+        r#"
+- job_name: app
+  scrape_interval: 100ms
+  scrape_timeout: 100ms
+  static_configs:
+    - targets: ['{addr}']
+      labels: {{env: test}}
+  metric_relabel_configs:
+    - source_labels: [__name__]
+      regex: drop_me
+      action: drop
+    - source_labels: [__name__]
+      regex: 'kept_(.*)'
+      target_label: suffix
+{extra}
+- job_name: dead
+  scrape_interval: 100ms
+  scrape_timeout: 50ms
+  static_configs:
+    - targets: ['127.0.0.1:1']
+"#
+    );
+    serde_saphyr::from_str(&y).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrapes_relabels_and_marks_staleness() {
+    let body: Body = Arc::new(Mutex::new(
+        "# HELP kept_a A gauge.\n# TYPE kept_a gauge\nkept_a{job=\"inner\"} 1\nkept_b 2\ndrop_me 3\n".into(),
+    ));
+    let addr = serve(body.clone()).await;
+    let db = Arc::new(MemStorage::new());
+    let md = Arc::new(MetadataStore::new());
+    let mgr = ScrapeManager::new(db.clone(), md.clone());
+    mgr.apply(&GlobalConfig::default(), &config(&addr, "")).unwrap();
+
+    let up_app = [Matcher::equal("__name__", "up"), Matcher::equal("job", "app")];
+    eventually("up{job=app} == 1", || last_value(&db, &up_app) == Some(1.0)).await;
+    let a = [Matcher::equal("__name__", "kept_a")];
+    eventually("kept_a scraped", || !select(&db, &a).is_empty()).await;
+    let got = select(&db, &a);
+    let l = &got[0].labels;
+    assert_eq!(l.get("job"), Some("app"), "{l}");
+    assert_eq!(l.get("exported_job"), Some("inner"), "{l}");
+    assert_eq!(l.get("instance"), Some(addr.as_str()));
+    assert_eq!(l.get("env"), Some("test"));
+    assert_eq!(l.get("suffix"), Some("a"), "metric relabelling applied: {l}");
+    assert!(select(&db, &[Matcher::equal("__name__", "drop_me")]).is_empty());
+    assert_eq!(md.query(Some("kept_a"), None)["kept_a"][0].kind, "gauge");
+    let scraped = [Matcher::equal("__name__", "scrape_samples_scraped"), Matcher::equal("job", "app")];
+    assert_eq!(last_value(&db, &scraped), Some(3.0));
+    let post = [Matcher::equal("__name__", "scrape_samples_post_metric_relabeling"), Matcher::equal("job", "app")];
+    assert_eq!(last_value(&db, &post), Some(2.0));
+    let added = [Matcher::equal("__name__", "scrape_series_added"), Matcher::equal("job", "app")];
+    assert!(select(&db, &added)[0].samples.iter().any(|s| s.v == 2.0));
+    assert!(!select(&db, &[Matcher::equal("__name__", "scrape_duration_seconds")]).is_empty());
+
+    // The dead target reports up=0 and its error.
+    let up_dead = [Matcher::equal("__name__", "up"), Matcher::equal("job", "dead")];
+    eventually("up{job=dead} == 0", || last_value(&db, &up_dead) == Some(0.0)).await;
+    let st = mgr.targets();
+    assert_eq!(st.active_targets.len(), 2);
+    let dead = st.active_targets.iter().find(|t| t.scrape_pool == "dead").unwrap();
+    assert_eq!(dead.health, "down");
+    assert!(!dead.last_error.is_empty());
+    let app = st.active_targets.iter().find(|t| t.scrape_pool == "app").unwrap();
+    assert_eq!(app.health, "up");
+    assert_eq!(app.scrape_url, format!("http://{addr}/metrics"));
+    assert_eq!(app.scrape_interval, "100ms");
+    assert_eq!(app.discovered_labels.get("__address__"), Some(addr.as_str()));
+
+    // kept_b disappears from the exposition → staleness marker.
+    *body.lock().unwrap() = "kept_a{job=\"inner\"} 5\n".into();
+    let b = [Matcher::equal("__name__", "kept_b")];
+    eventually("kept_b marked stale", || has_stale(&db, &b)).await;
+    assert!(!has_stale(&db, &a));
+
+    // Reload with a changed pool config for the same target: the new loop inherits the old
+    // state, so kept_a gets no staleness marker.
+    mgr.apply(&GlobalConfig::default(), &config(&addr, "  sample_limit: 100")).unwrap();
+    let before = select(&db, &a)[0].samples.len();
+    eventually("kept_a scraped after reload", || select(&db, &a)[0].samples.len() >= before + 2).await;
+    assert!(!has_stale(&db, &a), "reload must not mark surviving series stale");
+
+    // sample_limit exceeded fails the scrape: up=0 and the series go stale.
+    mgr.apply(&GlobalConfig::default(), &config(&addr, "  sample_limit: 0\n  label_limit: 2")).unwrap();
+    eventually("label_limit fails the scrape", || last_value(&db, &up_app) == Some(0.0)).await;
+    eventually("kept_a stale after failed scrape", || has_stale(&db, &a)).await;
+    let app = mgr.targets().active_targets.into_iter().find(|t| t.scrape_pool == "app").unwrap();
+    assert!(app.last_error.contains("label_limit"), "{}", app.last_error);
+
+    // Removing the job writes staleness markers for its report series too.
+    mgr.apply(&GlobalConfig::default(), &[]).unwrap();
+    eventually("up{job=app} stale after removal", || last_value(&db, &up_app).is_some_and(is_stale_nan)).await;
+    assert!(mgr.targets().active_targets.is_empty());
+    mgr.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_sd_and_dropped_targets() {
+    let body: Body = Arc::new(Mutex::new("m 1\n".into()));
+    let addr = serve(body).await;
+    let dir = std::env::temp_dir().join(format!("vigia-ingest-filesd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("t.json"), format!(r#"[{{"targets":["{addr}"],"labels":{{"team":"x"}}}}]"#)).unwrap();
+    let y = format!(
+        r#"
+- job_name: fsd
+  scrape_interval: 100ms
+  file_sd_configs:
+    - files: ['{}/*.json']
+      refresh_interval: 100ms
+  relabel_configs:
+    - source_labels: [team]
+      regex: drop
+      action: drop
+"#,
+        dir.display()
+    );
+    let cfgs: Vec<ScrapeConfig> = serde_saphyr::from_str(&y).unwrap();
+    let db = Arc::new(MemStorage::new());
+    let mgr = ScrapeManager::new(db.clone(), Arc::new(MetadataStore::new()));
+    mgr.apply(&GlobalConfig::default(), &cfgs).unwrap();
+    let m = [Matcher::equal("__name__", "m"), Matcher::equal("team", "x")];
+    eventually("file_sd target scraped", || last_value(&db, &m) == Some(1.0)).await;
+    let st = mgr.targets();
+    assert!(st.active_targets[0].discovered_labels.get("__meta_filepath").is_some_and(|p| p.ends_with("t.json")));
+    // The file changes: the target's team becomes "drop" → relabelling drops it.
+    std::fs::write(dir.join("t.json"), format!(r#"[{{"targets":["{addr}"],"labels":{{"team":"drop"}}}}]"#)).unwrap();
+    eventually("target dropped after refresh", || mgr.targets().active_targets.is_empty()).await;
+    let st = mgr.targets();
+    assert_eq!(st.dropped_target_counts["fsd"], 1);
+    assert_eq!(st.dropped_targets[0].discovered_labels.get("team"), Some("drop"));
+    eventually("dropped target's series stale", || has_stale(&db, &m)).await;
+    mgr.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn apply_outside_runtime_and_invalid_config_fail() {
+    let mgr = ScrapeManager::new(Arc::new(MemStorage::new()), Arc::new(MetadataStore::new()));
+    let cfg = vec![ScrapeConfig::new("a", vec!["127.0.0.1:1".into()])];
+    assert!(mgr.apply(&GlobalConfig::default(), &cfg).is_err());
+    let dup = vec![cfg[0].clone(), cfg[0].clone()];
+    let e = mgr.apply(&GlobalConfig::default(), &dup).unwrap_err();
+    assert_eq!(e.kind(), vigia_ingest::ErrorKind::BadData);
+    assert!(mgr.targets().active_targets.is_empty());
+}

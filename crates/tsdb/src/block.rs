@@ -142,33 +142,34 @@ struct BlockSeries {
     chunks: Vec<ChunkMeta>,
 }
 
-/// Writes a block under `parent` from series sorted by labels. Empty series are skipped;
-/// returns `None` when there is nothing to write.
-pub fn write_block(
-    vfs: &dyn Vfs,
-    parent: &Path,
-    series: &[(Labels, Vec<Sample>)],
-    level: u32,
-    sources: Vec<String>,
-) -> Result<Option<BlockMeta>, StorageError> {
-    let series: Vec<&(Labels, Vec<Sample>)> = series.iter().filter(|s| !s.1.is_empty()).collect();
-    if series.is_empty() {
-        return Ok(None);
-    }
+/// Writes a block under `parent` from series yielded in label order (streamed: only the
+/// compressed chunks are buffered). Empty series are skipped; returns `None` when there is
+/// nothing to write.
+pub fn write_block<I>(vfs: &dyn Vfs, parent: &Path, series: I, level: u32, sources: Vec<String>) -> Result<Option<BlockMeta>, StorageError>
+where
+    I: IntoIterator<Item = Result<(Labels, Vec<Sample>), StorageError>>,
+{
     let ulid = new_ulid();
     let tmp = parent.join(format!("{ulid}.tmp"));
     let fin = parent.join(&ulid);
-    vfs.create_dir_all(&tmp).map_err(io_err(&tmp))?;
 
     // chunks
     let mut chunks = Vec::new();
     chunks.extend_from_slice(&CHUNKS_MAGIC);
     chunks.push(FORMAT_VERSION);
     chunks.extend_from_slice(&[0, 0, 0]);
-    let mut metas: Vec<Vec<ChunkMeta>> = Vec::with_capacity(series.len());
+    let mut labels_list: Vec<Labels> = Vec::new();
+    let mut metas: Vec<Vec<ChunkMeta>> = Vec::new();
     let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
     let mut stats = BlockStats::default();
-    for (_, samples) in &series {
+    for item in series {
+        let (labels, samples) = item?;
+        if samples.is_empty() {
+            continue;
+        }
+        if labels_list.last().is_some_and(|prev| prev >= &labels) {
+            return Err(StorageError::Other(format!("block writer: series not in label order at {labels}")));
+        }
         let mut cm = Vec::new();
         for part in samples.chunks(MAX_CHUNK_SAMPLES) {
             let (Some(first), Some(last)) = (part.first(), part.last()) else { continue };
@@ -188,9 +189,15 @@ pub fn write_block(
             stats.num_samples += part.len() as u64;
             stats.num_chunks += 1;
         }
+        labels_list.push(labels);
         metas.push(cm);
     }
-    stats.num_series = series.len() as u64;
+    if labels_list.is_empty() {
+        return Ok(None);
+    }
+    vfs.create_dir_all(&tmp).map_err(io_err(&tmp))?;
+    stats.num_series = labels_list.len() as u64;
+    let series: Vec<(&Labels, ())> = labels_list.iter().map(|l| (l, ())).collect();
 
     // index
     let mut syms_sorted: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
@@ -489,7 +496,7 @@ mod tests {
             Sample::new(5, -0.0),
         ];
         let sb: Vec<Sample> = (0..40_000).map(|i| Sample::new(i * 15_000, i as f64)).collect();
-        let meta = write_block(&fs, parent, &[(a.clone(), sa.clone()), (b.clone(), sb.clone())], 1, vec![]).unwrap().unwrap();
+        let meta = write_block(&fs, parent, [Ok((a.clone(), sa.clone())), Ok((b.clone(), sb.clone()))], 1, vec![]).unwrap().unwrap();
         assert_eq!((meta.min_time, meta.max_time), (0, 39_999 * 15_000 + 1));
         let blk = Block::open(&fs, &parent.join(&meta.ulid)).unwrap();
         assert_eq!(blk.num_series(), 2);
@@ -509,7 +516,7 @@ mod tests {
         let parent = Path::new("/d");
         fs.create_dir_all(parent).unwrap();
         let l = Labels::from_pairs([("__name__", "a")]);
-        let meta = write_block(&fs, parent, &[(l, vec![Sample::new(1, 1.0)])], 1, vec![]).unwrap().unwrap();
+        let meta = write_block(&fs, parent, [Ok((l, vec![Sample::new(1, 1.0)]))], 1, vec![]).unwrap().unwrap();
         let ip = parent.join(&meta.ulid).join("index");
         let mut data = fs.read(&ip).unwrap();
         data[10] ^= 0x55;

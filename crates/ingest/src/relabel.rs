@@ -583,8 +583,14 @@ mod tests {
     #[test]
     fn hashmod_known_value() {
         // md5("foo") = acbd18db4cc2f85cedef654fccc4a4d8; low 8 bytes 0xedef654fccc4a4d8.
-        assert_eq!(hashmod("foo", 1_000_003), 0xedef_654f_ccc4_a4d8_u64 % 1_000_003);
-        assert_eq!(hashmod("foo", 1 << 63), 0xedef_654f_ccc4_a4d8_u64 & ((1 << 63) - 1));
+        assert_eq!(
+            hashmod("foo", 1_000_003),
+            0xedef_654f_ccc4_a4d8_u64 % 1_000_003
+        );
+        assert_eq!(
+            hashmod("foo", 1 << 63),
+            0xedef_654f_ccc4_a4d8_u64 & ((1 << 63) - 1)
+        );
     }
 
     #[test]

@@ -17,7 +17,10 @@ async fn serve(body: Body) -> String {
         .route(
             "/metrics",
             get(|State(b): State<Body>| async move {
-                ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], b.lock().unwrap().clone())
+                (
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    b.lock().unwrap().clone(),
+                )
             }),
         )
         .with_state(body);
@@ -28,7 +31,10 @@ async fn serve(body: Body) -> String {
 }
 
 fn select(db: &MemStorage, matchers: &[Matcher]) -> Vec<Series> {
-    db.select(matchers, i64::MIN, i64::MAX).unwrap().map(|s| s.unwrap()).collect()
+    db.select(matchers, i64::MIN, i64::MAX)
+        .unwrap()
+        .map(|s| s.unwrap())
+        .collect()
 }
 
 /// Polls until `cond` holds; fails after a generous deadline (not a timing assertion: the
@@ -44,11 +50,16 @@ async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 fn last_value(db: &MemStorage, matchers: &[Matcher]) -> Option<f64> {
-    select(db, matchers).first().and_then(|s| s.samples.last()).map(|s| s.v)
+    select(db, matchers)
+        .first()
+        .and_then(|s| s.samples.last())
+        .map(|s| s.v)
 }
 
 fn has_stale(db: &MemStorage, matchers: &[Matcher]) -> bool {
-    select(db, matchers).iter().any(|s| s.samples.iter().any(|x| is_stale_nan(x.v)))
+    select(db, matchers)
+        .iter()
+        .any(|s| s.samples.iter().any(|x| is_stale_nan(x.v)))
 }
 
 fn config(addr: &str, extra: &str) -> Vec<ScrapeConfig> {
@@ -81,15 +92,19 @@ fn config(addr: &str, extra: &str) -> Vec<ScrapeConfig> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scrapes_relabels_and_marks_staleness() {
     let body: Body = Arc::new(Mutex::new(
-        "# HELP kept_a A gauge.\n# TYPE kept_a gauge\nkept_a{job=\"inner\"} 1\nkept_b 2\ndrop_me 3\n".into(),
+        "# HELP kept_a A gauge.\n# TYPE kept_a gauge\nkept_a{job=\"inner\"} 1\nkept_b 2\ndrop_me 3\nkept_ts 7 1000\n".into(),
     ));
     let addr = serve(body.clone()).await;
     let db = Arc::new(MemStorage::new());
     let md = Arc::new(MetadataStore::new());
     let mgr = ScrapeManager::new(db.clone(), md.clone());
-    mgr.apply(&GlobalConfig::default(), &config(&addr, "")).unwrap();
+    mgr.apply(&GlobalConfig::default(), &config(&addr, ""))
+        .unwrap();
 
-    let up_app = [Matcher::equal("__name__", "up"), Matcher::equal("job", "app")];
+    let up_app = [
+        Matcher::equal("__name__", "up"),
+        Matcher::equal("job", "app"),
+    ];
     eventually("up{job=app} == 1", || last_value(&db, &up_app) == Some(1.0)).await;
     let a = [Matcher::equal("__name__", "kept_a")];
     eventually("kept_a scraped", || !select(&db, &a).is_empty()).await;
@@ -99,54 +114,125 @@ async fn scrapes_relabels_and_marks_staleness() {
     assert_eq!(l.get("exported_job"), Some("inner"), "{l}");
     assert_eq!(l.get("instance"), Some(addr.as_str()));
     assert_eq!(l.get("env"), Some("test"));
-    assert_eq!(l.get("suffix"), Some("a"), "metric relabelling applied: {l}");
+    assert_eq!(
+        l.get("suffix"),
+        Some("a"),
+        "metric relabelling applied: {l}"
+    );
     assert!(select(&db, &[Matcher::equal("__name__", "drop_me")]).is_empty());
     assert_eq!(md.query(Some("kept_a"), None)["kept_a"][0].kind, "gauge");
-    let scraped = [Matcher::equal("__name__", "scrape_samples_scraped"), Matcher::equal("job", "app")];
-    assert_eq!(last_value(&db, &scraped), Some(3.0));
-    let post = [Matcher::equal("__name__", "scrape_samples_post_metric_relabeling"), Matcher::equal("job", "app")];
-    assert_eq!(last_value(&db, &post), Some(2.0));
-    let added = [Matcher::equal("__name__", "scrape_series_added"), Matcher::equal("job", "app")];
-    assert!(select(&db, &added)[0].samples.iter().any(|s| s.v == 2.0));
-    assert!(!select(&db, &[Matcher::equal("__name__", "scrape_duration_seconds")]).is_empty());
+    let scraped = [
+        Matcher::equal("__name__", "scrape_samples_scraped"),
+        Matcher::equal("job", "app"),
+    ];
+    assert_eq!(last_value(&db, &scraped), Some(4.0));
+    let post = [
+        Matcher::equal("__name__", "scrape_samples_post_metric_relabeling"),
+        Matcher::equal("job", "app"),
+    ];
+    assert_eq!(last_value(&db, &post), Some(3.0));
+    let added = [
+        Matcher::equal("__name__", "scrape_series_added"),
+        Matcher::equal("job", "app"),
+    ];
+    assert!(select(&db, &added)[0].samples.iter().any(|s| s.v == 3.0));
+    let kept_ts = [Matcher::equal("__name__", "kept_ts")];
+    assert_eq!(
+        select(&db, &kept_ts)[0].samples[0].t,
+        1000,
+        "honor_timestamps keeps exposed timestamps"
+    );
+    assert!(
+        !select(
+            &db,
+            &[Matcher::equal("__name__", "scrape_duration_seconds")]
+        )
+        .is_empty()
+    );
 
     // The dead target reports up=0 and its error.
-    let up_dead = [Matcher::equal("__name__", "up"), Matcher::equal("job", "dead")];
-    eventually("up{job=dead} == 0", || last_value(&db, &up_dead) == Some(0.0)).await;
+    let up_dead = [
+        Matcher::equal("__name__", "up"),
+        Matcher::equal("job", "dead"),
+    ];
+    eventually("up{job=dead} == 0", || {
+        last_value(&db, &up_dead) == Some(0.0)
+    })
+    .await;
     let st = mgr.targets();
     assert_eq!(st.active_targets.len(), 2);
-    let dead = st.active_targets.iter().find(|t| t.scrape_pool == "dead").unwrap();
+    let dead = st
+        .active_targets
+        .iter()
+        .find(|t| t.scrape_pool == "dead")
+        .unwrap();
     assert_eq!(dead.health, "down");
     assert!(!dead.last_error.is_empty());
-    let app = st.active_targets.iter().find(|t| t.scrape_pool == "app").unwrap();
+    let app = st
+        .active_targets
+        .iter()
+        .find(|t| t.scrape_pool == "app")
+        .unwrap();
     assert_eq!(app.health, "up");
     assert_eq!(app.scrape_url, format!("http://{addr}/metrics"));
     assert_eq!(app.scrape_interval, "100ms");
-    assert_eq!(app.discovered_labels.get("__address__"), Some(addr.as_str()));
+    assert_eq!(
+        app.discovered_labels.get("__address__"),
+        Some(addr.as_str())
+    );
 
     // kept_b disappears from the exposition → staleness marker.
     *body.lock().unwrap() = "kept_a{job=\"inner\"} 5\n".into();
     let b = [Matcher::equal("__name__", "kept_b")];
     eventually("kept_b marked stale", || has_stale(&db, &b)).await;
     assert!(!has_stale(&db, &a));
+    assert!(
+        !has_stale(&db, &kept_ts),
+        "series with exposed timestamps get no staleness marker"
+    );
 
     // Reload with a changed pool config for the same target: the new loop inherits the old
     // state, so kept_a gets no staleness marker.
-    mgr.apply(&GlobalConfig::default(), &config(&addr, "  sample_limit: 100")).unwrap();
+    mgr.apply(
+        &GlobalConfig::default(),
+        &config(&addr, "  sample_limit: 100"),
+    )
+    .unwrap();
     let before = select(&db, &a)[0].samples.len();
-    eventually("kept_a scraped after reload", || select(&db, &a)[0].samples.len() >= before + 2).await;
-    assert!(!has_stale(&db, &a), "reload must not mark surviving series stale");
+    eventually("kept_a scraped after reload", || {
+        select(&db, &a)[0].samples.len() >= before + 2
+    })
+    .await;
+    assert!(
+        !has_stale(&db, &a),
+        "reload must not mark surviving series stale"
+    );
 
     // sample_limit exceeded fails the scrape: up=0 and the series go stale.
-    mgr.apply(&GlobalConfig::default(), &config(&addr, "  sample_limit: 0\n  label_limit: 2")).unwrap();
-    eventually("label_limit fails the scrape", || last_value(&db, &up_app) == Some(0.0)).await;
+    mgr.apply(
+        &GlobalConfig::default(),
+        &config(&addr, "  sample_limit: 0\n  label_limit: 2"),
+    )
+    .unwrap();
+    eventually("label_limit fails the scrape", || {
+        last_value(&db, &up_app) == Some(0.0)
+    })
+    .await;
     eventually("kept_a stale after failed scrape", || has_stale(&db, &a)).await;
-    let app = mgr.targets().active_targets.into_iter().find(|t| t.scrape_pool == "app").unwrap();
+    let app = mgr
+        .targets()
+        .active_targets
+        .into_iter()
+        .find(|t| t.scrape_pool == "app")
+        .unwrap();
     assert!(app.last_error.contains("label_limit"), "{}", app.last_error);
 
     // Removing the job writes staleness markers for its report series too.
     mgr.apply(&GlobalConfig::default(), &[]).unwrap();
-    eventually("up{job=app} stale after removal", || last_value(&db, &up_app).is_some_and(is_stale_nan)).await;
+    eventually("up{job=app} stale after removal", || {
+        last_value(&db, &up_app).is_some_and(is_stale_nan)
+    })
+    .await;
     assert!(mgr.targets().active_targets.is_empty());
     mgr.shutdown().await;
 }
@@ -157,7 +243,11 @@ async fn file_sd_and_dropped_targets() {
     let addr = serve(body).await;
     let dir = std::env::temp_dir().join(format!("vigia-ingest-filesd-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("t.json"), format!(r#"[{{"targets":["{addr}"],"labels":{{"team":"x"}}}}]"#)).unwrap();
+    std::fs::write(
+        dir.join("t.json"),
+        format!(r#"[{{"targets":["{addr}"],"labels":{{"team":"x"}}}}]"#),
+    )
+    .unwrap();
     let y = format!(
         r#"
 - job_name: fsd
@@ -177,15 +267,33 @@ async fn file_sd_and_dropped_targets() {
     let mgr = ScrapeManager::new(db.clone(), Arc::new(MetadataStore::new()));
     mgr.apply(&GlobalConfig::default(), &cfgs).unwrap();
     let m = [Matcher::equal("__name__", "m"), Matcher::equal("team", "x")];
-    eventually("file_sd target scraped", || last_value(&db, &m) == Some(1.0)).await;
+    eventually("file_sd target scraped", || {
+        last_value(&db, &m) == Some(1.0)
+    })
+    .await;
     let st = mgr.targets();
-    assert!(st.active_targets[0].discovered_labels.get("__meta_filepath").is_some_and(|p| p.ends_with("t.json")));
+    assert!(
+        st.active_targets[0]
+            .discovered_labels
+            .get("__meta_filepath")
+            .is_some_and(|p| p.ends_with("t.json"))
+    );
     // The file changes: the target's team becomes "drop" → relabelling drops it.
-    std::fs::write(dir.join("t.json"), format!(r#"[{{"targets":["{addr}"],"labels":{{"team":"drop"}}}}]"#)).unwrap();
-    eventually("target dropped after refresh", || mgr.targets().active_targets.is_empty()).await;
+    std::fs::write(
+        dir.join("t.json"),
+        format!(r#"[{{"targets":["{addr}"],"labels":{{"team":"drop"}}}}]"#),
+    )
+    .unwrap();
+    eventually("target dropped after refresh", || {
+        mgr.targets().active_targets.is_empty()
+    })
+    .await;
     let st = mgr.targets();
     assert_eq!(st.dropped_target_counts["fsd"], 1);
-    assert_eq!(st.dropped_targets[0].discovered_labels.get("team"), Some("drop"));
+    assert_eq!(
+        st.dropped_targets[0].discovered_labels.get("team"),
+        Some("drop")
+    );
     eventually("dropped target's series stale", || has_stale(&db, &m)).await;
     mgr.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();

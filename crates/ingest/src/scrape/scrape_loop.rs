@@ -46,6 +46,8 @@ pub(crate) enum Stop {
 pub(crate) struct LoopState {
     /// Series written by the last successful scrape.
     pub series: HashSet<Labels>,
+    /// Hashes of every series of the last scrape (for `scrape_series_added`).
+    pub seen: HashSet<u64>,
     /// The synthetic series written so far.
     pub report: Vec<Labels>,
 }
@@ -330,11 +332,16 @@ async fn scrape_once(ctx: &Arc<LoopCtx>, state: &mut LoopState) {
         Err(e) => (Vec::new(), 0, Some(e)),
     };
     let post = batch.iter().map(|s| s.samples.len()).sum::<usize>();
-    let current: HashSet<Labels> = batch.iter().map(|s| s.labels.clone()).collect();
-    let added = current
+    // Series exposed with their own timestamps are not tracked for staleness (as in Prometheus
+    // without track_timestamps_staleness): a marker at the scrape time could land before them.
+    let current: HashSet<Labels> = batch
         .iter()
-        .filter(|l| !state.series.contains(*l))
-        .count();
+        .filter(|s| s.samples.iter().all(|x| x.t == ts))
+        .map(|s| s.labels.clone())
+        .collect();
+    let seen: HashSet<u64> = batch.iter().map(|s| s.labels.stable_hash()).collect();
+    let added = seen.iter().filter(|h| !state.seen.contains(*h)).count();
+    state.seen = seen;
     for gone in state.series.iter().filter(|l| !current.contains(*l)) {
         batch.push(SeriesSamples {
             labels: gone.clone(),

@@ -231,13 +231,13 @@ fn vector_vector(
                             .into(),
                     ));
                 }
-                if let Some(set) = set {
-                    if !set.insert(metric.clone()) {
-                        return Err(QueryError::Execution(
-                            "multiple matches for matching labels in many-to-one matching; grouping labels must ensure unique results"
-                                .into(),
-                        ));
-                    }
+                if let Some(set) = set
+                    && !set.insert(metric.clone())
+                {
+                    return Err(QueryError::Execution(
+                        "multiple matches for matching labels in many-to-one matching; grouping labels must ensure unique results"
+                            .into(),
+                    ));
                 }
             }
             None => {

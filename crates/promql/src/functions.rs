@@ -882,18 +882,16 @@ fn eval_range_function(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val,
         let v = match name {
             "rate" | "increase" | "delta" => {
                 let counter = name != "delta";
-                if counter {
-                    if let Some(n) = metric.metric_name() {
-                        if !(n.ends_with("_total")
-                            || n.ends_with("_sum")
-                            || n.ends_with("_count")
-                            || n.ends_with("_bucket"))
-                        {
-                            ev.info(format!(
-                                "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {n:?}"
-                            ));
-                        }
-                    }
+                if counter
+                    && let Some(n) = metric.metric_name()
+                    && !(n.ends_with("_total")
+                        || n.ends_with("_sum")
+                        || n.ends_with("_count")
+                        || n.ends_with("_bucket"))
+                {
+                    ev.info(format!(
+                        "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {n:?}"
+                    ));
                 }
                 extrapolated_rate(
                     &points,
@@ -993,26 +991,20 @@ fn eval_range_function(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val,
                 Some(quantile_of(0.5, &mut dev))
             }
             "resets" => {
-                let mut n = 0.0;
-                for w in points.windows(2) {
-                    if let [a, b] = w {
-                        if b.1 < a.1 {
-                            n += 1.0;
-                        }
-                    }
-                }
-                Some(n)
+                let n = points
+                    .windows(2)
+                    .filter(|w| matches!(w, [a, b] if b.1 < a.1))
+                    .count();
+                Some(n as f64)
             }
             "changes" => {
-                let mut n = 0.0;
-                for w in points.windows(2) {
-                    if let [a, b] = w {
-                        if b.1 != a.1 && !(a.1.is_nan() && b.1.is_nan()) {
-                            n += 1.0;
-                        }
-                    }
-                }
-                Some(n)
+                let n = points
+                    .windows(2)
+                    .filter(
+                        |w| matches!(w, [a, b] if b.1 != a.1 && !(a.1.is_nan() && b.1.is_nan())),
+                    )
+                    .count();
+                Some(n as f64)
             }
             "double_exponential_smoothing" | "holt_winters" => smoothing(&points, p0, p1),
             _ => None,

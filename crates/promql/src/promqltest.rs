@@ -345,8 +345,7 @@ fn parse_series_desc(l: &str) -> Result<(Labels, &str), String> {
         let mut chars = r.char_indices().peekable();
         let mut end = None;
         let mut cur_name = String::new();
-        loop {
-            let Some((idx, c)) = chars.next() else { break };
+        while let Some((idx, c)) = chars.next() {
             match c {
                 '}' => {
                     end = Some(idx);
@@ -642,6 +641,9 @@ fn run_eval(
     }
 }
 
+/// One expected or actual series: labels (none for a scalar) and timestamped values.
+type Row = (Option<Labels>, Vec<(i64, f64)>);
+
 fn almost_equal(a: f64, b: f64) -> bool {
     if a.is_nan() && b.is_nan() {
         return true;
@@ -672,10 +674,10 @@ fn check(ev: &EvalCmd, res: Result<QueryOutput, crate::QueryError>) -> Result<()
                 return Err(format!("unexpected error: {e}"));
             }
             let msg = e.to_string();
-            if let Some(m) = &ex.fail_msg {
-                if msg.trim() != m.trim() {
-                    return Err(format!("expected error {m:?}, got {msg:?}"));
-                }
+            if let Some(m) = &ex.fail_msg
+                && msg.trim() != m.trim()
+            {
+                return Err(format!("expected error {m:?}, got {msg:?}"));
             }
             if let Some(r) = &ex.fail_regex {
                 let re = regex::Regex::new(r).map_err(|e| e.to_string())?;
@@ -708,7 +710,7 @@ fn check(ev: &EvalCmd, res: Result<QueryOutput, crate::QueryError>) -> Result<()
         (None, Some(r)) => (Some(r), true),
         (None, None) => (None, false),
     };
-    let mut want: Vec<(Option<Labels>, Vec<(i64, f64)>)> = Vec::new();
+    let mut want: Vec<Row> = Vec::new();
     for (l, vals) in &ex.lines {
         let pts: Vec<(i64, f64)> = match steps {
             Some((s, _, st)) => vals
@@ -720,7 +722,7 @@ fn check(ev: &EvalCmd, res: Result<QueryOutput, crate::QueryError>) -> Result<()
         };
         want.push((l.clone(), pts));
     }
-    let got: Vec<(Option<Labels>, Vec<(i64, f64)>)> = match &out.value {
+    let got: Vec<Row> = match &out.value {
         Value::Scalar { t, v } => vec![(None, vec![(*t, *v)])],
         Value::String { s, .. } => return Err(format!("unexpected string result {s:?}")),
         Value::Vector(v) => {
@@ -746,16 +748,16 @@ fn check(ev: &EvalCmd, res: Result<QueryOutput, crate::QueryError>) -> Result<()
         }
     };
     // A scalar is expected as a bare number; a `{}`-labelled line does not match it.
-    if let Value::Scalar { .. } = out.value {
-        if want.len() != 1 || want.first().is_some_and(|w| w.0.is_some()) {
-            return Err(format!(
-                "expected {} series, got scalar {}",
-                want.len(),
-                summarize(&out.value)
-            ));
-        }
+    if let Value::Scalar { .. } = out.value
+        && (want.len() != 1 || want.first().is_some_and(|w| w.0.is_some()))
+    {
+        return Err(format!(
+            "expected {} series, got scalar {}",
+            want.len(),
+            summarize(&out.value)
+        ));
     }
-    let render = |rows: &[(Option<Labels>, Vec<(i64, f64)>)]| {
+    let render = |rows: &[Row]| {
         let mut s = String::new();
         for (l, p) in rows {
             let _ = writeln!(

@@ -1,6 +1,8 @@
 //! Runs Prometheus's promqltest scripts (../shared/promqltest) and our own cases
 //! (tests/cases) through the engine.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use vigia_promql::promqltest::{FileReport, run_file};

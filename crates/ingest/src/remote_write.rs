@@ -4,7 +4,7 @@
 //! the announced decompressed size before decompressing, validates every series and rejects the
 //! whole request when any series is invalid, naming it (Prometheus answers 400 for these).
 
-use crate::validate::{render_pairs, validate_pairs};
+use crate::validate::{check_pairs, into_labels, render_pairs};
 use crate::{Decoded, IngestError, Limits, MetricMetadata};
 use vigia_model::{Label, Sample, SeriesSamples};
 
@@ -149,7 +149,7 @@ pub fn decode_uncompressed(raw: &[u8], limits: &Limits) -> Result<Decoded, Inges
     limits.check_samples(total)?;
     let mut series = Vec::with_capacity(req.timeseries.len());
     for ts in req.timeseries {
-        let pairs: Vec<Label> = ts
+        let mut pairs: Vec<Label> = ts
             .labels
             .into_iter()
             .map(|l| Label {
@@ -157,15 +157,13 @@ pub fn decode_uncompressed(raw: &[u8], limits: &Limits) -> Result<Decoded, Inges
                 value: l.value,
             })
             .collect();
-        let labels = match validate_pairs(pairs.clone(), limits) {
-            Ok(l) => l,
-            Err(reason) => {
-                return Err(IngestError::InvalidSeries {
-                    series: render_pairs(&pairs),
-                    reason,
-                });
-            }
-        };
+        if let Err(reason) = check_pairs(&mut pairs, limits) {
+            return Err(IngestError::InvalidSeries {
+                series: render_pairs(&pairs),
+                reason,
+            });
+        }
+        let labels = into_labels(pairs);
         if ts.samples.is_empty() {
             continue;
         }

@@ -82,6 +82,19 @@ pub(crate) fn render_pairs(pairs: &[Label]) -> String {
 /// invalid names, a missing or invalid metric name and limit violations. Empty values are
 /// dropped (Prometheus treats an empty value as an absent label). On error returns the reason.
 pub(crate) fn validate_pairs(mut pairs: Vec<Label>, limits: &Limits) -> Result<Labels, String> {
+    check_pairs(&mut pairs, limits)?;
+    Ok(into_labels(pairs))
+}
+
+/// Turns pairs that passed [`check_pairs`] into [`Labels`], dropping empty values.
+pub(crate) fn into_labels(mut pairs: Vec<Label>) -> Labels {
+    pairs.retain(|l| !l.value.is_empty());
+    // check_pairs sorted the names and proved them unique, so from_sorted accepts them.
+    Labels::from_sorted(pairs).unwrap_or_default()
+}
+
+/// Sorts `pairs` by name in place and checks them (see [`validate_pairs`]).
+pub(crate) fn check_pairs(pairs: &mut [Label], limits: &Limits) -> Result<(), String> {
     if pairs.len() > limits.max_label_count {
         return Err(format!(
             "has {} labels, more than the limit of {}",
@@ -123,8 +136,7 @@ pub(crate) fn validate_pairs(mut pairs: Vec<Label>, limits: &Limits) -> Result<L
     if !has_name {
         return Err("missing metric name (__name__)".into());
     }
-    pairs.retain(|l| !l.value.is_empty());
-    Labels::from_sorted(pairs).ok_or_else(|| "labels not sorted".to_string())
+    Ok(())
 }
 
 /// Replaces every byte that is not valid in a metric name (`[a-zA-Z0-9_:]`) with `_`, and

@@ -4,7 +4,7 @@
 //! `null` values are skipped together with their timestamp; the strings `"NaN"`, `"Inf"`,
 //! `"+Inf"` and `"-Inf"` stand for the non-finite values JSON cannot express.
 
-use crate::validate::{render_pairs, validate_pairs};
+use crate::validate::{check_pairs, into_labels, render_pairs};
 use crate::{Decoded, IngestError, Limits};
 use std::collections::BTreeMap;
 use vigia_model::{Label, Sample, Series, SeriesSamples, is_stale_nan};
@@ -54,14 +54,18 @@ pub fn parse_import(body: &[u8], limits: &Limits) -> Result<Decoded, IngestError
                 ),
             ));
         }
-        let pairs: Vec<Label> = obj
+        let mut pairs: Vec<Label> = obj
             .metric
             .into_iter()
             .map(|(name, value)| Label { name, value })
             .collect();
-        let labels = validate_pairs(pairs.clone(), limits).map_err(|r| {
-            IngestError::line(line, format!("series {}: {r}", render_pairs(&pairs)))
-        })?;
+        if let Err(r) = check_pairs(&mut pairs, limits) {
+            return Err(IngestError::line(
+                line,
+                format!("series {}: {r}", render_pairs(&pairs)),
+            ));
+        }
+        let labels = into_labels(pairs);
         let mut samples = Vec::with_capacity(obj.values.len());
         for (v, t) in obj.values.into_iter().zip(obj.timestamps) {
             let v = match v {

@@ -23,23 +23,45 @@ pub trait Detector: Send {
     fn snapshot(&self) -> Vec<u8>;
 }
 
+/// Number of surprise features (point, level, step, novelty, combined).
+const FEATURES: usize = 5;
+
 /// Detector settings: one configuration for every series. `Default` is the configuration
 /// chosen on the NAB tuning half (`crates/ml/nab_tuning_files.txt`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DetectorConfig {
-    /// Horizon (samples) of the slow mean and variance.
+    /// Horizon (samples) of the slow mean and variance of the series.
     pub slow_window: f64,
     /// Horizon (samples) of the fast mean used for level shifts.
     pub fast_window: f64,
-    /// Weight of the level-shift feature relative to the point deviation.
-    pub level_weight: f64,
-    /// Weight of the range-excursion feature (excursion as a fraction of the range seen).
-    pub novelty_weight: f64,
-    /// Horizon (samples) of the long-term surprise distribution.
+    /// Horizon (samples) of the short-term mean absolute step |x_t - x_{t-1}|.
+    pub step_short_window: f64,
+    /// Horizon (samples) of the long-term mean absolute step.
+    pub step_long_window: f64,
+    /// Horizon (samples) of each feature's long-term surprise distribution.
     pub likelihood_window: f64,
-    /// Horizon (samples) of the short-term surprise average.
+    /// Horizon (samples) of each feature's short-term surprise average.
     pub short_window: f64,
+    /// Weight of the point-deviation feature (0 disables it).
+    pub point_weight: f64,
+    /// Weight of the level-shift feature.
+    pub level_weight: f64,
+    /// Weight of the variance-change feature.
+    pub step_weight: f64,
+    /// Weight of the range-excursion (new extreme) feature.
+    pub novelty_weight: f64,
+    /// Weight of the combined feature `ln(1 + max(point, mix_level·level, mix_step·step) +
+    /// mix_novelty·novelty)`, whose likelihood is taken as one.
+    pub combined_weight: f64,
+    /// Level-shift share inside the combined feature.
+    pub mix_level: f64,
+    /// Variance-change share inside the combined feature.
+    pub mix_step: f64,
+    /// Range-excursion share inside the combined feature.
+    pub mix_novelty: f64,
+    /// Weight of the sum of positive feature likelihoods added to their maximum.
+    pub sum_weight: f64,
     /// Samples after the first during which the score is 0 (statistics still learn).
     pub warmup_samples: u32,
     /// A score at or above this level starts a hold-down period.
@@ -53,15 +75,24 @@ pub struct DetectorConfig {
 impl Default for DetectorConfig {
     fn default() -> Self {
         DetectorConfig {
-            slow_window: 1000.0,
-            fast_window: 30.0,
-            level_weight: 0.5,
-            novelty_weight: 5.0,
-            likelihood_window: 1000.0,
-            short_window: 5.0,
+            slow_window: 3000.0,
+            fast_window: 100.0,
+            step_short_window: 10.0,
+            step_long_window: 1000.0,
+            likelihood_window: 300.0,
+            short_window: 3.0,
+            point_weight: 0.0,
+            level_weight: 0.0,
+            step_weight: 0.0,
+            novelty_weight: 0.5,
+            combined_weight: 1.0,
+            mix_level: 0.5,
+            mix_step: 1.0,
+            mix_novelty: 2.0,
+            sum_weight: 0.0,
             warmup_samples: 50,
-            suppress_level: 0.6,
-            suppress_samples: 100,
+            suppress_level: 0.7,
+            suppress_samples: 200,
             suppress_factor: 0.5,
         }
     }
@@ -77,21 +108,31 @@ impl DetectorConfig {
 
     /// Checks that every setting is in its valid range.
     pub fn validate(&self) -> Result<(), MlError> {
-        let positive = [
+        let windows = [
             ("slow_window", self.slow_window),
             ("fast_window", self.fast_window),
+            ("step_short_window", self.step_short_window),
+            ("step_long_window", self.step_long_window),
             ("likelihood_window", self.likelihood_window),
             ("short_window", self.short_window),
         ];
-        for (name, v) in positive {
+        for (name, v) in windows {
             if !(v.is_finite() && v >= 1.0) {
                 return Err(MlError::Invalid(format!("{name} must be >= 1, got {v}")));
             }
         }
-        for (name, v) in [
+        let weights = [
+            ("point_weight", self.point_weight),
             ("level_weight", self.level_weight),
+            ("step_weight", self.step_weight),
             ("novelty_weight", self.novelty_weight),
-        ] {
+            ("sum_weight", self.sum_weight),
+            ("combined_weight", self.combined_weight),
+            ("mix_level", self.mix_level),
+            ("mix_step", self.mix_step),
+            ("mix_novelty", self.mix_novelty),
+        ];
+        for (name, v) in weights {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(MlError::Invalid(format!("{name} must be >= 0, got {v}")));
             }
@@ -105,6 +146,16 @@ impl DetectorConfig {
         }
         Ok(())
     }
+
+    fn weights(&self) -> [f64; FEATURES] {
+        [
+            self.point_weight,
+            self.level_weight,
+            self.step_weight,
+            self.novelty_weight,
+            self.combined_weight,
+        ]
+    }
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -117,7 +168,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// Creates vigia's detector. The detector uses no randomness, so every seed gives the same
-/// scores; the seed is kept for interface stability.
+/// scores; the seed is kept in the state for interface stability.
 pub fn new_detector(cfg: &DetectorConfig, seed: u64) -> Box<dyn Detector> {
     Box::new(StreamDetector::new(cfg, seed))
 }
@@ -129,11 +180,13 @@ pub fn restore_detector(cfg: &DetectorConfig, bytes: &[u8]) -> Result<Box<dyn De
 
 /// Cap on every z-like feature, so one absurd sample cannot dominate the long-term statistics.
 const Z_CAP: f64 = 1e3;
-/// Lower bound of the surprise standard deviation used by the likelihood step.
+/// Lower bound of a feature's surprise standard deviation in the likelihood step. Surprises
+/// are dimensionless (logs of z-units), so an absolute floor keeps scale invariance while
+/// making change after a perfectly regular stretch register.
 const SURPRISE_SD_FLOOR: f64 = 0.01;
-const MAGIC: &[u8; 4] = b"VGD1";
+const MAGIC: &[u8; 4] = b"VGD2";
 
-/// Exponentially weighted mean and variance with a `1/n` start-up so early samples count fully.
+/// Exponentially weighted mean and variance.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct Ew {
     mean: f64,
@@ -153,14 +206,43 @@ impl Ew {
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct State {
     n: u64,
+    hold: u64,
     slow: Ew,
     fast: f64,
     min: f64,
     max: f64,
-    short: f64,
-    long: Ew,
-    hold: u32,
+    prev: f64,
+    step_short: f64,
+    step_long: f64,
+    short: [f64; FEATURES],
+    long: [Ew; FEATURES],
     last_score: f64,
+}
+
+impl State {
+    /// Visits every floating-point field in a fixed order (the snapshot layout).
+    fn visit(&mut self, f: &mut impl FnMut(&mut f64)) {
+        for v in [
+            &mut self.slow.mean,
+            &mut self.slow.var,
+            &mut self.fast,
+            &mut self.min,
+            &mut self.max,
+            &mut self.prev,
+            &mut self.step_short,
+            &mut self.step_long,
+            &mut self.last_score,
+        ] {
+            f(v);
+        }
+        for v in &mut self.short {
+            f(v);
+        }
+        for e in &mut self.long {
+            f(&mut e.mean);
+            f(&mut e.var);
+        }
+    }
 }
 
 /// vigia's online detector (see the module documentation for the method).
@@ -169,6 +251,10 @@ pub struct StreamDetector {
     cfg: DetectorConfig,
     seed: u64,
     s: State,
+}
+
+fn ew_alpha(window: f64) -> f64 {
+    2.0 / (window + 1.0)
 }
 
 impl StreamDetector {
@@ -186,8 +272,10 @@ impl StreamDetector {
         self.snapshot().len()
     }
 
-    fn surprise(&self, x: f64) -> f64 {
+    /// Raw surprise of `x` per feature, from the state before `x` (each `ln(1 + z)`).
+    fn features(&self, x: f64) -> [f64; FEATURES] {
         let s = &self.s;
+        let cfg = &self.cfg;
         let range = s.max - s.min;
         let sd = s.slow.var.max(0.0).sqrt().max(1e-6 * range);
         let z = |d: f64, scale: f64| -> f64 {
@@ -199,17 +287,38 @@ impl StreamDetector {
                 Z_CAP
             }
         };
-        let z_point = z(x - s.slow.mean, sd);
-        let af = 2.0 / (self.cfg.fast_window + 1.0);
+        let point = z(x - s.slow.mean, sd);
+        let af = ew_alpha(cfg.fast_window);
         let fast = s.fast + af * (x - s.fast);
-        let z_level = z(fast - s.slow.mean, sd * (af / (2.0 - af)).sqrt());
-        let excursion = (x - s.max).max(s.min - x).max(0.0);
-        let novelty = z(excursion, range);
-        (z_point.max(self.cfg.level_weight * z_level) + self.cfg.novelty_weight * novelty).ln_1p()
+        let level = z(fast - s.slow.mean, sd * (af / (2.0 - af)).sqrt());
+        let step = (x - s.prev).abs();
+        let step_short = s.step_short + ew_alpha(cfg.step_short_window) * (step - s.step_short);
+        let eps = 1e-3 * range;
+        let step_change = if s.step_long + eps > 0.0 {
+            ((step_short + eps) / (s.step_long + eps))
+                .ln()
+                .abs()
+                .min(Z_CAP)
+        } else if step_short > 0.0 {
+            Z_CAP
+        } else {
+            0.0
+        };
+        let novelty = z((x - s.max).max(s.min - x).max(0.0), range);
+        let combined = point
+            .max(cfg.mix_level * level)
+            .max(cfg.mix_step * step_change)
+            + cfg.mix_novelty * novelty;
+        [
+            point.ln_1p(),
+            level.ln_1p(),
+            step_change.ln_1p(),
+            novelty.ln_1p(),
+            combined.ln_1p(),
+        ]
     }
 
     fn step(&mut self, x: f64) -> f64 {
-        let cfg = &self.cfg;
         if self.s.n == 0 {
             self.s = State {
                 n: 1,
@@ -217,29 +326,44 @@ impl StreamDetector {
                 fast: x,
                 min: x,
                 max: x,
+                prev: x,
                 ..State::default()
             };
             return 0.0;
         }
-        let r = self.surprise(x);
+        let feats = self.features(x);
+        let cfg = &self.cfg;
         let s = &mut self.s;
         s.n += 1;
         let n = s.n as f64;
-        // Likelihood of the recent surprise under the long-term surprise distribution.
-        let a_short = (2.0 / (cfg.short_window + 1.0)).max(1.0 / n);
-        s.short += a_short * (r - s.short);
-        // The surprise is dimensionless (log of z-units), so an absolute floor keeps scale
-        // invariance while making change after a perfectly regular stretch register.
-        let sd = s.long.var.max(0.0).sqrt().max(SURPRISE_SD_FLOOR);
-        let lz = (s.short - s.long.mean) / sd;
-        let mut score = squash(lz);
-        s.long
-            .update(r, (1.0 / cfg.likelihood_window).max(1.0 / (n - 1.0)));
+        // Per feature: likelihood of the recent surprise under its long-term distribution.
+        let a_short = ew_alpha(cfg.short_window).max(1.0 / n);
+        let a_long = (1.0 / cfg.likelihood_window).max(1.0 / (n - 1.0));
+        let mut best = 0.0f64;
+        let mut sum = 0.0;
+        for (((&f, short), long), w) in feats
+            .iter()
+            .zip(&mut s.short)
+            .zip(&mut s.long)
+            .zip(cfg.weights())
+        {
+            *short += a_short * (f - *short);
+            let sd = long.var.max(0.0).sqrt().max(SURPRISE_SD_FLOOR);
+            let lz = w * (*short - long.mean) / sd;
+            best = best.max(lz);
+            sum += lz.max(0.0);
+            long.update(f, a_long);
+        }
+        let mut score = squash(best + cfg.sum_weight * sum);
         // Update the series statistics after scoring (causal: the score used only the past).
         s.slow.update(x, (1.0 / cfg.slow_window).max(1.0 / n));
-        s.fast += (2.0 / (cfg.fast_window + 1.0)) * (x - s.fast);
+        s.fast += ew_alpha(cfg.fast_window) * (x - s.fast);
         s.min = s.min.min(x);
         s.max = s.max.max(x);
+        let step = (x - s.prev).abs();
+        s.step_short += ew_alpha(cfg.step_short_window) * (step - s.step_short);
+        s.step_long += (1.0 / cfg.step_long_window).max(1.0 / (n - 1.0)) * (step - s.step_long);
+        s.prev = x;
         if s.n <= u64::from(cfg.warmup_samples) + 1 {
             score = 0.0;
         }
@@ -247,7 +371,7 @@ impl StreamDetector {
             s.hold -= 1;
             score *= cfg.suppress_factor;
         } else if score >= cfg.suppress_level && cfg.suppress_samples > 0 {
-            s.hold = cfg.suppress_samples;
+            s.hold = u64::from(cfg.suppress_samples);
         }
         score.clamp(0.0, 1.0)
     }
@@ -257,31 +381,25 @@ impl StreamDetector {
         if r.take(4)? != MAGIC {
             return Err(MlError::Snapshot("bad magic".into()));
         }
-        let hash = r.take(12)?;
-        if hash != cfg.hash().as_bytes() {
+        if r.take(12)? != cfg.hash().as_bytes() {
             return Err(MlError::Snapshot(
                 "snapshot was taken with a different configuration".into(),
             ));
         }
         let seed = r.u64()?;
-        let s = State {
+        let mut s = State {
             n: r.u64()?,
-            slow: Ew {
-                mean: r.f64()?,
-                var: r.f64()?,
-            },
-            fast: r.f64()?,
-            min: r.f64()?,
-            max: r.f64()?,
-            short: r.f64()?,
-            long: Ew {
-                mean: r.f64()?,
-                var: r.f64()?,
-            },
-            hold: u32::try_from(r.u64()?)
-                .map_err(|_| MlError::Snapshot("bad hold counter".into()))?,
-            last_score: r.f64()?,
+            hold: r.u64()?,
+            ..State::default()
         };
+        let mut err = None;
+        s.visit(&mut |v| match r.f64() {
+            Ok(x) => *v = x,
+            Err(e) => err = Some(e),
+        });
+        if let Some(e) = err {
+            return Err(e);
+        }
         if r.pos != bytes.len() {
             return Err(MlError::Snapshot("trailing bytes".into()));
         }
@@ -304,26 +422,14 @@ impl Detector for StreamDetector {
     }
 
     fn snapshot(&self) -> Vec<u8> {
-        let s = &self.s;
-        let mut out = Vec::with_capacity(120);
+        let mut out = Vec::with_capacity(256);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(self.cfg.hash().as_bytes());
         out.extend_from_slice(&self.seed.to_le_bytes());
-        out.extend_from_slice(&s.n.to_le_bytes());
-        for v in [
-            s.slow.mean,
-            s.slow.var,
-            s.fast,
-            s.min,
-            s.max,
-            s.short,
-            s.long.mean,
-            s.long.var,
-        ] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        out.extend_from_slice(&u64::from(s.hold).to_le_bytes());
-        out.extend_from_slice(&s.last_score.to_le_bytes());
+        out.extend_from_slice(&self.s.n.to_le_bytes());
+        out.extend_from_slice(&self.s.hold.to_le_bytes());
+        let mut s = self.s;
+        s.visit(&mut |v| out.extend_from_slice(&v.to_le_bytes()));
         out
     }
 }

@@ -1,1 +1,109 @@
-fn main() {}
+//! `vigia`: the thin binary. Parses the command line, loads configuration, wires the concrete
+//! storage engine to ingestion, queries and the HTTP server, and runs subcommands.
+
+mod bench;
+mod config;
+mod serve;
+mod tools;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// vigia: monitoring and predictive operations in one binary.
+#[derive(Parser, Debug)]
+#[command(name = "vigia", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server: ingest, store, query (Prometheus-compatible HTTP API).
+    Serve(serve::ServeArgs),
+    /// Validate files without starting anything.
+    #[command(subcommand)]
+    Check(CheckCommand),
+    /// Measure performance side by side with the real peer (e.g. Debian's prometheus).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Run Prometheus promqltest scripts against vigia's PromQL engine.
+    Promqltest {
+        /// Script files (.test).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Score a `timestamp,value` CSV with the anomaly detector.
+    Detect(tools::DetectArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Ingest throughput, CPU, memory and disk per sample, against Prometheus via remote_write.
+    Ingest(bench::ingest::IngestBenchArgs),
+    /// Run the anomaly detector over the Numenta Anomaly Benchmark and score it.
+    Nab(tools::NabArgs),
+    /// Detector throughput (samples/s on one core) and state size per series.
+    Detector {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CheckCommand {
+    /// Check a vigia configuration file; prints every error with file, line and column.
+    Config {
+        /// Configuration files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // HTTP clients (scraping, benchmarks) use rustls with the ring provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let result = match cli.command {
+        Command::Bench(BenchCommand::Ingest(args)) => {
+            bench::ingest::run(args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Nab(args)) => tools::bench_nab(&args),
+        Command::Bench(BenchCommand::Detector { json }) => tools::bench_detector(json),
+        Command::Promqltest { files } => tools::promqltest(&files),
+        Command::Detect(args) => tools::detect(&args),
+        Command::Serve(args) => serve::run(args),
+        Command::Check(CheckCommand::Config { files }) => check_config(&files),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn check_config(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut failed = false;
+    for f in files {
+        match config::load(Some(f)) {
+            Ok(cfg) => println!(
+                "{}: SUCCESS ({} scrape configs)",
+                f.display(),
+                cfg.scrape_configs.len()
+            ),
+            Err(e) => {
+                failed = true;
+                eprint!("{}: FAILED\n{e}", f.display());
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

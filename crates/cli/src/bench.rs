@@ -1,0 +1,4 @@
+//! `vigia bench …`: performance measured side by side against the real peer, reported as ratios.
+
+pub mod ingest;
+pub mod procs;

@@ -1,0 +1,613 @@
+//! vigia's configuration file: parsing (YAML via serde-saphyr), validation that reports every
+//! error with file, line and column, environment overrides (`VIGIA_<SECTION>_<KEY>`), and a
+//! redacted rendering for `/api/v1/status/config`.
+//!
+//! Precedence: command-line flag > environment > file > default. Flags are applied by the caller
+//! after [`load`]; this module handles environment, file and defaults.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use vigia_ingest::scrape::{GlobalConfig, ScrapeConfig};
+use vigia_model::PromDuration;
+use vigia_server::auth::{Token, User};
+
+/// One configuration problem, located in its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line, 0 when unknown.
+    pub line: u64,
+    /// 1-based column, 0 when unknown.
+    pub column: u64,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line > 0 {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file.display(),
+                self.line,
+                self.column,
+                self.message
+            )
+        } else {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        }
+    }
+}
+
+/// All problems found in one file.
+#[derive(Debug, Clone)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl std::fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.len();
+        writeln!(
+            f,
+            "{n} configuration error{}:",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for e in &self.0 {
+            writeln!(f, "  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// A byte size: an integer number of bytes or a string with a unit (`512MB`, `10GiB`, `1TB`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => Ok(ByteSize(n)),
+            Raw::S(s) => parse_bytes(&s)
+                .map(ByteSize)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// Parses `512MB`, `10GiB`, `1024` (bytes). Decimal units are powers of 1000 except that, as in
+/// Prometheus's `--storage.tsdb.retention.size`, `KB`/`MB`/`GB`/`TB` are powers of 1024.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid size {s:?}: expected a number of bytes like 512MB"))?;
+    let mult: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" | "KiB" => 1 << 10,
+        "MB" | "MiB" => 1 << 20,
+        "GB" | "GiB" => 1 << 30,
+        "TB" | "TiB" => 1 << 40,
+        "PB" | "PiB" => 1 << 50,
+        u => {
+            return Err(format!(
+                "invalid size unit {u:?} in {s:?}: use B, KB, MB, GB, TB or PB"
+            ));
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size {s:?} is too large"))
+}
+
+/// `storage:` — the embedded TSDB.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSection {
+    /// Keep data this long (default 15d).
+    pub retention: PromDuration,
+    /// Delete oldest blocks beyond this size; 0 = unlimited.
+    pub retention_size: ByteSize,
+    /// Span of one block cut from the head (default 2h).
+    pub block_duration: PromDuration,
+    /// Out-of-order window of the head (default 0).
+    pub out_of_order_window: PromDuration,
+    /// Most series in the head; 0 = unlimited.
+    pub max_series: usize,
+}
+
+impl Default for StorageSection {
+    fn default() -> Self {
+        Self {
+            retention: PromDuration(15 * 86_400_000),
+            retention_size: ByteSize(0),
+            block_duration: PromDuration(2 * 3_600_000),
+            out_of_order_window: PromDuration(0),
+            max_series: 0,
+        }
+    }
+}
+
+/// `web.tls_server_config:` as in Prometheus's web config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// PEM certificate chain.
+    pub cert_file: PathBuf,
+    /// PEM private key.
+    pub key_file: PathBuf,
+}
+
+/// `web:` — HTTP server, TLS and authentication.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSection {
+    /// TLS; plain HTTP when absent.
+    pub tls_server_config: Option<TlsSection>,
+    /// Basic-auth users with bcrypt hashes and roles.
+    pub users: Vec<User>,
+    /// Bearer tokens with roles.
+    pub tokens: Vec<Token>,
+    /// Largest request body (default 32 MiB).
+    pub max_body_size: Option<ByteSize>,
+}
+
+/// `limits:` — what one ingest request may carry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    /// Most series per request.
+    pub max_series_per_request: usize,
+    /// Most samples per request.
+    pub max_samples_per_request: usize,
+    /// Most labels per series.
+    pub max_label_count: usize,
+    /// Longest label name.
+    pub max_label_name_length: usize,
+    /// Longest label value.
+    pub max_label_value_length: usize,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        let d = vigia_ingest::Limits::default();
+        Self {
+            max_series_per_request: d.max_series_per_request,
+            max_samples_per_request: d.max_samples_per_request,
+            max_label_count: d.max_label_count,
+            max_label_name_length: d.max_label_name_len,
+            max_label_value_length: d.max_label_value_len,
+        }
+    }
+}
+
+impl LimitsSection {
+    /// The ingest crate's limits.
+    pub fn to_limits(&self) -> vigia_ingest::Limits {
+        vigia_ingest::Limits {
+            max_series_per_request: self.max_series_per_request,
+            max_samples_per_request: self.max_samples_per_request,
+            max_label_count: self.max_label_count,
+            max_label_name_len: self.max_label_name_length,
+            max_label_value_len: self.max_label_value_length,
+        }
+    }
+}
+
+/// `query:` — PromQL engine limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuerySection {
+    /// Longest a query may run (default 2m).
+    pub timeout: PromDuration,
+    /// Most samples a query may hold (default 50,000,000).
+    pub max_samples: usize,
+    /// Lookback for instant selectors (default 5m).
+    pub lookback_delta: PromDuration,
+    /// Most queries running at once (default 20).
+    pub max_concurrent: usize,
+}
+
+impl Default for QuerySection {
+    fn default() -> Self {
+        Self {
+            timeout: PromDuration(120_000),
+            max_samples: 50_000_000,
+            lookback_delta: PromDuration(300_000),
+            max_concurrent: 20,
+        }
+    }
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Prometheus `global:`.
+    pub global: GlobalConfig,
+    /// Prometheus `scrape_configs:`.
+    pub scrape_configs: Vec<ScrapeConfig>,
+    /// `storage:`.
+    pub storage: StorageSection,
+    /// `web:`.
+    pub web: WebSection,
+    /// `limits:`.
+    pub limits: LimitsSection,
+    /// `query:`.
+    pub query: QuerySection,
+    /// The file's text, for `/api/v1/status/config` (rendered redacted).
+    pub source: String,
+}
+
+/// Top-level keys, so an unknown section is reported with its location.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct TopLevel {
+    global: Option<serde::de::IgnoredAny>,
+    scrape_configs: Option<serde::de::IgnoredAny>,
+    storage: Option<serde::de::IgnoredAny>,
+    web: Option<serde::de::IgnoredAny>,
+    limits: Option<serde::de::IgnoredAny>,
+    query: Option<serde::de::IgnoredAny>,
+}
+
+/// Parses only one section, ignoring the others, so each section's first error is reported
+/// independently of the others'.
+macro_rules! section_parser {
+    ($fn_name:ident, $field:ident, $ty:ty) => {
+        fn $fn_name(text: &str) -> Result<Option<$ty>, serde_saphyr::Error> {
+            #[derive(Deserialize)]
+            struct Only {
+                #[serde(default)]
+                $field: Option<$ty>,
+            }
+            Ok(serde_saphyr::from_str::<Option<Only>>(text)?.and_then(|o| o.$field))
+        }
+    };
+}
+
+section_parser!(parse_global, global, GlobalConfig);
+section_parser!(parse_scrape, scrape_configs, Vec<ScrapeConfig>);
+section_parser!(parse_storage, storage, StorageSection);
+section_parser!(parse_web, web, WebSection);
+section_parser!(parse_limits, limits, LimitsSection);
+section_parser!(parse_query, query, QuerySection);
+
+fn located(file: &Path, e: &serde_saphyr::Error) -> ConfigError {
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((0, 0));
+    let msg = e.without_snippet().to_string();
+    // serde-saphyr appends " at line X, column Y"; the location is printed in front instead.
+    let msg = match msg.rfind(" at line ") {
+        Some(i) if msg[i..].contains(", column ") => msg[..i].to_string(),
+        _ => msg,
+    };
+    ConfigError {
+        file: file.to_path_buf(),
+        line,
+        column,
+        message: msg.trim().to_string(),
+    }
+}
+
+/// Parses and validates configuration text, collecting every error.
+pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
+    let mut errors = Vec::new();
+    if let Err(e) = serde_saphyr::from_str::<Option<TopLevel>>(text) {
+        errors.push(located(file, &e));
+    }
+    let mut cfg = Config {
+        source: text.to_string(),
+        ..Config::default()
+    };
+    macro_rules! take {
+        ($parser:ident, $field:ident) => {
+            match $parser(text) {
+                Ok(Some(v)) => cfg.$field = v,
+                Ok(None) => {}
+                Err(e) => {
+                    let err = located(file, &e);
+                    if !errors.contains(&err) {
+                        errors.push(err);
+                    }
+                }
+            }
+        };
+    }
+    take!(parse_global, global);
+    take!(parse_scrape, scrape_configs);
+    take!(parse_storage, storage);
+    take!(parse_web, web);
+    take!(parse_limits, limits);
+    take!(parse_query, query);
+    errors.sort_by_key(|e| (e.line, e.column));
+    errors.extend(validate(&cfg).into_iter().map(|message| ConfigError {
+        file: file.to_path_buf(),
+        line: 0,
+        column: 0,
+        message,
+    }));
+    if errors.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
+/// Checks that span several fields; returns every problem.
+pub fn validate(cfg: &Config) -> Vec<String> {
+    let mut errs = Vec::new();
+    if cfg.storage.retention.as_millis() <= 0 {
+        errs.push("storage.retention: must be positive".into());
+    }
+    if cfg.storage.block_duration.as_millis() < 60_000 {
+        errs.push("storage.block_duration: must be at least 1m".into());
+    }
+    if cfg.storage.out_of_order_window.as_millis() < 0 {
+        errs.push("storage.out_of_order_window: must not be negative".into());
+    }
+    if cfg.query.max_concurrent == 0 {
+        errs.push("query.max_concurrent: must be at least 1".into());
+    }
+    if cfg.query.timeout.as_millis() <= 0 {
+        errs.push("query.timeout: must be positive".into());
+    }
+    let mut jobs = std::collections::BTreeSet::new();
+    for (i, sc) in cfg.scrape_configs.iter().enumerate() {
+        if !jobs.insert(sc.job_name.clone()) {
+            errs.push(format!(
+                "scrape_configs[{i}]: duplicate job_name {:?}",
+                sc.job_name
+            ));
+        }
+    }
+    for (i, u) in cfg.web.users.iter().enumerate() {
+        if !(u.password_hash.starts_with("$2a$")
+            || u.password_hash.starts_with("$2b$")
+            || u.password_hash.starts_with("$2y$"))
+        {
+            errs.push(format!(
+                "web.users[{i}] ({}): password_hash must be a bcrypt hash ($2a$, $2b$ or $2y$)",
+                u.username
+            ));
+        }
+    }
+    for (i, t) in cfg.web.tokens.iter().enumerate() {
+        if t.token.len() < 16 {
+            errs.push(format!(
+                "web.tokens[{i}] ({}): token must be at least 16 characters",
+                t.name
+            ));
+        }
+    }
+    if let Some(tls) = &cfg.web.tls_server_config {
+        for (what, p) in [("cert_file", &tls.cert_file), ("key_file", &tls.key_file)] {
+            if !p.is_file() {
+                errs.push(format!(
+                    "web.tls_server_config.{what}: {} is not a readable file",
+                    p.display()
+                ));
+            }
+        }
+    }
+    errs
+}
+
+/// Applies `VIGIA_<SECTION>_<KEY>` environment overrides. Unknown `VIGIA_` variables of a known
+/// section are errors, so a typo does not go unnoticed.
+pub fn apply_env(
+    cfg: &mut Config,
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Vec<String> {
+    let mut errs = Vec::new();
+    for (k, v) in vars {
+        let Some(key) = k.strip_prefix("VIGIA_") else {
+            continue;
+        };
+        let key = key.to_ascii_lowercase();
+        let dur = |v: &str| v.parse::<PromDuration>().map_err(|e| e.to_string());
+        let num = |v: &str| v.parse::<usize>().map_err(|e| format!("{v:?}: {e}"));
+        let res: Result<(), String> = match key.as_str() {
+            "storage_retention" => dur(&v).map(|d| cfg.storage.retention = d),
+            "storage_retention_size" => {
+                parse_bytes(&v).map(|b| cfg.storage.retention_size = ByteSize(b))
+            }
+            "storage_block_duration" => dur(&v).map(|d| cfg.storage.block_duration = d),
+            "storage_out_of_order_window" => dur(&v).map(|d| cfg.storage.out_of_order_window = d),
+            "storage_max_series" => num(&v).map(|n| cfg.storage.max_series = n),
+            "web_max_body_size" => {
+                parse_bytes(&v).map(|b| cfg.web.max_body_size = Some(ByteSize(b)))
+            }
+            "query_timeout" => dur(&v).map(|d| cfg.query.timeout = d),
+            "query_max_samples" => num(&v).map(|n| cfg.query.max_samples = n),
+            "query_lookback_delta" => dur(&v).map(|d| cfg.query.lookback_delta = d),
+            "query_max_concurrent" => num(&v).map(|n| cfg.query.max_concurrent = n),
+            "limits_max_series_per_request" => {
+                num(&v).map(|n| cfg.limits.max_series_per_request = n)
+            }
+            "limits_max_samples_per_request" => {
+                num(&v).map(|n| cfg.limits.max_samples_per_request = n)
+            }
+            "limits_max_label_count" => num(&v).map(|n| cfg.limits.max_label_count = n),
+            "limits_max_label_name_length" => num(&v).map(|n| cfg.limits.max_label_name_length = n),
+            "limits_max_label_value_length" => {
+                num(&v).map(|n| cfg.limits.max_label_value_length = n)
+            }
+            k if ["storage_", "web_", "query_", "limits_"]
+                .iter()
+                .any(|p| k.starts_with(p)) =>
+            {
+                Err("unknown setting (see `vigia serve --help` for the list)".to_string())
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = res {
+            errs.push(format!("environment variable {}: {e}", k));
+        }
+    }
+    errs
+}
+
+/// Reads, parses and validates `file` (or the defaults when `None`), then applies the
+/// environment.
+pub fn load(file: Option<&Path>) -> Result<Config, ConfigErrors> {
+    let mut cfg = match file {
+        None => Config::default(),
+        Some(f) => {
+            let text = std::fs::read_to_string(f).map_err(|e| {
+                ConfigErrors(vec![ConfigError {
+                    file: f.to_path_buf(),
+                    line: 0,
+                    column: 0,
+                    message: format!("cannot read: {e}"),
+                }])
+            })?;
+            parse(f, &text)?
+        }
+    };
+    let env_errs = apply_env(&mut cfg, std::env::vars());
+    let mut errs: Vec<ConfigError> = env_errs
+        .into_iter()
+        .chain(validate(&cfg))
+        .map(|message| ConfigError {
+            file: file
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| "<environment>".into()),
+            line: 0,
+            column: 0,
+            message,
+        })
+        .collect();
+    errs.dedup();
+    if errs.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(ConfigErrors(errs))
+    }
+}
+
+/// The configuration text with secrets replaced by `<secret>`, for display.
+pub fn redacted(text: &str) -> String {
+    let secret_keys = [
+        "password_hash:",
+        "token:",
+        "password:",
+        "bearer_token:",
+        "api_key:",
+        "auth_token:",
+        "routing_key:",
+        "service_key:",
+    ];
+    text.lines()
+        .map(|line| {
+            let trimmed = line.trim_start().trim_start_matches("- ");
+            match secret_keys.iter().find(|k| trimmed.starts_with(*k)) {
+                Some(k) => {
+                    let indent = &line[..line.len() - line.trim_start().len()];
+                    let dash = if line.trim_start().starts_with("- ") {
+                        "- "
+                    } else {
+                        ""
+                    };
+                    format!("{indent}{dash}{k} <secret>")
+                }
+                None => line.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errs(text: &str) -> Vec<ConfigError> {
+        parse(Path::new("vigia.yaml"), text)
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn defaults_and_values() {
+        let c = parse(
+            Path::new("x.yaml"),
+            "storage:\n  retention: 30d\n  retention_size: 1GB\n",
+        )
+        .unwrap();
+        assert_eq!(c.storage.retention.as_millis(), 30 * 86_400_000);
+        assert_eq!(c.storage.retention_size.0, 1 << 30);
+        assert_eq!(c.query.max_concurrent, 20);
+        let c = parse(Path::new("x.yaml"), "").unwrap();
+        assert_eq!(c.storage.retention.as_millis(), 15 * 86_400_000);
+    }
+
+    #[test]
+    fn every_error_is_reported_with_location() {
+        let text =
+            "storage:\n  retention: forever\nquery:\n  max_samples: 10\n  bogus: 1\nwebb: {}\n";
+        let e = errs(text);
+        assert!(e.len() >= 3, "{e:?}");
+        let all = e
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(all.contains("vigia.yaml:2:"), "{all}");
+        assert!(all.contains("bogus"), "{all}");
+        assert!(all.contains("webb"), "{all}");
+        assert!(e.iter().all(|e| e.line > 0), "{all}");
+    }
+
+    #[test]
+    fn semantic_errors_collected() {
+        let text = "query:\n  max_concurrent: 0\nweb:\n  users:\n    - {username: a, password_hash: plain}\n";
+        let e = errs(text);
+        assert_eq!(e.len(), 2, "{e:?}");
+    }
+
+    #[test]
+    fn env_overrides() {
+        let mut c = Config::default();
+        let e = apply_env(
+            &mut c,
+            [
+                ("VIGIA_STORAGE_RETENTION".to_string(), "1d".to_string()),
+                ("VIGIA_QUERY_NOPE".into(), "1".into()),
+            ],
+        );
+        assert_eq!(c.storage.retention.as_millis(), 86_400_000);
+        assert_eq!(e.len(), 1);
+    }
+
+    #[test]
+    fn secrets_redacted() {
+        let r = redacted(
+            "web:\n  tokens:\n    - name: g\n      token: supersecretvalue123\n  users:\n  - username: a\n    password_hash: $2y$10$abc\n",
+        );
+        assert!(
+            !r.contains("supersecretvalue123") && !r.contains("$2y$"),
+            "{r}"
+        );
+        assert!(r.contains("token: <secret>"));
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_bytes("512MB").unwrap(), 512 << 20);
+        assert_eq!(parse_bytes("100").unwrap(), 100);
+        assert!(parse_bytes("1XB").is_err());
+    }
+}

@@ -1,0 +1,308 @@
+//! `vigia serve`: opens storage, starts scraping and the HTTP server, handles SIGHUP (reload) and
+//! SIGINT/SIGTERM (graceful shutdown: stop writes, drain requests, flush, exit 0).
+//!
+//! Start order follows the data: storage → ingest → server; shutdown runs in reverse.
+
+use crate::config::{self, Config};
+use anyhow::Context;
+use clap::Args;
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use vigia_model::StorageAdmin;
+use vigia_server::{AppState, BuildInfo, RuntimeSettings};
+
+/// Flags of `vigia serve`. Flags override environment (`VIGIA_<SECTION>_<KEY>`) and the file.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9400")]
+    pub listen: SocketAddr,
+    /// Data directory (WAL, blocks, state).
+    #[arg(long, default_value = "./vigia-data")]
+    pub data_dir: PathBuf,
+    /// YAML configuration file.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Enable /api/v1/admin/* (flush, delete_series, snapshot).
+    #[arg(long)]
+    pub enable_admin_api: bool,
+    /// Override storage.retention (e.g. 30d).
+    #[arg(long)]
+    pub retention: Option<vigia_model::PromDuration>,
+    /// Override storage.retention_size (e.g. 50GB).
+    #[arg(long, value_parser = config::parse_bytes)]
+    pub retention_size: Option<u64>,
+    /// Override query.timeout (e.g. 30s).
+    #[arg(long)]
+    pub query_timeout: Option<vigia_model::PromDuration>,
+    /// Log level filter (error, warn, info, debug, trace), or RUST_LOG syntax.
+    #[arg(long, default_value = "info")]
+    pub log_level: String,
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Loads the configuration and applies command-line flags (highest precedence).
+fn load_config(args: &ServeArgs) -> Result<Config, config::ConfigErrors> {
+    let mut cfg = config::load(args.config.as_deref())?;
+    if let Some(r) = args.retention {
+        cfg.storage.retention = r;
+    }
+    if let Some(s) = args.retention_size {
+        cfg.storage.retention_size = config::ByteSize(s);
+    }
+    if let Some(t) = args.query_timeout {
+        cfg.query.timeout = t;
+    }
+    Ok(cfg)
+}
+
+fn runtime_settings(cfg: &Config) -> RuntimeSettings {
+    RuntimeSettings {
+        auth: vigia_server::auth::AuthConfig {
+            users: cfg.web.users.clone(),
+            tokens: cfg.web.tokens.clone(),
+        },
+        limits: cfg.limits.to_limits(),
+        max_body_bytes: cfg
+            .web
+            .max_body_size
+            .map(|b| b.0 as usize)
+            .unwrap_or(32 << 20),
+        config_yaml: config::redacted(&cfg.source),
+        query_timeout: cfg.query.timeout.to_std(),
+    }
+}
+
+fn flags(args: &ServeArgs, cfg: &Config) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    m.insert("listen".into(), args.listen.to_string());
+    m.insert("data-dir".into(), args.data_dir.display().to_string());
+    m.insert(
+        "config".into(),
+        args.config
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+    );
+    m.insert("enable-admin-api".into(), args.enable_admin_api.to_string());
+    m.insert(
+        "storage.tsdb.retention.time".into(),
+        cfg.storage.retention.to_string(),
+    );
+    m.insert(
+        "storage.tsdb.retention.size".into(),
+        cfg.storage.retention_size.0.to_string(),
+    );
+    m.insert("query.timeout".into(), cfg.query.timeout.to_string());
+    m.insert(
+        "query.max-samples".into(),
+        cfg.query.max_samples.to_string(),
+    );
+    m.insert(
+        "query.lookback-delta".into(),
+        cfg.query.lookback_delta.to_string(),
+    );
+    m.insert(
+        "query.max-concurrency".into(),
+        cfg.query.max_concurrent.to_string(),
+    );
+    m
+}
+
+/// Entry point of `vigia serve`.
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    init_logging(&args.log_level);
+    let cfg = match load_config(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(serve(args, cfg))
+}
+
+async fn serve(args: ServeArgs, cfg: Config) -> anyhow::Result<ExitCode> {
+    let start_time = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating data directory {}", args.data_dir.display()))?;
+    let opts = vigia_tsdb::TsdbOptions {
+        retention_ms: cfg.storage.retention.as_millis(),
+        retention_bytes: cfg.storage.retention_size.0,
+        block_duration_ms: cfg.storage.block_duration.as_millis(),
+        ooo_window_ms: cfg.storage.out_of_order_window.as_millis(),
+        max_series: cfg.storage.max_series,
+        ..vigia_tsdb::TsdbOptions::default()
+    };
+    let dir = args.data_dir.clone();
+    tracing::info!(data_dir = %dir.display(), "opening storage");
+    let db = tokio::task::spawn_blocking(move || vigia_tsdb::Tsdb::open(&dir, opts))
+        .await
+        .context("storage task")?
+        .with_context(|| format!("opening storage in {}", args.data_dir.display()))?;
+
+    let version = env!("CARGO_PKG_VERSION");
+    let metrics = Arc::new(vigia_server::metrics::SelfMetrics::new(db.clone(), version));
+    let metadata = Arc::new(vigia_ingest::MetadataStore::default());
+    let engine = Arc::new(vigia_promql::Engine::new(vigia_promql::EngineOptions {
+        timeout: cfg.query.timeout.to_std(),
+        max_samples: cfg.query.max_samples,
+        lookback_delta_ms: cfg.query.lookback_delta.as_millis(),
+        ..vigia_promql::EngineOptions::default()
+    }));
+    let scrape = Arc::new(vigia_ingest::scrape::ScrapeManager::new(
+        db.clone(),
+        metadata.clone(),
+    ));
+    scrape
+        .apply(&cfg.global, &cfg.scrape_configs)
+        .context("starting scrape loops")?;
+
+    let current = Arc::new(Mutex::new(cfg.clone()));
+    let state_slot: Arc<Mutex<Option<Arc<AppState>>>> = Arc::new(Mutex::new(None));
+    let reload: vigia_server::ReloadFn = {
+        let (args, current, scrape, slot) = (
+            args.clone(),
+            current.clone(),
+            scrape.clone(),
+            state_slot.clone(),
+        );
+        Arc::new(move || {
+            let new = load_config(&args).map_err(|e| e.to_string())?;
+            scrape
+                .apply(&new.global, &new.scrape_configs)
+                .map_err(|e| e.to_string())?;
+            if let Some(state) = slot.lock().as_ref() {
+                *state.settings.write() = Arc::new(runtime_settings(&new));
+            }
+            *current.lock() = new;
+            tracing::info!("configuration reloaded");
+            Ok(())
+        })
+    };
+
+    let state = Arc::new(AppState {
+        appender: db.clone(),
+        querier: db.clone(),
+        admin: db.clone(),
+        engine,
+        metadata,
+        scrape: Some(scrape.clone()),
+        metrics,
+        settings: parking_lot::RwLock::new(Arc::new(runtime_settings(&cfg))),
+        reload: Some(reload.clone()),
+        flags: flags(&args, &cfg),
+        admin_api: args.enable_admin_api,
+        accepting_writes: AtomicBool::new(true),
+        ready: AtomicBool::new(true),
+        query_slots: Arc::new(tokio::sync::Semaphore::new(cfg.query.max_concurrent.max(1))),
+        build: BuildInfo {
+            version: version.into(),
+            revision: option_env!("VIGIA_REVISION").unwrap_or("unknown").into(),
+            branch: "main".into(),
+            build_user: "vigia".into(),
+            build_date: "unknown".into(),
+            go_version: format!(
+                "rustc {}",
+                option_env!("CARGO_PKG_RUST_VERSION").unwrap_or("1.95")
+            ),
+        },
+        start_time,
+    });
+    *state_slot.lock() = Some(state.clone());
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let local = listener.local_addr().context("local address")?;
+    let scheme = if cfg.web.tls_server_config.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(address = %local, "vigia is listening");
+    println!("vigia listening on {scheme}://{local}");
+
+    // SIGHUP reloads; SIGINT/SIGTERM shut down.
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("installing SIGHUP handler")?;
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            let r = reload.clone();
+            match tokio::task::spawn_blocking(move || r()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "reload failed; keeping the running configuration")
+                }
+                Err(e) => tracing::error!(error = %e, "reload task failed"),
+            }
+        }
+    });
+    let shutdown_state = state.clone();
+    let shutdown = async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot install SIGTERM handler");
+                    std::future::pending::<()>().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        }
+        tracing::info!("shutting down: refusing new writes");
+        shutdown_state
+            .accepting_writes
+            .store(false, Ordering::Release);
+        shutdown_state.ready.store(false, Ordering::Release);
+    };
+
+    let app = vigia_server::router(state.clone());
+    match &cfg.web.tls_server_config {
+        Some(tls) => {
+            let tls_cfg = vigia_server::tls::load_config(&tls.cert_file, &tls.key_file)
+                .context("loading TLS certificate and key")?;
+            let tls_listener =
+                vigia_server::tls::TlsListener::new(listener, tls_cfg).context("TLS listener")?;
+            axum::serve(tls_listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .context("HTTPS server")?;
+        }
+        None => axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("HTTP server")?,
+    }
+
+    tracing::info!("stopping scrapes");
+    scrape.shutdown().await;
+    tracing::info!("flushing storage");
+    let db2 = db.clone();
+    tokio::task::spawn_blocking(move || db2.close())
+        .await
+        .context("close task")?
+        .context("closing storage")?;
+    tracing::info!("bye");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,178 @@
+//! Offline subcommands that wrap library crates: `vigia promqltest`, `vigia detect`,
+//! `vigia bench nab`, `vigia bench detector`.
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Runs Prometheus `promqltest` scripts and prints per-file results; the last line is exactly
+/// `N passed, M failed, K skipped`; exit status 1 when any case failed.
+pub fn promqltest(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    for f in files {
+        let r = vigia_promql::promqltest::run_file(f);
+        println!(
+            "{}: {} passed, {} failed, {} skipped",
+            f.display(),
+            r.passed,
+            r.failed.len(),
+            r.skipped.len()
+        );
+        for fail in &r.failed {
+            println!("  FAIL {}:{}: {}", f.display(), fail.line, fail.command);
+            for l in fail.diff.lines() {
+                println!("      {l}");
+            }
+        }
+        for s in &r.skipped {
+            println!("  skip {}:{}: {}", f.display(), s.line, s.reason);
+        }
+        passed += r.passed;
+        failed += r.failed.len();
+        skipped += r.skipped.len();
+    }
+    println!("{passed} passed, {failed} failed, {skipped} skipped");
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Flags of `vigia detect`.
+#[derive(Args, Debug)]
+pub struct DetectArgs {
+    /// A `timestamp,value` CSV file (header line required).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Where to write `timestamp,value,anomaly_score` (default: standard output).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+/// `vigia detect`: scores a CSV offline with the server's detector configuration.
+pub fn detect(args: &DetectArgs) -> anyhow::Result<ExitCode> {
+    let cfg = vigia_ml::DetectorConfig::default();
+    let report = match &args.output {
+        Some(p) => {
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+            );
+            vigia_ml::detect_csv(&args.input, &mut f, &cfg)?
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            vigia_ml::detect_csv(&args.input, &mut lock, &cfg)?
+        }
+    };
+    for w in &report.warnings {
+        eprintln!(
+            "warning: {}:{}: {}",
+            args.input.display(),
+            w.line,
+            w.message
+        );
+    }
+    eprintln!(
+        "{} rows scored (detector config {}); highest score {:.3} at line {}",
+        report.rows, report.config_hash, report.max_score, report.max_score_line
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Flags of `vigia bench nab`.
+#[derive(Args, Debug)]
+pub struct NabArgs {
+    /// The NAB corpus (data/, labels/, config/).
+    #[arg(long, default_value = "../shared/datasets/nab")]
+    pub data: PathBuf,
+    /// Where to write results in NAB's layout (DIR/<detector>/<category>/<detector>_<file>.csv).
+    #[arg(long, default_value = "./nab-results")]
+    pub out: PathBuf,
+    /// Detector name used in the results layout.
+    #[arg(long, default_value = "vigia")]
+    pub detector: String,
+    /// Print the full report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `vigia bench nab`.
+pub fn bench_nab(args: &NabArgs) -> anyhow::Result<ExitCode> {
+    let cfg = vigia_ml::DetectorConfig::default();
+    let pb = if args.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
+    pb.set_style(
+        ProgressStyle::with_template("NAB {bar:40} {pos}/{len} files {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    if !args.json {
+        println!("detector config {}", cfg.hash());
+    }
+    let progress = |done: usize, total: usize| {
+        pb.set_length(total as u64);
+        pb.set_position(done as u64);
+    };
+    let report = vigia_ml::nab::run(&args.data, &args.out, &args.detector, &progress)
+        .with_context(|| format!("running NAB from {}", args.data.display()))?;
+    pb.finish_and_clear();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "results written under {}",
+        args.out.join(&args.detector).display()
+    );
+    println!(
+        "{:<24} {:>9} {:>14} {:>14}",
+        "", "standard", "reward_low_FP", "reward_low_FN"
+    );
+    println!(
+        "{:<24} {:>9.2} {:>14.2} {:>14.2}",
+        "all files", report.standard, report.reward_low_fp, report.reward_low_fn
+    );
+    for h in &report.halves {
+        let get = |name: &str| {
+            h.profiles
+                .iter()
+                .find(|p| p.profile.contains(name))
+                .map(|p| p.normalized)
+                .unwrap_or(f64::NAN)
+        };
+        println!(
+            "{:<24} {:>9.2} {:>14.2} {:>14.2}",
+            h.name,
+            get("standard"),
+            get("low_FP"),
+            get("low_FN")
+        );
+    }
+    println!("{} rows in {:.1} s", report.rows, report.detector_seconds);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `vigia bench detector`.
+pub fn bench_detector(json: bool) -> anyhow::Result<ExitCode> {
+    let b = vigia_ml::bench_detector(&vigia_ml::DetectorConfig::default());
+    if json {
+        println!("{}", serde_json::to_string_pretty(&b)?);
+    } else {
+        println!("detector config {}", b.config_hash);
+        println!(
+            "{:.0} samples/s on one core ({} samples in {:.2} s); goal ≥ 1,000,000",
+            b.samples_per_sec, b.samples, b.seconds
+        );
+        println!(
+            "state per series: {} bytes serialised, {} bytes in memory",
+            b.state_bytes, b.struct_bytes
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,893 @@
+//! End-to-end tests: the real `vigia` binary over HTTP, with real Prometheus components when
+//! installed (Debian `prometheus`, `promtool`, `prometheus-node-exporter`).
+
+mod util;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use util::*;
+use vigia_model::{Labels, Sample, SeriesSamples};
+
+fn series(name: &str, job: &str, samples: &[(i64, f64)]) -> SeriesSamples {
+    SeriesSamples {
+        labels: Labels::from_pairs([("__name__", name), ("job", job), ("instance", "host-1")]),
+        samples: samples.iter().map(|(t, v)| Sample::new(*t, *v)).collect(),
+    }
+}
+
+fn remote_write(url: &str, body: Vec<u8>) -> reqwest::blocking::Response {
+    client()
+        .post(format!("{url}/api/v1/write"))
+        .header("Content-Type", "application/x-protobuf")
+        .header("Content-Encoding", "snappy")
+        .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+        .body(body)
+        .send()
+        .unwrap()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn result_len(v: &serde_json::Value) -> usize {
+    v["data"]["result"].as_array().map(|a| a.len()).unwrap_or(0)
+}
+
+#[test]
+fn remote_write_then_read_api_and_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = Vigia::start(&dir.path().join("data"), &[]);
+    let t = now_ms() - 60_000;
+    let body = vigia_ingest::remote_write::encode(&[
+        series(
+            "node_load1",
+            "node",
+            &[(t, 1.0), (t + 15_000, 2.0), (t + 30_000, 3.0)],
+        ),
+        series("node_load5", "node", &[(t, 0.5)]),
+        series("up", "api", &[(t, 1.0)]),
+    ]);
+    let r = remote_write(&v.url, body);
+    assert_eq!(r.status().as_u16(), 204, "{:?}", r.text());
+
+    let (code, j) = v.get_json("/api/v1/series?match[]=%7Bjob%3D%22node%22%7D");
+    assert_eq!(code, 200, "{j}");
+    assert_eq!(j["status"], "success");
+    assert_eq!(j["data"].as_array().unwrap().len(), 2, "{j}");
+
+    let (_, j) = v.get_json("/api/v1/labels");
+    let names: Vec<&str> = j["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| x.as_str())
+        .collect();
+    assert_eq!(names, vec!["__name__", "instance", "job"]);
+    let (_, j) = v.get_json("/api/v1/label/job/values");
+    assert_eq!(j["data"], serde_json::json!(["api", "node"]));
+    let (_, j) = v.get_json("/api/v1/label/__name__/values?match[]=%7Bjob%3D%22node%22%7D");
+    assert_eq!(j["data"], serde_json::json!(["node_load1", "node_load5"]));
+
+    // PromQL over what was written.
+    let q = format!(
+        "/api/v1/query?query=sum(node_load1)&time={}",
+        (t + 30_000) as f64 / 1000.0
+    );
+    let (code, j) = v.get_json(&q);
+    assert_eq!(code, 200, "{j}");
+    assert_eq!(j["data"]["result"][0]["value"][1], "3", "{j}");
+    let q = format!(
+        "/api/v1/query_range?query=node_load1&start={}&end={}&step=15",
+        t / 1000,
+        (t + 30_000) / 1000
+    );
+    let (code, j) = v.get_json(&q);
+    assert_eq!(code, 200, "{j}");
+    assert_eq!(j["data"]["resultType"], "matrix");
+
+    // Influx line protocol and JSON import land as ordinary series.
+    let r = client()
+        .post(format!("{}/write?precision=ms", v.url))
+        .body(format!("cpu,host=a usage=0.5,idle=99i {t}\n"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204, "{:?}", r.text());
+    let line = format!(
+        "{{\"metric\":{{\"__name__\":\"imported\",\"job\":\"vm\"}},\"values\":[1,2],\"timestamps\":[{t},{}]}}\n",
+        t + 1000
+    );
+    let r = client()
+        .post(format!("{}/api/v1/import", v.url))
+        .body(line)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204, "{:?}", r.text());
+    let (_, j) = v.get_json("/api/v1/series?match[]=cpu_usage&match[]=cpu_idle&match[]=imported");
+    assert_eq!(j["data"].as_array().unwrap().len(), 3, "{j}");
+
+    // Export returns VictoriaMetrics JSON lines that import again unchanged.
+    let exported = client()
+        .get(format!("{}/api/v1/export?match[]=imported", v.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        exported.contains("\"imported\"")
+            && (exported.contains("[1,2]") || exported.contains("[1.0,2.0]")),
+        "{exported}"
+    );
+    let reimport = client()
+        .post(format!("{}/api/v1/import", v.url))
+        .body(exported.replace("\"imported\"", "\"reimported\""))
+        .send()
+        .unwrap();
+    assert_eq!(reimport.status().as_u16(), 204);
+    let (_, j) = v.get_json(&format!(
+        "/api/v1/query?query=reimported&time={}",
+        (t + 1000) as f64 / 1000.0
+    ));
+    assert_eq!(j["data"]["result"][0]["value"][1], "2", "{j}");
+
+    // Self-monitoring sees the ingest.
+    let m = client()
+        .get(format!("{}/metrics", v.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        m.contains("vigia_samples_ingested_total{protocol=\"remote_write\"} 5"),
+        "{m}"
+    );
+    assert!(m.contains("vigia_tsdb_head_series"), "{m}");
+    assert!(
+        m.contains("vigia_http_request_duration_seconds_bucket"),
+        "{m}"
+    );
+    assert_eq!(v.stop(), Some(0));
+}
+
+#[test]
+fn malformed_input_gets_4xx_and_stored_data_is_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = Vigia::start_env(
+        &dir.path().join("data"),
+        &[],
+        &[("VIGIA_WEB_MAX_BODY_SIZE", "65536")],
+    );
+    let t = now_ms() - 10_000;
+    assert_eq!(
+        remote_write(
+            &v.url,
+            vigia_ingest::remote_write::encode(&[series("keep_me", "x", &[(t, 42.0)])])
+        )
+        .status()
+        .as_u16(),
+        204
+    );
+
+    let good = vigia_ingest::remote_write::encode(&[series("other", "x", &[(t, 1.0)])]);
+    let mut bad_name = series("ok", "x", &[(t, 1.0)]);
+    bad_name.labels = Labels::from_pairs([("__name__", "ok"), ("bad-label", "v")]);
+    let garbage_proto = {
+        let mut enc = snap_compress(&[0xff, 0xff, 0xff, 0x0f, 0x01, 0x02]);
+        enc.truncate(enc.len());
+        enc
+    };
+    let c = client();
+    let cases: Vec<(&str, reqwest::blocking::RequestBuilder, u16)> = vec![
+        (
+            "truncated snappy",
+            c.post(format!("{}/api/v1/write", v.url))
+                .header("Content-Type", "application/x-protobuf")
+                .body(good[..good.len() / 2].to_vec()),
+            400,
+        ),
+        (
+            "bad protobuf",
+            c.post(format!("{}/api/v1/write", v.url))
+                .header("Content-Type", "application/x-protobuf")
+                .body(garbage_proto),
+            400,
+        ),
+        (
+            "wrong content type",
+            c.post(format!("{}/api/v1/write", v.url))
+                .header("Content-Type", "application/json")
+                .body(good.clone()),
+            415,
+        ),
+        (
+            "invalid label name",
+            c.post(format!("{}/api/v1/write", v.url))
+                .header("Content-Type", "application/x-protobuf")
+                .body(vigia_ingest::remote_write::encode(&[bad_name])),
+            400,
+        ),
+        (
+            "oversized body",
+            c.post(format!("{}/api/v1/write", v.url))
+                .header("Content-Type", "application/x-protobuf")
+                .body(vec![0u8; 200_000]),
+            413,
+        ),
+        (
+            "broken line protocol",
+            c.post(format!("{}/write", v.url))
+                .body("cpu,host=a usage=\n"),
+            400,
+        ),
+        (
+            "line protocol without fields",
+            c.post(format!("{}/write", v.url)).body("cpu,host=a\n"),
+            400,
+        ),
+        (
+            "broken JSON import",
+            c.post(format!("{}/api/v1/import", v.url))
+                .body("{\"metric\":{\"__name__\":\"x\"},\"values\":[1],\"timestamps\":[]}\n"),
+            400,
+        ),
+        (
+            "invalid text format",
+            c.post(format!("{}/api/v1/import/prometheus", v.url))
+                .body("metric{a=\"b\" 1\n"),
+            400,
+        ),
+        (
+            "bad PromQL",
+            c.get(format!("{}/api/v1/query?query=sum(", v.url)),
+            400,
+        ),
+        (
+            "bad time",
+            c.get(format!("{}/api/v1/query?query=up&time=yesterday", v.url)),
+            400,
+        ),
+        (
+            "bad selector",
+            c.get(format!("{}/api/v1/series?match[]=%7B", v.url)),
+            400,
+        ),
+        (
+            "too many points",
+            c.get(format!(
+                "{}/api/v1/query_range?query=up&start=0&end=100000&step=1",
+                v.url
+            )),
+            400,
+        ),
+    ];
+    for (name, req, want) in cases {
+        let r = req.send().unwrap();
+        let code = r.status().as_u16();
+        let body: serde_json::Value = r.json().unwrap_or_default();
+        assert_eq!(code, want, "{name}: {body}");
+        assert_eq!(body["status"], "error", "{name}: {body}");
+        assert!(
+            body["errorType"].is_string() && body["error"].is_string(),
+            "{name}: {body}"
+        );
+    }
+    let (_, j) = v.get_json(&format!(
+        "/api/v1/query?query=keep_me&time={}",
+        t as f64 / 1000.0
+    ));
+    assert_eq!(j["data"]["result"][0]["value"][1], "42", "{j}");
+    let (_, j) = v.get_json("/api/v1/series?match[]=ok");
+    assert_eq!(
+        j["data"].as_array().map(|a| a.len()),
+        Some(0),
+        "nothing of a rejected request is stored: {j}"
+    );
+    let m = client()
+        .get(format!("{}/metrics", v.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(m.contains("vigia_ingest_requests_rejected_total"), "{m}");
+    assert_eq!(v.stop(), Some(0));
+}
+
+fn snap_compress(b: &[u8]) -> Vec<u8> {
+    // A valid snappy frame around bytes that are not a valid WriteRequest.
+    let mut out = Vec::new();
+    // Uncompressed length varint, then a literal.
+    out.push(b.len() as u8);
+    out.push(((b.len() - 1) as u8) << 2);
+    out.extend_from_slice(b);
+    out
+}
+
+#[test]
+fn acknowledged_writes_survive_kill_9_and_graceful_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let t0 = now_ms() - 3_600_000;
+    let mut acked = 0usize;
+    for round in 0..3 {
+        let mut v = Vigia::start(&data, &[]);
+        for i in 0..50 {
+            let t = t0 + (round * 50 + i) as i64 * 1000;
+            let s: Vec<SeriesSamples> = (0..20)
+                .map(|k| {
+                    series(
+                        "crash_metric",
+                        &format!("j{k}"),
+                        &[(t, (round * 50 + i) as f64)],
+                    )
+                })
+                .collect();
+            if remote_write(&v.url, vigia_ingest::remote_write::encode(&s))
+                .status()
+                .as_u16()
+                == 204
+            {
+                acked += 1;
+            }
+        }
+        if round < 2 {
+            let _ = v.child.kill(); // SIGKILL
+            let _ = v.child.wait();
+        } else {
+            assert_eq!(v.stop(), Some(0), "graceful shutdown exits 0");
+        }
+    }
+    assert_eq!(acked, 150);
+    let v = Vigia::start(&data, &[]);
+    let q = format!(
+        "/api/v1/query?query=count_over_time(crash_metric[4h])&time={}",
+        (t0 + 200_000) as f64 / 1000.0
+    );
+    let (_, j) = v.get_json(&q);
+    let result = j["data"]["result"].as_array().cloned().unwrap_or_default();
+    assert_eq!(result.len(), 20, "{j}");
+    for r in result {
+        assert_eq!(r["value"][1], "150", "{r}");
+    }
+}
+
+#[test]
+fn config_check_reload_and_bad_config_keeps_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("vigia.yaml");
+    std::fs::write(&cfg, "storage:\n  retention: 7d\nquery:\n  timeout: 30s\n").unwrap();
+    let bin = env!("CARGO_BIN_EXE_vigia");
+    let ok = Command::new(bin)
+        .args(["check", "config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "storage:\n  retention: soon\nquery:\n  timeout: 30s\n  max_smaples: 3\nextra: 1\n",
+    )
+    .unwrap();
+    let out = Command::new(bin)
+        .args(["check", "config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.yaml:2:"), "{err}");
+    assert!(err.contains("max_smaples"), "{err}");
+    assert!(err.contains("extra"), "{err}");
+
+    let v = Vigia::start(
+        &dir.path().join("data"),
+        &["--config", cfg.to_str().unwrap()],
+    );
+    let (_, j) = v.get_json("/api/v1/status/config");
+    assert!(
+        j["data"]["yaml"]
+            .as_str()
+            .unwrap()
+            .contains("retention: 7d"),
+        "{j}"
+    );
+    std::fs::write(&cfg, "storage:\n  retention: never\n").unwrap();
+    let r = client().post(format!("{}/-/reload", v.url)).send().unwrap();
+    assert_eq!(r.status().as_u16(), 500);
+    v.signal("HUP");
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, j) = v.get_json("/api/v1/status/config");
+    assert_eq!(code, 200, "still serving after a bad reload");
+    assert!(
+        j["data"]["yaml"]
+            .as_str()
+            .unwrap()
+            .contains("retention: 7d"),
+        "old config kept: {j}"
+    );
+    std::fs::write(&cfg, "storage:\n  retention: 9d\n").unwrap();
+    assert_eq!(
+        client()
+            .post(format!("{}/-/reload", v.url))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    let (_, j) = v.get_json("/api/v1/status/config");
+    assert!(
+        j["data"]["yaml"]
+            .as_str()
+            .unwrap()
+            .contains("retention: 9d"),
+        "{j}"
+    );
+    assert!(
+        v.log_text().contains("reload failed"),
+        "SIGHUP with a bad config is logged"
+    );
+    assert_eq!(v.stop(), Some(0));
+}
+
+#[test]
+fn auth_roles_and_secrets_never_leak() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret_token = "planted-token-0123456789abcdef";
+    let password = "planted-password-xyz";
+    let hash = bcrypt::hash(password, 4).unwrap();
+    let cfg = dir.path().join("vigia.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "web:\n  users:\n    - username: ana\n      password_hash: \"{hash}\"\n      role: admin\n  tokens:\n    - name: grafana\n      token: {secret_token}\n      role: read\n"
+        ),
+    )
+    .unwrap();
+    let v = Vigia::start_env(
+        &dir.path().join("data"),
+        &["--config", cfg.to_str().unwrap(), "--enable-admin-api"],
+        &[("RUST_LOG", "debug")],
+    );
+    let c = client();
+    assert_eq!(
+        c.get(format!("{}/-/healthy", v.url))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    let r = c.get(format!("{}/api/v1/labels", v.url)).send().unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(r.json::<serde_json::Value>().unwrap()["status"], "error");
+    assert_eq!(
+        c.get(format!("{}/api/v1/labels", v.url))
+            .bearer_auth(secret_token)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        c.get(format!("{}/api/v1/labels", v.url))
+            .bearer_auth("wrong")
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
+    let body = vigia_ingest::remote_write::encode(&[series("authz", "x", &[(now_ms(), 1.0)])]);
+    let w = |req: reqwest::blocking::RequestBuilder| {
+        req.header("Content-Type", "application/x-protobuf")
+            .body(body.clone())
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(
+        w(c.post(format!("{}/api/v1/write", v.url))
+            .bearer_auth(secret_token)),
+        403,
+        "read role cannot write"
+    );
+    assert_eq!(
+        w(c.post(format!("{}/api/v1/write", v.url))
+            .basic_auth("ana", Some(password))),
+        204
+    );
+    assert_eq!(
+        w(c.post(format!("{}/api/v1/write", v.url))
+            .basic_auth("ana", Some("nope"))),
+        401
+    );
+    assert_eq!(
+        c.post(format!("{}/api/v1/admin/tsdb/flush", v.url))
+            .bearer_auth(secret_token)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        403
+    );
+
+    let mut seen = String::new();
+    for path in [
+        "/api/v1/status/config",
+        "/api/v1/status/flags",
+        "/metrics",
+        "/api/v1/status/runtimeinfo",
+    ] {
+        seen.push_str(
+            &c.get(format!("{}{path}", v.url))
+                .basic_auth("ana", Some(password))
+                .send()
+                .unwrap()
+                .text()
+                .unwrap(),
+        );
+    }
+    v.signal("HUP");
+    std::thread::sleep(Duration::from_millis(300));
+    let log = v.log_text();
+    for s in [secret_token, password, hash.as_str()] {
+        assert!(
+            !seen.contains(s),
+            "secret {s:?} leaked into an API response"
+        );
+        assert!(!log.contains(s), "secret {s:?} leaked into the log");
+    }
+    assert_eq!(v.stop(), Some(0));
+}
+
+#[test]
+fn admin_api_flush_delete_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let off = Vigia::start(&dir.path().join("off"), &[]);
+    let r = client()
+        .post(format!("{}/api/v1/admin/tsdb/flush", off.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    drop(off);
+    let v = Vigia::start(&dir.path().join("data"), &["--enable-admin-api"]);
+    let t = now_ms() - 600_000;
+    let s: Vec<SeriesSamples> = (0..10)
+        .map(|k| series("flushed", &format!("j{k}"), &[(t, 1.0), (t + 60_000, 2.0)]))
+        .collect();
+    assert_eq!(
+        remote_write(&v.url, vigia_ingest::remote_write::encode(&s))
+            .status()
+            .as_u16(),
+        204
+    );
+    assert_eq!(
+        client()
+            .post(format!("{}/api/v1/admin/tsdb/flush", v.url))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        204
+    );
+    let (_, j) = v.get_json(&format!(
+        "/api/v1/query?query=count(flushed)&time={}",
+        (t + 60_000) / 1000
+    ));
+    assert_eq!(
+        j["data"]["result"][0]["value"][1], "10",
+        "data readable after flush: {j}"
+    );
+    let r = client()
+        .post(format!(
+            "{}/api/v1/admin/tsdb/delete_series?match[]=flushed%7Bjob%3D%22j0%22%7D",
+            v.url
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let (_, j) = v.get_json(&format!(
+        "/api/v1/query?query=count(flushed)&time={}",
+        (t + 60_000) / 1000
+    ));
+    assert_eq!(j["data"]["result"][0]["value"][1], "9", "{j}");
+    let r = client()
+        .post(format!("{}/api/v1/admin/tsdb/snapshot", v.url))
+        .send()
+        .unwrap();
+    let j: serde_json::Value = r.json().unwrap();
+    let name = j["data"]["name"].as_str().unwrap().to_string();
+    assert!(v.data_dir.join("snapshots").join(name).is_dir());
+}
+
+#[test]
+fn promtool_queries_vigia() {
+    let Some(promtool) = real_binary("promtool") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let v = Vigia::start(&dir.path().join("data"), &[]);
+    let t = now_ms() - 30_000;
+    let body = vigia_ingest::remote_write::encode(&[series("promtool_metric", "pt", &[(t, 7.0)])]);
+    assert_eq!(remote_write(&v.url, body).status().as_u16(), 204);
+    let out = Command::new(&promtool)
+        .args(["query", "series", &v.url, "--match", "promtool_metric"])
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && s.contains("promtool_metric") && s.contains("job=\"pt\""),
+        "{s} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(&promtool)
+        .args(["query", "labels", &v.url, "job"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("pt"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(&promtool)
+        .args([
+            "query",
+            "instant",
+            &v.url,
+            "promtool_metric * 2",
+            "--time",
+            &format!("{}", t / 1000 + 1),
+        ])
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && s.contains("=> 14"),
+        "{s} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn real_prometheus_scrapes_node_exporter_and_remote_writes_to_vigia() {
+    let Some(prom) = real_binary("prometheus") else {
+        return;
+    };
+    let Some(nodeexp) = real_binary("prometheus-node-exporter") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let v = Vigia::start(&dir.path().join("vigia"), &[]);
+    let ne_port = free_port();
+    let ne = Proc(
+        Command::new(&nodeexp)
+            .arg(format!("--web.listen-address=127.0.0.1:{ne_port}"))
+            .args([
+                "--collector.disable-defaults",
+                "--collector.cpu",
+                "--collector.meminfo",
+                "--collector.loadavg",
+                "--collector.filesystem",
+                "--collector.netdev",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let prom_port = free_port();
+    let cfg = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['127.0.0.1:{ne_port}']\nremote_write:\n  - url: {}/api/v1/write\n    queue_config:\n      batch_send_deadline: 500ms\n      min_backoff: 100ms\n",
+            v.url
+        ),
+    )
+    .unwrap();
+    let prom_url = format!("http://127.0.0.1:{prom_port}");
+    let prom_proc = Proc(
+        Command::new(&prom)
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("prom").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let c = client();
+    let prom_series = |m: &str| -> Option<Vec<serde_json::Value>> {
+        let r = c
+            .get(format!("{prom_url}/api/v1/series"))
+            .query(&[("match[]", m)])
+            .send()
+            .ok()?;
+        r.json::<serde_json::Value>().ok()?["data"]
+            .as_array()
+            .cloned()
+    };
+    // Let Prometheus scrape a few times, then stop the exporter: Prometheus writes staleness
+    // markers for every node_* series and stops producing new node_* samples, so both sides
+    // converge on the same final data once remote_write has caught up.
+    wait_for(Duration::from_secs(60), || {
+        prom_series("{job=\"node\"}").filter(|s| s.len() > 50)
+    })
+    .expect("prometheus scraped node_exporter");
+    std::thread::sleep(Duration::from_secs(3));
+    drop(ne);
+    std::thread::sleep(Duration::from_secs(3));
+    let sel = "{job=\"node\",__name__=~\"node_.*\"}";
+    let key = |v: &serde_json::Value| v.to_string();
+    let q = "count_over_time(node_load1[1h])";
+    let mut last = (
+        Vec::new(),
+        Vec::new(),
+        serde_json::Value::Null,
+        serde_json::Value::Null,
+    );
+    let converged = wait_for(Duration::from_secs(60), || {
+        let theirs = prom_series(sel)?;
+        let r = c
+            .get(format!("{}/api/v1/series", v.url))
+            .query(&[("match[]", sel)])
+            .send()
+            .ok()?;
+        let ours = r.json::<serde_json::Value>().ok()?["data"]
+            .as_array()
+            .cloned()?;
+        let mut a: Vec<String> = theirs.iter().map(key).collect();
+        let mut b: Vec<String> = ours.iter().map(key).collect();
+        a.sort();
+        b.sort();
+        let at = (now_ms() as f64 / 1000.0).to_string();
+        let tq: serde_json::Value = c
+            .get(format!("{prom_url}/api/v1/query"))
+            .query(&[("query", q), ("time", &at)])
+            .send()
+            .ok()?
+            .json()
+            .ok()?;
+        let oq: serde_json::Value = c
+            .get(format!("{}/api/v1/query", v.url))
+            .query(&[("query", q), ("time", &at)])
+            .send()
+            .ok()?
+            .json()
+            .ok()?;
+        let same = a.len() > 50
+            && a == b
+            && result_len(&tq) == 1
+            && tq["data"]["result"][0]["value"][1] == oq["data"]["result"][0]["value"][1];
+        last = (a, b, tq, oq);
+        same.then_some(())
+    });
+    assert!(
+        converged.is_some(),
+        "vigia must hold exactly Prometheus's series and samples; prometheus {} series, vigia {} series; samples {} vs {}",
+        last.0.len(),
+        last.1.len(),
+        last.2,
+        last.3
+    );
+    drop(prom_proc);
+}
+
+#[test]
+fn tls_serves_https_with_the_configured_certificate() {
+    let Some(openssl) = real_binary("openssl") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let d = dir.path();
+    let ext = d.join("ext.cnf");
+    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n").unwrap();
+    let run = |args: &[&str]| {
+        let st = Command::new(&openssl)
+            .current_dir(d)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "openssl {args:?}");
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=vigia-test-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "leaf.csr",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "cert.pem",
+    ]);
+    let cfg = dir.path().join("vigia.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "web:\n  tls_server_config:\n    cert_file: {}\n    key_file: {}\n",
+            cert.display(),
+            key.display()
+        ),
+    )
+    .unwrap();
+    let v = Vigia::start(
+        &dir.path().join("data"),
+        &["--config", cfg.to_str().unwrap()],
+    );
+    assert!(v.url.starts_with("https://"), "{}", v.url);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let root = reqwest::Certificate::from_pem(&std::fs::read(d.join("ca.pem")).unwrap()).unwrap();
+    let c = reqwest::blocking::Client::builder()
+        .add_root_certificate(root)
+        .build()
+        .unwrap();
+    let r = c
+        .get(format!("{}/api/v1/status/buildinfo", v.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.json::<serde_json::Value>().unwrap()["status"], "success");
+    // Plain HTTP on the TLS port does not get an answer.
+    let plain = v.url.replace("https://", "http://");
+    assert!(
+        client()
+            .get(format!("{plain}/-/healthy"))
+            .timeout(Duration::from_secs(3))
+            .send()
+            .map(|r| r.status().is_success())
+            .unwrap_or(false)
+            == false
+    );
+    assert_eq!(v.stop(), Some(0));
+}

@@ -1,0 +1,184 @@
+//! Test harness: starts the real `vigia` binary (and real Prometheus components) on loopback
+//! with ephemeral ports and temporary directories.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// True when real components must be present (CI).
+pub fn require_real() -> bool {
+    std::env::var("VIGIA_REQUIRE_REAL").is_ok_and(|v| v == "1")
+}
+
+/// Finds a Debian-packaged binary, or skips (fails under VIGIA_REQUIRE_REAL=1).
+pub fn real_binary(name: &str) -> Option<PathBuf> {
+    for dir in ["/usr/bin", "/usr/sbin", "/usr/local/bin"] {
+        let p = Path::new(dir).join(name);
+        if p.is_file() {
+            return Some(p);
+        }
+    }
+    if require_real() {
+        panic!(
+            "{name} is not installed and VIGIA_REQUIRE_REAL=1 (apt-get install the Debian package)"
+        );
+    }
+    eprintln!(
+        "SKIP: {name} is not installed (Debian package); set VIGIA_REQUIRE_REAL=1 to make this a failure"
+    );
+    None
+}
+
+/// A free TCP port on 127.0.0.1 (bound then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+/// A blocking HTTP client.
+pub fn client() -> reqwest::blocking::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// A running vigia server.
+pub struct Vigia {
+    pub child: Child,
+    pub url: String,
+    pub data_dir: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Vigia {
+    /// Starts `vigia serve` with `extra` flags in `data_dir`; waits until it listens.
+    pub fn start(data_dir: &Path, extra: &[&str]) -> Vigia {
+        Self::start_env(data_dir, extra, &[])
+    }
+
+    /// Like [`Vigia::start`] with environment variables.
+    pub fn start_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Vigia {
+        let log = data_dir.with_extension("log");
+        let logf = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigia"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(logf))
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut url = None;
+        while Instant::now() < deadline {
+            match lines.next() {
+                Some(Ok(l)) => {
+                    if let Some(u) = l.strip_prefix("vigia listening on ") {
+                        url = Some(u.trim().to_string());
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        let Some(url) = url else {
+            let _ = child.kill();
+            panic!(
+                "vigia did not start; log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Vigia {
+            child,
+            url,
+            data_dir: data_dir.to_path_buf(),
+            log,
+        }
+    }
+
+    /// Sends a signal to the process.
+    pub fn signal(&self, sig: &str) {
+        let _ = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status();
+    }
+
+    /// SIGTERM and wait; returns the exit code.
+    pub fn stop(mut self) -> Option<i32> {
+        self.signal("TERM");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        None
+    }
+
+    /// The server's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// GET a Prometheus API path and return the parsed JSON body and status.
+    pub fn get_json(&self, path_and_query: &str) -> (u16, serde_json::Value) {
+        let r = client()
+            .get(format!("{}{}", self.url, path_and_query))
+            .send()
+            .unwrap();
+        let code = r.status().as_u16();
+        (code, r.json().unwrap_or(serde_json::Value::Null))
+    }
+}
+
+impl Drop for Vigia {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A child process killed on drop.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `f` until it returns Some or the deadline passes.
+pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -49,8 +49,60 @@ pub struct Engine {
     opts: EngineOptions,
 }
 
+/// Deepest bracket nesting accepted in a query.
+const MAX_NESTING: usize = 256;
+/// Most operator characters accepted in a query (each may add a level to the syntax tree).
+const MAX_OPERATORS: usize = 1024;
+
+/// Rejects queries whose syntax tree would be deep enough to threaten the stack during
+/// parsing, evaluation or drop. Characters inside string literals are not counted.
+fn check_nesting(query: &str) -> Result<(), QueryError> {
+    let (mut depth, mut max_depth, mut ops) = (0usize, 0usize, 0usize);
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in query.chars() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && q != '`' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '(' | '[' | '{' => {
+                depth += 1;
+                max_depth = max_depth.max(depth);
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            '+' | '-' | '*' | '/' | '%' | '^' | '<' | '>' | '=' | '!' => ops += 1,
+            _ => {}
+        }
+    }
+    // Word operators (and, or, unless, atan2) also chain.
+    ops += query
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| matches!(*w, "and" | "or" | "unless" | "atan2"))
+        .count();
+    if max_depth > MAX_NESTING {
+        return Err(QueryError::BadData(format!(
+            "invalid parameter \"query\": query nests brackets more than {MAX_NESTING} levels deep"
+        )));
+    }
+    if ops > MAX_OPERATORS {
+        return Err(QueryError::BadData(format!(
+            "invalid parameter \"query\": query has more than {MAX_OPERATORS} operators"
+        )));
+    }
+    Ok(())
+}
+
 /// Parses a query, mapping parser errors to [`QueryError::BadData`].
 pub(crate) fn parse_query(query: &str) -> Result<Expr, QueryError> {
+    check_nesting(query)?;
     parser::parse(query)
         .map_err(|e| QueryError::BadData(format!("invalid parameter \"query\": {e}")))
 }

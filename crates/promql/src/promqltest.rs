@@ -630,7 +630,10 @@ fn run_eval(
         Some((s, e, st)) => engine.range(store, &ev.query, s, e, st, &QueryParams::default()),
         None => engine.instant(store, &ev.query, ev.at, &QueryParams::default()),
     };
-    let verdict = check(&ev, res);
+    let mut verdict = check(&ev, res);
+    if verdict.is_ok() && ev.range.is_none() {
+        verdict = check_range_mode(engine, store, &ev);
+    }
     match verdict {
         Ok(()) => rep.passed += 1,
         Err(diff) => rep.failed.push(Failure {
@@ -798,6 +801,80 @@ fn check(ev: &EvalCmd, res: Result<QueryOutput, crate::QueryError>) -> Result<()
         }
     }
     Ok(())
+}
+
+/// Like Prometheus's runner: an instant query must give the same result when run as a range
+/// query around the same time (checked at the middle step).
+fn check_range_mode(engine: &Engine, store: &MemStorage, ev: &EvalCmd) -> Result<(), String> {
+    let ex = &ev.expect;
+    if ex.fail || ex.ordered || ex.string.is_some() || ex.range_vector.is_some() {
+        return Ok(());
+    }
+    // Queries that depend on the query's own start, end or step differ by design.
+    let compact: String = ev.query.chars().filter(|c| !c.is_whitespace()).collect();
+    if ["start()", "end()", "step()", "range()"]
+        .iter()
+        .any(|f| compact.contains(f))
+    {
+        return Ok(());
+    }
+    let Ok(expr) = parse_query(&ev.query) else {
+        return Ok(());
+    };
+    if !matches!(
+        expr.value_type(),
+        promql_parser::parser::value::ValueType::Vector
+            | promql_parser::parser::value::ValueType::Scalar
+    ) {
+        return Ok(());
+    }
+    let p = QueryParams::default();
+    let out = engine
+        .range(store, &ev.query, ev.at - 60_000, ev.at + 60_000, 60_000, &p)
+        .map_err(|e| format!("range-mode check: unexpected error: {e}"))?;
+    let Value::Matrix(m) = out.value else {
+        return Err("range-mode check: range query did not return a matrix".into());
+    };
+    let mut rows: Vec<crate::value::InstantSample> = Vec::new();
+    for s in m {
+        if let Some(x) = s.samples.iter().find(|x| x.t == ev.at) {
+            rows.push(crate::value::InstantSample {
+                labels: s.labels.clone(),
+                t: x.t,
+                v: x.v,
+            });
+        }
+    }
+    let value = if matches!(
+        expr.value_type(),
+        promql_parser::parser::value::ValueType::Scalar
+    ) {
+        match rows.first() {
+            Some(r) => Value::Scalar { t: ev.at, v: r.v },
+            None => return Err("range-mode check: no scalar at the middle step".into()),
+        }
+    } else {
+        Value::Vector(rows)
+    };
+    let sub = EvalCmd {
+        line: ev.line,
+        command: ev.command.clone(),
+        range: None,
+        at: ev.at,
+        query: ev.query.clone(),
+        expect: Expect {
+            lines: ex.lines.clone(),
+            ..Default::default()
+        },
+    };
+    let o = QueryOutput {
+        value,
+        warnings: Vec::new(),
+        infos: Vec::new(),
+        stats: Default::default(),
+    };
+    check(&sub, Ok(o))
+        .map_err(|d| format!("range-mode check (instant query run as a range query) differs:\n{d}"))
 }
 
 fn summarize(v: &Value) -> String {

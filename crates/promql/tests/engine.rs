@@ -240,3 +240,39 @@ fn format_query_prettifies() {
     assert!(f.contains("sum by (job)"), "{f}");
     assert_eq!(format_query("sum(").unwrap_err().error_type(), "bad_data");
 }
+
+#[test]
+fn deeply_nested_query_is_rejected_not_crashing() {
+    let s = store();
+    for depth in [300usize, 100_000] {
+        let q = format!("{}1{}", "(".repeat(depth), ")".repeat(depth));
+        let err = engine().instant(&s, &q, 0, &p()).unwrap_err();
+        assert_eq!(err.error_type(), "bad_data", "{err:?}");
+        let q = format!("{}1", "-".repeat(depth * 4));
+        let err = engine().instant(&s, &q, 0, &p()).unwrap_err();
+        assert_eq!(err.error_type(), "bad_data", "{err:?}");
+    }
+    // Moderate nesting still works.
+    let q = format!("{}1{}", "(".repeat(50), ")".repeat(50));
+    assert_eq!(
+        engine().instant(&s, &q, 0, &p()).unwrap().value,
+        Value::Scalar { t: 0, v: 1.0 }
+    );
+}
+
+#[test]
+fn long_operator_chains_within_limits_work() {
+    let s = store();
+    let q = vec!["req_total"; 300].join(" + ");
+    let out = engine().instant(&s, &q, 60_000, &p()).unwrap();
+    let Value::Vector(v) = out.value else {
+        panic!()
+    };
+    assert_eq!(v.len(), 2);
+    let q = format!("{}1{}", "(".repeat(250), ")".repeat(250));
+    assert!(engine().instant(&s, &q, 0, &p()).is_ok());
+    let q = format!("{}1", "- ".repeat(1000));
+    assert!(engine().instant(&s, &q, 0, &p()).is_ok());
+    let q = vec!["req_total"; 1000].join(" or ");
+    assert!(engine().instant(&s, &q, 60_000, &p()).is_ok());
+}

@@ -11,7 +11,10 @@ mod scrape_loop;
 mod status;
 mod target;
 
-pub use config::{FileSdConfig, GlobalConfig, ScrapeConfig, StaticConfig, validate};
+pub use config::{
+    Authorization, BasicAuth, FileSdConfig, GlobalConfig, ScrapeConfig, Secret, StaticConfig,
+    validate,
+};
 pub use discovery::TargetGroup;
 pub use manager::ScrapeManager;
 pub use status::{ActiveTarget, DroppedTarget, TargetsStatus};

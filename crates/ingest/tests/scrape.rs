@@ -23,6 +23,22 @@ async fn serve(body: Body) -> String {
                 )
             }),
         )
+        .route(
+            "/secure",
+            get(
+                |State(b): State<Body>, headers: axum::http::HeaderMap| async move {
+                    // "user:pass" in base64.
+                    if headers
+                        .get(header::AUTHORIZATION)
+                        .and_then(|v| v.to_str().ok())
+                        != Some("Basic dXNlcjpwYXNz")
+                    {
+                        return (axum::http::StatusCode::UNAUTHORIZED, String::new());
+                    }
+                    (axum::http::StatusCode::OK, b.lock().unwrap().clone())
+                },
+            ),
+        )
         .with_state(body);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -297,6 +313,53 @@ async fn file_sd_and_dropped_targets() {
     eventually("dropped target's series stale", || has_stale(&db, &m)).await;
     mgr.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_auth_is_sent() {
+    let addr = serve(Arc::new(Mutex::new("secret_metric 1\n".into()))).await;
+    let y = format!(
+        r#"
+- job_name: good
+  scrape_interval: 100ms
+  metrics_path: /secure
+  basic_auth: {{username: user, password: pass}}
+  static_configs: [{{targets: ['{addr}']}}]
+- job_name: bad
+  scrape_interval: 100ms
+  metrics_path: /secure
+  basic_auth: {{username: user, password: wrong}}
+  static_configs: [{{targets: ['{addr}']}}]
+"#
+    );
+    let cfgs: Vec<ScrapeConfig> = serde_saphyr::from_str(&y).unwrap();
+    let db = Arc::new(MemStorage::new());
+    let mgr = ScrapeManager::new(db.clone(), Arc::new(MetadataStore::new()));
+    mgr.apply(&GlobalConfig::default(), &cfgs).unwrap();
+    let good = [
+        Matcher::equal("__name__", "secret_metric"),
+        Matcher::equal("job", "good"),
+    ];
+    eventually("authenticated scrape", || {
+        last_value(&db, &good) == Some(1.0)
+    })
+    .await;
+    let up_bad = [
+        Matcher::equal("__name__", "up"),
+        Matcher::equal("job", "bad"),
+    ];
+    eventually("wrong password → up=0", || {
+        last_value(&db, &up_bad) == Some(0.0)
+    })
+    .await;
+    let bad = mgr
+        .targets()
+        .active_targets
+        .into_iter()
+        .find(|t| t.scrape_pool == "bad")
+        .unwrap();
+    assert!(bad.last_error.contains("401"), "{}", bad.last_error);
+    mgr.shutdown().await;
 }
 
 #[test]

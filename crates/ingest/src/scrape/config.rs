@@ -129,6 +129,62 @@ pub struct ScrapeConfig {
     /// Most labels per sample; 0 = no limit. Exceeding it fails the whole scrape.
     #[serde(default)]
     pub label_limit: usize,
+    /// HTTP basic authentication.
+    #[serde(default)]
+    pub basic_auth: Option<BasicAuth>,
+    /// `Authorization` header (`type` defaults to `Bearer`).
+    #[serde(default)]
+    pub authorization: Option<Authorization>,
+}
+
+/// A secret string: never printed, serialised as `<secret>` (as Prometheus does).
+#[derive(Clone, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<secret>")
+    }
+}
+
+/// `basic_auth` of a scrape config.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    /// User name.
+    pub username: String,
+    /// Password.
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// File holding the password, read at every scrape.
+    #[serde(default)]
+    pub password_file: Option<String>,
+}
+
+fn bearer() -> String {
+    "Bearer".into()
+}
+
+/// `authorization` of a scrape config.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Authorization {
+    /// Scheme (`Bearer`).
+    #[serde(default = "bearer", rename = "type")]
+    pub kind: String,
+    /// Credentials.
+    #[serde(default)]
+    pub credentials: Option<Secret>,
+    /// File holding the credentials, read at every scrape.
+    #[serde(default)]
+    pub credentials_file: Option<String>,
 }
 
 impl ScrapeConfig {
@@ -152,6 +208,8 @@ impl ScrapeConfig {
             metric_relabel_configs: Vec::new(),
             sample_limit: 0,
             label_limit: 0,
+            basic_auth: None,
+            authorization: None,
         }
     }
 
@@ -256,6 +314,29 @@ pub fn validate(global: &GlobalConfig, configs: &[ScrapeConfig]) -> Result<(), I
                         "job {job:?}: file_sd path {f:?} must end in .json, .yml or .yaml and may only use wildcards in its last component"
                     ));
                 }
+            }
+        }
+        if let Some(b) = &c.basic_auth
+            && b.password.is_some()
+            && b.password_file.is_some()
+        {
+            errs.push(format!(
+                "job {job:?}: at most one of basic_auth password & password_file must be configured"
+            ));
+        }
+        if let Some(a) = &c.authorization {
+            if a.credentials.is_some() && a.credentials_file.is_some() {
+                errs.push(format!(
+                    "job {job:?}: at most one of authorization credentials & credentials_file must be configured"
+                ));
+            }
+            if a.kind.eq_ignore_ascii_case("basic") {
+                errs.push(format!("job {job:?}: authorization type cannot be set to \"basic\", use \"basic_auth\" instead"));
+            }
+            if c.basic_auth.is_some() {
+                errs.push(format!(
+                    "job {job:?}: at most one of basic_auth & authorization must be configured"
+                ));
             }
         }
         for (i, r) in c.relabel_configs.iter().enumerate() {

@@ -157,12 +157,37 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+async fn read_secret_file(path: &str) -> Result<String, String> {
+    tokio::fs::read_to_string(path)
+        .await
+        .map(|s| s.trim().to_string())
+        .map_err(|e| format!("reading secret file {path}: {e}"))
+}
+
 async fn fetch(ctx: &LoopCtx) -> Result<(Vec<u8>, Option<String>), String> {
     let timeout = Duration::from_millis(ctx.target.timeout_ms.max(1) as u64);
     let fut = async {
-        let mut resp = ctx
-            .client
-            .get(&ctx.target.url)
+        let mut req = ctx.client.get(&ctx.target.url);
+        if let Some(b) = &ctx.job.basic_auth {
+            let password = match (&b.password, &b.password_file) {
+                (Some(p), _) => p.0.clone(),
+                (None, Some(f)) => read_secret_file(f).await?,
+                (None, None) => String::new(),
+            };
+            req = req.basic_auth(&b.username, Some(password));
+        }
+        if let Some(a) = &ctx.job.authorization {
+            let creds = match (&a.credentials, &a.credentials_file) {
+                (Some(c), _) => c.0.clone(),
+                (None, Some(f)) => read_secret_file(f).await?,
+                (None, None) => String::new(),
+            };
+            req = req.header(
+                reqwest::header::AUTHORIZATION,
+                format!("{} {creds}", a.kind),
+            );
+        }
+        let mut resp = req
             .header(reqwest::header::ACCEPT, ACCEPT_HEADER)
             .header(
                 "X-Prometheus-Scrape-Timeout-Seconds",

@@ -201,7 +201,7 @@ impl Parser<'_> {
         while b.get(i).is_some_and(|c| is_name_char(*c)) {
             i += 1;
         }
-        let name = &line[..i];
+        let name = line.get(..i).unwrap_or_default();
         let mut pairs = vec![Label {
             name: METRIC_NAME.into(),
             value: name.to_string(),
@@ -227,7 +227,7 @@ impl Parser<'_> {
                 {
                     return Err(err(format!(
                         "invalid label name at {:?}",
-                        truncate(&line[start..])
+                        truncate(line.get(start..).unwrap_or_default())
                     )));
                 }
                 while b
@@ -236,7 +236,7 @@ impl Parser<'_> {
                 {
                     i += 1;
                 }
-                let lname = &line[start..i];
+                let lname = line.get(start..i).unwrap_or_default();
                 skip_ws(b, &mut i);
                 if b.get(i) != Some(&b'=') {
                     return Err(err(format!("expected '=' after label name {lname:?}")));
@@ -255,22 +255,23 @@ impl Parser<'_> {
                     match b.get(i) {
                         None => return Err(err(format!("unterminated value of label {lname:?}"))),
                         Some(b'"') => {
-                            value.push_str(&line[seg..i]);
+                            value.push_str(line.get(seg..i).unwrap_or_default());
                             i += 1;
                             break;
                         }
                         Some(b'\\') => {
-                            value.push_str(&line[seg..i]);
-                            match b.get(i + 1) {
-                                Some(b'\\') => value.push('\\'),
-                                Some(b'"') => value.push('"'),
-                                Some(b'n') => value.push('\n'),
+                            let unescaped = match b.get(i + 1) {
+                                Some(b'\\') => '\\',
+                                Some(b'"') => '"',
+                                Some(b'n') => '\n',
+                                // Like Prometheus, other escapes are kept verbatim.
                                 _ => {
-                                    return Err(err(format!(
-                                        "invalid escape in value of label {lname:?}"
-                                    )));
+                                    i += 1;
+                                    continue;
                                 }
-                            }
+                            };
+                            value.push_str(line.get(seg..i).unwrap_or_default());
+                            value.push(unescaped);
                             i += 2;
                             seg = i;
                         }
@@ -295,10 +296,10 @@ impl Parser<'_> {
         if !b.get(i).is_some_and(|c| *c == b' ' || *c == b'\t') {
             return Err(err(format!(
                 "expected a space and a value after {:?}",
-                truncate(&line[..i])
+                truncate(line.get(..i).unwrap_or_default())
             )));
         }
-        let rest = &line[i..];
+        let rest = line.get(i..).unwrap_or_default();
         let mut tokens = rest.split([' ', '\t']).filter(|t| !t.is_empty());
         let Some(vtok) = tokens.next() else {
             return Err(err("missing value".into()));
@@ -361,7 +362,7 @@ fn truncate(s: &str) -> &str {
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    &s[..end]
+    s.get(..end).unwrap_or_default()
 }
 
 /// Parses a sample value the way Go's `strconv.ParseFloat` does for exposition formats:
@@ -488,7 +489,6 @@ mod tests {
                 ErrorKind::BadData,
                 "expected ','",
             ),
-            ("x{a=\"\\q\"} 1", None, ErrorKind::BadData, "invalid escape"),
             ("x abc", None, ErrorKind::BadData, "invalid value"),
             ("x 1 1.5", None, ErrorKind::BadData, "invalid timestamp"),
             ("x 1 2 3", None, ErrorKind::BadData, "unexpected"),
@@ -525,6 +525,8 @@ mod tests {
             assert_eq!(e.kind(), *kind, "{body}: {e}");
             assert!(e.to_string().contains(needle), "{body}: {e}");
         }
+        let d = parse(b"x{a=\"C:\\q\\\\\"} 1", None, 0, &Limits::default()).unwrap();
+        assert_eq!(d.series[0].labels.get("a"), Some("C:\\q\\"));
         let e = parse(b"x{a=\"\xff\"} 1", None, 0, &Limits::default()).unwrap_err();
         assert!(e.to_string().contains("UTF-8"));
         let small = Limits {

@@ -233,7 +233,7 @@ impl ScrapeConfig {
 
 fn valid_file_pattern(p: &str) -> bool {
     let name = p.rsplit('/').next().unwrap_or(p);
-    let dir_part = &p[..p.len() - name.len()];
+    let dir_part = p.get(..p.len() - name.len()).unwrap_or_default();
     (name.ends_with(".json") || name.ends_with(".yml") || name.ends_with(".yaml"))
         && !dir_part.contains(['*', '?', '['])
 }

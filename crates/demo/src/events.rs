@@ -1,0 +1,235 @@
+//! Business events equivalent to one step of the campaign: what a real campaign would post to
+//! `POST /api/v1/events`. Counting these events reproduces the campaign's counters exactly
+//! (page load times and so the load-time histogram are drawn individually and differ in detail).
+
+use crate::campaign::{
+    CHANNELS, CURRENCY, CampaignDelta, CampaignState, EMAIL, ENGAGEMENT, PAGE_SIGMA, PAGES, PRICES,
+    UTM,
+};
+use crate::rng::Rng;
+use serde::{Deserialize, Serialize};
+
+/// Campaign name carried by registration events.
+pub const UTM_CAMPAIGN: &str = "ia-10x-impact";
+
+/// One business event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Unique id (stable for a seed), used by the events API to drop duplicates.
+    pub id: String,
+    /// When it happened, ms since the Unix epoch.
+    pub timestamp: i64,
+    /// What happened, with its fields.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// Attendance actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttendanceAction {
+    /// First join of a registrant.
+    Join,
+    /// The attendee left.
+    Leave,
+}
+
+/// The kind of an event and its fields (JSON: `"kind": "registration", …`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventKind {
+    /// Someone registered.
+    Registration {
+        /// Channel (email, social, ads, organic, referral, partner).
+        channel: String,
+        /// UTM source.
+        utm_source: String,
+        /// UTM campaign.
+        utm_campaign: String,
+    },
+    /// An attendee joined or left the webinar.
+    Attendance {
+        /// Join or leave.
+        action: AttendanceAction,
+        /// Attendee id (`a-<n>`, in join order).
+        attendee_id: String,
+        /// Registration channel (joins only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<String>,
+    },
+    /// An attendee interacted.
+    Engagement {
+        /// poll, chat, question or reaction.
+        engagement: String,
+        /// Attendee id.
+        attendee_id: String,
+    },
+    /// A purchase.
+    Conversion {
+        /// Registration channel of the buyer.
+        channel: String,
+        /// Amount paid.
+        amount: f64,
+        /// Currency.
+        currency: String,
+    },
+    /// An email status change.
+    Email {
+        /// sent, delivered, opened, clicked or bounced.
+        status: String,
+    },
+    /// A page view.
+    PageView {
+        /// Page name.
+        page: String,
+        /// Load time, seconds.
+        load_time_seconds: f64,
+        /// True when the visitor left without interacting.
+        bounced: bool,
+    },
+    /// A satisfaction survey answer.
+    Satisfaction {
+        /// 1..=10.
+        rating: u8,
+    },
+    /// Marketing spend.
+    MarketingCost {
+        /// Channel.
+        channel: String,
+        /// Amount spent.
+        amount: f64,
+        /// Currency.
+        currency: String,
+    },
+}
+
+/// Expands a campaign step (the step ending at `t`, state after the step) into events.
+pub(crate) fn from_delta(
+    d: &CampaignDelta,
+    st: &CampaignState,
+    seed: u64,
+    k: i64,
+    t: i64,
+    step: i64,
+) -> Vec<Event> {
+    let mut rng = Rng::for_step(seed ^ 0xE7E7_5EED_0BAD_CAFE, k);
+    let mut kinds: Vec<EventKind> = Vec::new();
+    let s = |x: &str| x.to_string();
+    for &(c, u, n) in &d.regs {
+        let utm = UTM
+            .get(c)
+            .and_then(|l| l.get(u))
+            .map(|x| x.0)
+            .unwrap_or("other");
+        for _ in 0..n {
+            kinds.push(EventKind::Registration {
+                channel: s(CHANNELS.get(c).copied().unwrap_or("other")),
+                utm_source: s(utm),
+                utm_campaign: s(UTM_CAMPAIGN),
+            });
+        }
+    }
+    let joins_after: u64 = st.joins.iter().sum();
+    let mut next_id = joins_after - d.joins.iter().sum::<u64>();
+    for (c, &n) in d.joins.iter().enumerate() {
+        for _ in 0..n {
+            kinds.push(EventKind::Attendance {
+                action: AttendanceAction::Join,
+                attendee_id: format!("a-{next_id}"),
+                channel: Some(s(CHANNELS.get(c).copied().unwrap_or("other"))),
+            });
+            next_id += 1;
+        }
+    }
+    for id in st.left - d.leaves..st.left {
+        kinds.push(EventKind::Attendance {
+            action: AttendanceAction::Leave,
+            attendee_id: format!("a-{id}"),
+            channel: None,
+        });
+    }
+    // Engagement: the first `new_engaged` events (in random order) come from newly engaged attendees.
+    let mut eng: Vec<usize> = Vec::new();
+    for (kind, &n) in d.engagement.iter().enumerate() {
+        eng.extend(std::iter::repeat_n(kind, n as usize));
+    }
+    for i in (1..eng.len()).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        eng.swap(i, j);
+    }
+    let engaged_before = st.engaged - d.new_engaged;
+    for (i, kind) in eng.into_iter().enumerate() {
+        let id = if (i as u64) < d.new_engaged {
+            engaged_before + i as u64
+        } else {
+            rng.next_u64() % st.engaged.max(1)
+        };
+        kinds.push(EventKind::Engagement {
+            engagement: s(ENGAGEMENT.get(kind).copied().unwrap_or("chat")),
+            attendee_id: format!("a-{id}"),
+        });
+    }
+    for (c, per_price) in d.conversions.iter().enumerate() {
+        for (p, &n) in per_price.iter().enumerate() {
+            for _ in 0..n {
+                kinds.push(EventKind::Conversion {
+                    channel: s(CHANNELS.get(c).copied().unwrap_or("other")),
+                    amount: PRICES.get(p).copied().unwrap_or(0.0),
+                    currency: s(CURRENCY),
+                });
+            }
+        }
+    }
+    for (e, &n) in d.emails.iter().enumerate() {
+        for _ in 0..n {
+            kinds.push(EventKind::Email {
+                status: s(EMAIL.get(e).copied().unwrap_or("sent")),
+            });
+        }
+    }
+    for (p, views) in d.page_views.iter().enumerate() {
+        let median = d.page_median.get(p).copied().unwrap_or(1.0);
+        for (bounced, &n) in views.iter().enumerate() {
+            for _ in 0..n {
+                let load = (median * (PAGE_SIGMA * rng.normal()).exp() * 1000.0).round() / 1000.0;
+                kinds.push(EventKind::PageView {
+                    page: s(PAGES.get(p).copied().unwrap_or("other")),
+                    load_time_seconds: load,
+                    bounced: bounced == 1,
+                });
+            }
+        }
+    }
+    for (r, &n) in d.ratings.iter().enumerate() {
+        for _ in 0..n {
+            kinds.push(EventKind::Satisfaction {
+                rating: u8::try_from(r + 1).unwrap_or(10),
+            });
+        }
+    }
+    for (c, &amount) in d.costs.iter().enumerate() {
+        if amount > 0.0 {
+            kinds.push(EventKind::MarketingCost {
+                channel: s(CHANNELS.get(c).copied().unwrap_or("other")),
+                amount,
+                currency: s(CURRENCY),
+            });
+        }
+    }
+    // Timestamps in (t - step, t], ascending in the order above (joins before leaves…).
+    let mut stamps: Vec<i64> = kinds
+        .iter()
+        .map(|_| t - (rng.next_u64() % step.max(1) as u64) as i64)
+        .collect();
+    stamps.sort_unstable();
+    kinds
+        .into_iter()
+        .zip(stamps)
+        .enumerate()
+        .map(|(i, (kind, timestamp))| Event {
+            id: format!("{seed:x}-{k}-{i}"),
+            timestamp,
+            kind,
+        })
+        .collect()
+}

@@ -16,6 +16,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut corpus = nab::load_corpus(Path::new(dir))?;
     let keys = nab::tuning_keys();
     corpus.files.retain(|f| keys.contains(&f.key.as_str()));
+    // Optional inner split of the tuning half (alternate files) to check generalisation.
+    match std::env::var("TUNE_SUBSET").as_deref() {
+        Ok("a") => corpus.files = corpus.files.iter().step_by(2).cloned().collect(),
+        Ok("b") => corpus.files = corpus.files.iter().skip(1).step_by(2).cloned().collect(),
+        _ => {}
+    }
     let mut rest = &args[1..];
     let mut base = serde_json::to_value(DetectorConfig::default())?;
     if let Some(first) = rest.first()

@@ -75,10 +75,10 @@ pub struct DetectorConfig {
 impl Default for DetectorConfig {
     fn default() -> Self {
         DetectorConfig {
-            slow_window: 3000.0,
+            slow_window: 1000.0,
             fast_window: 100.0,
             step_short_window: 10.0,
-            step_long_window: 1000.0,
+            step_long_window: 3000.0,
             likelihood_window: 300.0,
             short_window: 3.0,
             point_weight: 0.0,
@@ -87,7 +87,7 @@ impl Default for DetectorConfig {
             novelty_weight: 0.5,
             combined_weight: 1.0,
             mix_level: 0.5,
-            mix_step: 1.0,
+            mix_step: 0.5,
             mix_novelty: 2.0,
             sum_weight: 0.0,
             warmup_samples: 50,

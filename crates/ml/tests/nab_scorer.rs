@@ -41,6 +41,14 @@ fn reproduces_numenta_scores() {
             .map(|p| p.threshold)
             .collect::<Vec<_>>()
     );
+    for h in &report.halves {
+        let s: Vec<String> = h
+            .profiles
+            .iter()
+            .map(|p| format!("{:.2}", p.normalized))
+            .collect();
+        eprintln!("  {} ({} files): {}", h.name, h.files, s.join(" / "));
+    }
     assert!(
         (report.standard - 70.10).abs() <= 0.02,
         "standard {}",

@@ -1,0 +1,115 @@
+//! Runs vigia's detector over the whole NAB corpus through `nab::run` and checks the result
+//! layout (NAB's own) and the report's consistency. The full run takes about a second.
+
+use std::path::{Path, PathBuf};
+
+fn nab_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/nab");
+    if dir.join("labels/combined_windows.json").is_file() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("VIGIA_REQUIRE_REAL").as_deref() != Ok("1"),
+        "VIGIA_REQUIRE_REAL=1 but the NAB dataset is missing at {}",
+        dir.display()
+    );
+    eprintln!("skipping: NAB dataset not found at {}", dir.display());
+    None
+}
+
+#[test]
+fn full_benchmark_writes_nab_layout_and_scores_it() {
+    let Some(dir) = nab_dir() else { return };
+    let out = tempfile::tempdir().unwrap();
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let progress = |done: usize, total: usize| {
+        assert!(done <= total && total == 58);
+        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    };
+    let report = vigia_ml::nab::run(&dir, out.path(), "vigia", &progress).unwrap();
+    assert_eq!(calls.into_inner(), 58);
+    eprintln!(
+        "vigia: standard {:.2} low_FP {:.2} low_FN {:.2} ({} rows in {:.2} s)",
+        report.standard,
+        report.reward_low_fp,
+        report.reward_low_fn,
+        report.rows,
+        report.detector_seconds
+    );
+    for h in &report.halves {
+        let s: Vec<String> = h
+            .profiles
+            .iter()
+            .map(|p| format!("{:.2}", p.normalized))
+            .collect();
+        eprintln!("  {} ({} files): {}", h.name, h.files, s.join(" / "));
+    }
+    assert_eq!(report.files.len(), 58);
+    assert_eq!(report.halves.len(), 3);
+    assert_eq!(report.halves[0].files + report.halves[1].files, 58);
+    assert_eq!(
+        report.config_hash.as_deref(),
+        Some(vigia_ml::DetectorConfig::default().hash().as_str())
+    );
+    // A detector that finds anything beats the null detector on every profile.
+    assert!(report.standard > 0.0 && report.reward_low_fp > 0.0 && report.reward_low_fn > 0.0);
+
+    // NAB's layout and format: DIR/<detector>/<category>/<detector>_<file>.csv.
+    let f = out.path().join("vigia/realKnownCause/vigia_nyc_taxi.csv");
+    let text = std::fs::read_to_string(&f).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("timestamp,value,anomaly_score,label"));
+    let src = std::fs::read_to_string(dir.join("data/realKnownCause/nyc_taxi.csv")).unwrap();
+    let src_rows: Vec<&str> = src.lines().skip(1).collect();
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), src_rows.len());
+    let mut labelled = 0;
+    for (r, s) in rows.iter().zip(&src_rows) {
+        let cells: Vec<&str> = r.split(',').collect();
+        assert_eq!(cells.len(), 4);
+        assert_eq!(
+            format!("{},{}", cells[0], cells[1]),
+            *s,
+            "timestamp and value as in the source"
+        );
+        let score: f64 = cells[2].parse().unwrap();
+        assert!((0.0..=1.0).contains(&score));
+        assert!(cells[3] == "0" || cells[3] == "1");
+        labelled += usize::from(cells[3] == "1");
+    }
+    assert!(labelled > 0);
+
+    // Re-scoring the written files from disk gives the same numbers.
+    let again = vigia_ml::nab::score_results_dir(&dir, out.path(), "vigia").unwrap();
+    assert!((again.standard - report.standard).abs() < 1e-9);
+    assert!((again.reward_low_fn - report.reward_low_fn).abs() < 1e-9);
+}
+
+#[test]
+fn tuning_list_is_the_fixed_alternating_half() {
+    let Some(dir) = nab_dir() else { return };
+    let corpus = vigia_ml::nab::load_corpus(&dir).unwrap();
+    let keys = vigia_ml::nab::tuning_keys();
+    let mut expected = Vec::new();
+    let mut last_cat = String::new();
+    let mut idx = 0;
+    for f in &corpus.files {
+        if f.category != last_cat {
+            last_cat = f.category.clone();
+            idx = 0;
+        }
+        if idx % 2 == 0 {
+            expected.push(f.key.as_str());
+        }
+        idx += 1;
+    }
+    assert_eq!(keys, expected);
+}
+
+#[test]
+fn bench_reports_throughput_and_state_size() {
+    let b = vigia_ml::bench_detector(&vigia_ml::DetectorConfig::default());
+    eprintln!("{b:?}");
+    assert!(b.samples > 0 && b.samples_per_sec > 0.0);
+    assert!(b.state_bytes > 0 && b.state_bytes < 1024);
+}

@@ -12,8 +12,8 @@ mod status;
 mod target;
 
 pub use config::{
-    Authorization, BasicAuth, FileSdConfig, GlobalConfig, ScrapeConfig, Secret, StaticConfig,
-    validate,
+    Authorization, BasicAuth, ByteSize, FileSdConfig, GlobalConfig, ScrapeConfig, Secret,
+    StaticConfig, validate,
 };
 pub use discovery::TargetGroup;
 pub use manager::ScrapeManager;

@@ -39,6 +39,10 @@ async fn serve(body: Body) -> String {
                 },
             ),
         )
+        .route(
+            "/moved",
+            get(|| async { axum::response::Redirect::temporary("/metrics") }),
+        )
         .with_state(body);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -359,6 +363,59 @@ async fn basic_auth_is_sent() {
         .find(|t| t.scrape_pool == "bad")
         .unwrap();
     assert!(bad.last_error.contains("401"), "{}", bad.last_error);
+    mgr.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_and_body_size_limit() {
+    let addr = serve(Arc::new(Mutex::new("moved_metric 1\n".into()))).await;
+    let y = format!(
+        r#"
+- job_name: follow
+  scrape_interval: 100ms
+  metrics_path: /moved
+  static_configs: [{{targets: ['{addr}']}}]
+- job_name: nofollow
+  scrape_interval: 100ms
+  metrics_path: /moved
+  follow_redirects: false
+  static_configs: [{{targets: ['{addr}']}}]
+- job_name: small
+  scrape_interval: 100ms
+  body_size_limit: 4B
+  static_configs: [{{targets: ['{addr}']}}]
+"#
+    );
+    let cfgs: Vec<ScrapeConfig> = serde_saphyr::from_str(&y).unwrap();
+    let db = Arc::new(MemStorage::new());
+    let mgr = ScrapeManager::new(db.clone(), Arc::new(MetadataStore::new()));
+    mgr.apply(&GlobalConfig::default(), &cfgs).unwrap();
+    let followed = [
+        Matcher::equal("__name__", "moved_metric"),
+        Matcher::equal("job", "follow"),
+    ];
+    eventually("redirect followed", || {
+        last_value(&db, &followed) == Some(1.0)
+    })
+    .await;
+    for job in ["nofollow", "small"] {
+        let up = [Matcher::equal("__name__", "up"), Matcher::equal("job", job)];
+        eventually("failing job reports up=0", || {
+            last_value(&db, &up) == Some(0.0)
+        })
+        .await;
+    }
+    let st = mgr.targets();
+    let err = |job: &str| {
+        st.active_targets
+            .iter()
+            .find(|t| t.scrape_pool == job)
+            .unwrap()
+            .last_error
+            .clone()
+    };
+    assert!(err("nofollow").contains("307"), "{}", err("nofollow"));
+    assert!(err("small").contains("body size limit"), "{}", err("small"));
     mgr.shutdown().await;
 }
 

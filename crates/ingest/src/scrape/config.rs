@@ -135,6 +135,65 @@ pub struct ScrapeConfig {
     /// `Authorization` header (`type` defaults to `Bearer`).
     #[serde(default)]
     pub authorization: Option<Authorization>,
+    /// Longest label name per sample; 0 = no limit. Exceeding it fails the whole scrape.
+    #[serde(default)]
+    pub label_name_length_limit: usize,
+    /// Longest label value per sample; 0 = no limit. Exceeding it fails the whole scrape.
+    #[serde(default)]
+    pub label_value_length_limit: usize,
+    /// Largest uncompressed body accepted (`10MB`, `512KiB`, base 2); unset or 0 = 256 MiB.
+    #[serde(default)]
+    pub body_size_limit: Option<ByteSize>,
+    /// Follow HTTP redirects (default true).
+    #[serde(default = "yes")]
+    pub follow_redirects: bool,
+    /// Dropped targets listed on the status page; 0 = all (up to 1000 per pool).
+    #[serde(default)]
+    pub keep_dropped_targets: usize,
+}
+
+/// A byte size written the Prometheus way (`10MB`, `1GiB`, `512B`; units are powers of 1024).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ByteSize(pub usize);
+
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let n: usize = num
+            .parse()
+            .map_err(|_| format!("invalid byte size {s:?}"))?;
+        let mult: usize = match unit.trim() {
+            "" | "B" => 1,
+            "KB" | "KiB" => 1 << 10,
+            "MB" | "MiB" => 1 << 20,
+            "GB" | "GiB" => 1 << 30,
+            "TB" | "TiB" => 1 << 40,
+            _ => {
+                return Err(format!(
+                    "invalid byte size unit in {s:?} (B, KB, MB, GB, TB)"
+                ));
+            }
+        };
+        n.checked_mul(mult)
+            .map(ByteSize)
+            .ok_or_else(|| format!("byte size {s:?} too large"))
+    }
+}
+
+impl serde::Serialize for ByteSize {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}B", self.0))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// A secret string: never printed, serialised as `<secret>` (as Prometheus does).
@@ -210,6 +269,11 @@ impl ScrapeConfig {
             label_limit: 0,
             basic_auth: None,
             authorization: None,
+            label_name_length_limit: 0,
+            label_value_length_limit: 0,
+            body_size_limit: None,
+            follow_redirects: true,
+            keep_dropped_targets: 0,
         }
     }
 

@@ -39,6 +39,7 @@ struct Deps {
     appender: Arc<dyn Appender>,
     metadata: Arc<MetadataStore>,
     client: reqwest::Client,
+    client_no_redirects: reqwest::Client,
     limits: Limits,
 }
 
@@ -96,7 +97,11 @@ fn start_loop(
     let ctx = Arc::new(LoopCtx {
         job: shared.job.clone(),
         target: target.clone(),
-        client: shared.deps.client.clone(),
+        client: if shared.job.follow_redirects {
+            shared.deps.client.clone()
+        } else {
+            shared.deps.client_no_redirects.clone()
+        },
         appender: shared.deps.appender.clone(),
         metadata: shared.deps.metadata.clone(),
         health: health.clone(),
@@ -133,7 +138,11 @@ fn sync(
             match populate(&shared.job, &shared.global, addr, &group.labels, extra) {
                 Populated::Dropped(l) => {
                     dropped_count += 1;
-                    if dropped.len() < MAX_DROPPED_LISTED {
+                    let cap = match shared.job.keep_dropped_targets {
+                        0 => MAX_DROPPED_LISTED,
+                        n => n.min(MAX_DROPPED_LISTED),
+                    };
+                    if dropped.len() < cap {
                         dropped.push(l);
                     }
                 }
@@ -199,7 +208,7 @@ struct Inner {
     appender: Arc<dyn Appender>,
     metadata: Arc<MetadataStore>,
     limits: Limits,
-    client: Mutex<Option<reqwest::Client>>,
+    clients: Mutex<Option<(reqwest::Client, reqwest::Client)>>,
     pools: Mutex<BTreeMap<String, Pool>>,
 }
 
@@ -234,24 +243,32 @@ impl ScrapeManager {
                 appender,
                 metadata,
                 limits,
-                client: Mutex::new(None),
+                clients: Mutex::new(None),
                 pools: Mutex::new(BTreeMap::new()),
             }),
         }
     }
 
-    fn client(&self) -> Result<reqwest::Client, IngestError> {
-        let mut c = lock(&self.inner.client);
+    /// The shared HTTP clients: (following redirects, not following them).
+    fn clients(&self) -> Result<(reqwest::Client, reqwest::Client), IngestError> {
+        let mut c = lock(&self.inner.clients);
         if let Some(c) = c.as_ref() {
             return Ok(c.clone());
         }
         // Another component may have installed a provider already; that is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let built = reqwest::Client::builder()
-            .user_agent(concat!("vigia/", env!("CARGO_PKG_VERSION")))
-            .no_proxy()
-            .build()
-            .map_err(|e| IngestError::Scrape(format!("building the HTTP client: {e}")))?;
+        let build = |redirects: reqwest::redirect::Policy| {
+            reqwest::Client::builder()
+                .user_agent(concat!("vigia/", env!("CARGO_PKG_VERSION")))
+                .no_proxy()
+                .redirect(redirects)
+                .build()
+                .map_err(|e| IngestError::Scrape(format!("building the HTTP client: {e}")))
+        };
+        let built = (
+            build(reqwest::redirect::Policy::limited(10))?,
+            build(reqwest::redirect::Policy::none())?,
+        );
         *c = Some(built.clone());
         Ok(built)
     }
@@ -268,11 +285,12 @@ impl ScrapeManager {
         let rt = Handle::try_current().map_err(|_| {
             IngestError::Scrape("ScrapeManager::apply must run inside a tokio runtime".into())
         })?;
-        let client = self.client()?;
+        let (client, client_no_redirects) = self.clients()?;
         let deps = Arc::new(Deps {
             appender: self.inner.appender.clone(),
             metadata: self.inner.metadata.clone(),
             client,
+            client_no_redirects,
             limits: self.inner.limits.clone(),
         });
         let mut pools = lock(&self.inner.pools);

@@ -205,12 +205,14 @@ async fn fetch(ctx: &LoopCtx) -> Result<(Vec<u8>, Option<String>), String> {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let limit = match ctx.job.body_size_limit {
+            Some(b) if b.0 > 0 => b.0,
+            _ => MAX_BODY_BYTES,
+        };
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| error_chain(&e))? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(format!(
-                    "body size limit of {MAX_BODY_BYTES} bytes exceeded"
-                ));
+            if body.len() + chunk.len() > limit {
+                return Err(format!("body size limit of {limit} bytes exceeded"));
             }
             body.extend_from_slice(&chunk);
         }
@@ -286,6 +288,25 @@ pub(crate) fn build_batch(
         };
         if labels.metric_name().is_none() {
             continue;
+        }
+        for l in &labels {
+            if job.label_name_length_limit > 0 && l.name.len() > job.label_name_length_limit {
+                return Err(format!(
+                    "label_name_length_limit exceeded (metric: {}, label name: {}, limit: {})",
+                    labels.metric_name().unwrap_or(""),
+                    l.name,
+                    job.label_name_length_limit
+                ));
+            }
+            if job.label_value_length_limit > 0 && l.value.len() > job.label_value_length_limit {
+                return Err(format!(
+                    "label_value_length_limit exceeded (metric: {}, label name: {}, value length: {}, limit: {})",
+                    labels.metric_name().unwrap_or(""),
+                    l.name,
+                    l.value.len(),
+                    job.label_value_length_limit
+                ));
+            }
         }
         if job.label_limit > 0 && labels.len() > job.label_limit {
             return Err(format!(
@@ -445,7 +466,7 @@ mod tests {
         .unwrap();
         let target = Labels::from_pairs([("job", "j")]);
         let md = MetadataStore::new();
-        let body = b"# TYPE a counter\na 1 5\ndrop_me 2\nb{x=\"1\",y=\"2\"} 3\n";
+        let body = b"# TYPE a counter\na 1 5\ndrop_me 2\nb{x=\"1\",y=\"22\"} 3\n";
         let b = build_batch(&job, &target, &Limits::default(), &md, body, None, 100).unwrap();
         assert_eq!(b.scraped, 3);
         assert_eq!(b.series.len(), 2);
@@ -458,6 +479,20 @@ mod tests {
                 .contains("sample_limit")
         );
         job.sample_limit = 0;
+        job.label_value_length_limit = 1;
+        assert!(
+            build_batch(&job, &target, &Limits::default(), &md, body, None, 100)
+                .unwrap_err()
+                .contains("label_value_length_limit")
+        );
+        job.label_value_length_limit = 0;
+        job.label_name_length_limit = 3;
+        assert!(
+            build_batch(&job, &target, &Limits::default(), &md, body, None, 100)
+                .unwrap_err()
+                .contains("label_name_length_limit")
+        );
+        job.label_name_length_limit = 0;
         job.label_limit = 3;
         assert!(
             build_batch(&job, &target, &Limits::default(), &md, body, None, 100)

@@ -13,6 +13,7 @@
 //!    one early flag per anomaly is what an operator (and NAB) wants.
 
 use crate::MlError;
+use crate::pattern::PatternMemory;
 
 /// An online anomaly detector for one series.
 pub trait Detector: Send {
@@ -23,8 +24,8 @@ pub trait Detector: Send {
     fn snapshot(&self) -> Vec<u8>;
 }
 
-/// Number of surprise features (point, level, step, novelty, combined).
-const FEATURES: usize = 5;
+/// Number of surprise features (point, level, step, novelty, combined, pattern).
+const FEATURES: usize = 6;
 
 /// Detector settings: one configuration for every series. `Default` is the configuration
 /// chosen on the NAB tuning half (`crates/ml/nab_tuning_files.txt`).
@@ -62,6 +63,16 @@ pub struct DetectorConfig {
     pub mix_novelty: f64,
     /// Weight of the sum of positive feature likelihoods added to their maximum.
     pub sum_weight: f64,
+    /// Values per remembered shape (1..=32).
+    pub pattern_len: u32,
+    /// Number of remembered shapes (least recently matched is replaced).
+    pub pattern_capacity: u32,
+    /// Distance (fraction of the range) beyond which a shape is new and is remembered.
+    pub pattern_vigilance: f64,
+    /// Weight of the shape-novelty likelihood (with `mix_pattern`, 0 disables the memory).
+    pub pattern_weight: f64,
+    /// Shape-novelty share (distance / vigilance) inside the combined feature.
+    pub mix_pattern: f64,
     /// Samples after the first during which the score is 0 (statistics still learn).
     pub warmup_samples: u32,
     /// A score at or above this level starts a hold-down period.
@@ -90,6 +101,11 @@ impl Default for DetectorConfig {
             mix_step: 0.5,
             mix_novelty: 2.0,
             sum_weight: 0.0,
+            pattern_len: 4,
+            pattern_capacity: 32,
+            pattern_vigilance: 0.04,
+            pattern_weight: 0.5,
+            mix_pattern: 0.0,
             warmup_samples: 50,
             suppress_level: 0.7,
             suppress_samples: 200,
@@ -131,11 +147,21 @@ impl DetectorConfig {
             ("mix_level", self.mix_level),
             ("mix_step", self.mix_step),
             ("mix_novelty", self.mix_novelty),
+            ("pattern_weight", self.pattern_weight),
+            ("mix_pattern", self.mix_pattern),
+            ("pattern_vigilance", self.pattern_vigilance),
         ];
         for (name, v) in weights {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(MlError::Invalid(format!("{name} must be >= 0, got {v}")));
             }
+        }
+        if !(1..=crate::pattern::MAX_PATTERN as u32).contains(&self.pattern_len)
+            || self.pattern_capacity == 0
+        {
+            return Err(MlError::Invalid(
+                "pattern_len must be 1..=32 and pattern_capacity >= 1".into(),
+            ));
         }
         if !(0.0..=1.0).contains(&self.suppress_level)
             || !(0.0..=1.0).contains(&self.suppress_factor)
@@ -154,6 +180,7 @@ impl DetectorConfig {
             self.step_weight,
             self.novelty_weight,
             self.combined_weight,
+            self.pattern_weight,
         ]
     }
 }
@@ -251,6 +278,18 @@ pub struct StreamDetector {
     cfg: DetectorConfig,
     seed: u64,
     s: State,
+    pattern: Option<PatternMemory>,
+}
+
+/// The pattern memory a configuration needs (none when shape novelty is unused).
+fn pattern_memory(cfg: &DetectorConfig) -> Option<PatternMemory> {
+    (cfg.pattern_weight > 0.0 || cfg.mix_pattern > 0.0).then(|| {
+        PatternMemory::new(
+            cfg.pattern_len as usize,
+            cfg.pattern_capacity as usize,
+            cfg.pattern_vigilance,
+        )
+    })
 }
 
 fn ew_alpha(window: f64) -> f64 {
@@ -264,6 +303,7 @@ impl StreamDetector {
             cfg: cfg.clone(),
             seed,
             s: State::default(),
+            pattern: pattern_memory(cfg),
         }
     }
 
@@ -273,7 +313,7 @@ impl StreamDetector {
     }
 
     /// Raw surprise of `x` per feature, from the state before `x` (each `ln(1 + z)`).
-    fn features(&self, x: f64) -> [f64; FEATURES] {
+    fn features(&self, x: f64, shape: f64) -> [f64; FEATURES] {
         let s = &self.s;
         let cfg = &self.cfg;
         let range = s.max - s.min;
@@ -308,17 +348,27 @@ impl StreamDetector {
         let combined = point
             .max(cfg.mix_level * level)
             .max(cfg.mix_step * step_change)
-            + cfg.mix_novelty * novelty;
+            + cfg.mix_novelty * novelty
+            + cfg.mix_pattern * shape / cfg.pattern_vigilance.max(1e-9);
+        let shape = (shape / cfg.pattern_vigilance.max(1e-9)).min(Z_CAP);
         [
             point.ln_1p(),
             level.ln_1p(),
             step_change.ln_1p(),
             novelty.ln_1p(),
             combined.ln_1p(),
+            shape.ln_1p(),
         ]
     }
 
     fn step(&mut self, x: f64) -> f64 {
+        // Shape novelty against the range seen before `x` (the memory then learns `x`).
+        let range = self.s.max - self.s.min;
+        let n_next = self.s.n + 1;
+        let shape = self
+            .pattern
+            .as_mut()
+            .map_or(0.0, |p| p.observe(x, range, n_next));
         if self.s.n == 0 {
             self.s = State {
                 n: 1,
@@ -331,7 +381,7 @@ impl StreamDetector {
             };
             return 0.0;
         }
-        let feats = self.features(x);
+        let feats = self.features(x, shape);
         let cfg = &self.cfg;
         let s = &mut self.s;
         s.n += 1;
@@ -400,6 +450,11 @@ impl StreamDetector {
         if let Some(e) = err {
             return Err(e);
         }
+        let mut pattern = pattern_memory(cfg);
+        if let Some(p) = pattern.as_mut() {
+            p.read(&mut || r.u64().ok())
+                .ok_or_else(|| MlError::Snapshot("bad pattern memory".into()))?;
+        }
         if r.pos != bytes.len() {
             return Err(MlError::Snapshot("trailing bytes".into()));
         }
@@ -407,6 +462,7 @@ impl StreamDetector {
             cfg: cfg.clone(),
             seed,
             s,
+            pattern,
         })
     }
 }
@@ -430,6 +486,9 @@ impl Detector for StreamDetector {
         out.extend_from_slice(&self.s.hold.to_le_bytes());
         let mut s = self.s;
         s.visit(&mut |v| out.extend_from_slice(&v.to_le_bytes()));
+        if let Some(p) = &self.pattern {
+            p.write(&mut out);
+        }
         out
     }
 }

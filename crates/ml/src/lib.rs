@@ -5,6 +5,8 @@ pub mod detector;
 pub mod nab;
 pub mod time;
 
+mod pattern;
+
 mod detect;
 
 use std::path::{Path, PathBuf};

@@ -90,9 +90,17 @@ fn snapshot_restore_continues_identically() {
         }
         let bytes = d.snapshot();
         let mut r = restore_detector(&cfg, &bytes).unwrap();
+        assert_eq!(
+            r.snapshot(),
+            bytes,
+            "restore then snapshot round-trips exactly"
+        );
         let rest: Vec<f64> = data[cut..].iter().map(|&(t, v)| r.update(t, v)).collect();
         assert_eq!(full[cut..], rest[..], "diverged after restore at {cut}");
-        assert_eq!(r.snapshot().len(), bytes.len());
+        for &(t, v) in &data[cut..] {
+            d.update(t, v);
+        }
+        assert_eq!(r.snapshot(), d.snapshot(), "final states equal");
     }
 }
 

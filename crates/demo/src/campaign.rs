@@ -3,7 +3,7 @@
 //! as the `vigia_*` series of SERIES.md. Knows nothing about hosts.
 
 use crate::rng::{Rng, mix64};
-use crate::schedule::{DAY, HOUR, MINUTE, Schedule, WEBINAR_LEN, activity};
+use crate::schedule::{Active, DAY, HOUR, MINUTE, Schedule, WEBINAR_LEN, activity};
 use crate::series::{Catalog, Histogram};
 
 /// Registration channels, in series order.
@@ -199,8 +199,9 @@ impl Campaign {
         let mut total = 0.0;
         for k in 1..=steps {
             let t = s.t(k);
+            let ads_stopped = s.active(t).ads_stopped;
             total += (0..CHANNELS.len())
-                .map(|c| me.raw_intensity(s, t, c))
+                .map(|c| me.raw_intensity(s, t, c, ads_stopped))
                 .sum::<f64>();
         }
         me.scale = if total > 0.0 {
@@ -212,7 +213,7 @@ impl Campaign {
     }
 
     /// Un-normalised registration intensity of channel `c` for the step ending at `t`.
-    fn raw_intensity(&self, s: &Schedule, t: i64, c: usize) -> f64 {
+    fn raw_intensity(&self, s: &Schedule, t: i64, c: usize, ads_stopped: bool) -> f64 {
         if t <= s.start || t > s.webinar + WEBINAR_LEN {
             return 0.0;
         }
@@ -229,15 +230,15 @@ impl Campaign {
                 .sum();
             x *= 1.0 + boost;
         }
-        if c == ADS && s.ads_drop.affects_step(t, s.step) {
+        if c == ADS && ads_stopped {
             x = 0.0;
         }
         x
     }
 
     /// Expected registrations of channel `c` in the step ending at `t`.
-    fn intensity(&self, s: &Schedule, t: i64, c: usize) -> f64 {
-        self.scale * self.raw_intensity(s, t, c)
+    fn intensity(&self, s: &Schedule, t: i64, c: usize, ads_stopped: bool) -> f64 {
+        self.scale * self.raw_intensity(s, t, c, ads_stopped)
     }
 
     /// Advances one step ending at `t`: draws what happened and adds it to the series values.
@@ -248,6 +249,7 @@ impl Campaign {
         v: &mut [f64],
         rng: &mut Rng,
         t: i64,
+        act: &Active,
     ) -> CampaignDelta {
         let mut d = CampaignDelta::default();
         let step_min = s.step_min();
@@ -258,7 +260,7 @@ impl Campaign {
         let mut expected_regs = 0.0;
         let mut expected = [0.0; 6];
         for (c, e) in expected.iter_mut().enumerate() {
-            *e = self.intensity(s, t, c);
+            *e = self.intensity(s, t, c, act.ads_stopped);
             expected_regs += *e;
             for (u, (_, w)) in UTM[c].iter().enumerate() {
                 let n = rng.poisson(*e * w);
@@ -436,11 +438,7 @@ impl Campaign {
                     0.02 * background
                 },
         ];
-        let slow = if s.latency.affects_step(t, s.step) {
-            3.0
-        } else {
-            1.0
-        } * (1.0 + st.attendees as f64 / 3000.0);
+        let slow = if act.latency_spike { 3.0 } else { 1.0 } * (1.0 + st.attendees as f64 / 3000.0);
         for (p, lambda) in lambdas.iter().enumerate() {
             let n = rng.poisson(*lambda);
             let b = rng.thin(n, PAGE_BOUNCE[p]);

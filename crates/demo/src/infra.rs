@@ -4,7 +4,7 @@
 
 use crate::campaign::CampaignDelta;
 use crate::rng::{Rng, mix64};
-use crate::schedule::{DAY, DISK_HOST, HOUR, LEAK_HOST, Schedule, activity};
+use crate::schedule::{Active, DAY, HOUR, Schedule, activity};
 use crate::series::{Catalog, Histogram, Presence};
 
 /// HTTP routes of the campaign site.
@@ -235,7 +235,16 @@ impl Infra {
             set(v, h.disk_writes, uptime_s * 55.0);
         }
         let mut rng = Rng::for_step(seed, 0);
-        self.step(s, &mut st, v, presence, &mut rng, s.t(0), None);
+        self.step(
+            s,
+            &mut st,
+            v,
+            presence,
+            &mut rng,
+            s.t(0),
+            &s.active(s.t(0)),
+            None,
+        );
         st
     }
 
@@ -250,11 +259,12 @@ impl Infra {
         presence: &mut [Presence],
         rng: &mut Rng,
         t: i64,
+        faults: &Active,
         campaign: Option<(&CampaignDelta, u64)>,
     ) {
         let step_s = s.step as f64 / 1000.0;
         let dt = if campaign.is_some() { step_s } else { 0.0 };
-        let down = |h: &Host| h.n == LEAK_HOST && s.crash.active(t);
+        let down = |h: &Host| faults.down.get(h.n).copied().unwrap_or(false);
         let up_hosts = self.hosts.iter().filter(|h| !down(h)).count().max(1) as f64;
 
         // Fleet request rates per route, requests per second.
@@ -277,22 +287,8 @@ impl Infra {
             2.0 * act + 10.0 * regs / step_s + 8.0 * reg_pv / step_s,
             1.0 + 0.4 * attendees + 30.0 * web_pv / step_s,
         ];
-        let burst = s.errors.affects_step(t, s.step);
-        let spike = if s.latency.affects_step(t, s.step) {
-            8.0
-        } else {
-            1.0
-        };
-        let leak_progress = if s.leak.active(t) {
-            (t - s.leak.start_ms) as f64 / (s.leak.end_ms - s.leak.start_ms).max(1) as f64
-        } else {
-            0.0
-        };
-        let fill_progress = if s.disk.active(t) {
-            (t - s.disk.start_ms) as f64 / (s.disk.end_ms - s.disk.start_ms).max(1) as f64
-        } else {
-            -1.0
-        };
+        let burst = faults.error_burst;
+        let spike = if faults.latency_spike { 8.0 } else { 1.0 };
 
         for (h, hs) in self.hosts.iter().zip(st.hosts.iter_mut()) {
             let set = |v: &mut [f64], i: usize, x: f64| {
@@ -339,9 +335,8 @@ impl Infra {
             }
             set(v, h.node_up, 1.0);
             set(v, h.web_up, 1.0);
-            let is_leak_host = h.n == LEAK_HOST;
-            let is_disk_host = h.n == DISK_HOST;
-            let leak = if is_leak_host { leak_progress } else { 0.0 };
+            let leak = faults.leak.get(h.n).copied().flatten().unwrap_or(0.0);
+            let fill = faults.fill.get(h.n).copied().flatten();
 
             // HTTP traffic and latency.
             let share = rng.jitter(0.04) / up_hosts;
@@ -389,11 +384,7 @@ impl Infra {
                 u = 0.9;
             }
             let u = u.clamp(0.01, 0.97);
-            let fill_io = if is_disk_host && fill_progress >= 0.0 {
-                0.12
-            } else {
-                0.0
-            };
+            let fill_io = if fill.is_some() { 0.12 } else { 0.0 };
             for cpu in &h.cpu {
                 let uc = (u * rng.jitter(0.08)).clamp(0.005, 0.98);
                 let busy = [0.68 * uc, 0.22 * uc, 0.06 * uc + fill_io, 0.04 * uc];
@@ -434,8 +425,8 @@ impl Infra {
             ];
             for (f, (_, _, _, size)) in FILESYSTEMS.iter().enumerate() {
                 let mut used_f = used[f];
-                if f == 1 && is_disk_host && fill_progress >= 0.0 {
-                    used_f += (0.985 - used_f) * fill_progress;
+                if f == 1 && fill.is_some() {
+                    used_f += (0.985 - used_f) * fill.unwrap_or(0.0);
                 }
                 let reserved = if f == 0 { 0.05 } else { 0.0 };
                 set(v, h.fs_size[f], *size);
@@ -458,7 +449,7 @@ impl Infra {
                 h.net_tx,
                 (n_req as f64 * 28_000.0 * rng.jitter(0.05) + 1500.0 * dt).round(),
             );
-            let fill_bytes = if is_disk_host && fill_progress >= 0.0 {
+            let fill_bytes = if fill.is_some() {
                 0.6 * 200e9 / (12.0 * 3600.0)
             } else {
                 0.0

@@ -72,17 +72,7 @@ impl Simulator {
         let mut catalog = Catalog::default();
         let campaign = Campaign::new(&mut catalog, &sched, cfg.seed);
         let infra = Infra::new(&mut catalog, cfg.hosts);
-        let n = catalog.labels.len();
-        let mut values = vec![0.0; n];
-        let mut presence = vec![Presence::Present; n];
-        let infra_state = infra.init(&sched, cfg.seed, &mut values, &mut presence);
-        let state = State {
-            k: 0,
-            values,
-            presence,
-            campaign: CampaignState::default(),
-            infra: infra_state,
-        };
+        let state = Self::initial_state(&sched, &infra, cfg.seed, catalog.labels.len());
         Self {
             seed: cfg.seed,
             sched,
@@ -91,6 +81,20 @@ impl Simulator {
             infra,
             checkpoints: vec![state.clone()],
             state,
+        }
+    }
+
+    /// The state at step 0: campaign counters 0, hosts at their uptime.
+    fn initial_state(sched: &Schedule, infra: &Infra, seed: u64, n: usize) -> State {
+        let mut values = vec![0.0; n];
+        let mut presence = vec![Presence::Present; n];
+        let infra_state = infra.init(sched, seed, &mut values, &mut presence);
+        State {
+            k: 0,
+            values,
+            presence,
+            campaign: CampaignState::default(),
+            infra: infra_state,
         }
     }
 
@@ -114,9 +118,39 @@ impl Simulator {
         self.sched.webinar
     }
 
-    /// The scheduled faults, in time order.
+    /// The scheduled faults in time order: the story of the first 11 days after the start (see
+    /// the crate README) and the first 24 hours of the live cycle (use
+    /// [`Simulator::faults_between`] for later cycles).
     pub fn faults(&self) -> Vec<Fault> {
         self.sched.faults()
+    }
+
+    /// Every fault overlapping `[from_ms, to_ms)`, in time order.
+    pub fn faults_between(&self, from_ms: i64, to_ms: i64) -> Vec<Fault> {
+        self.sched.faults_between(from_ms, to_ms)
+    }
+
+    /// Where the live fault cycle starts: a 3-hour cycle (an error burst, a latency spike, a
+    /// disk filling up on web-4, a memory leak ending in a crash on web-2) repeated for ever, so
+    /// that a live demo keeps raising alerts. Defaults to 14 days after the UTC midnight of the
+    /// start day (the end of the default history); `None` disables it. Call before generating
+    /// anything: the simulation restarts from the beginning.
+    pub fn with_live_faults_from(mut self, from_ms: Option<i64>) -> Self {
+        self.sched.live_from = from_ms;
+        self.checkpoints.clear();
+        self.state = Self::initial_state(
+            &self.sched,
+            &self.infra,
+            self.seed,
+            self.catalog.labels.len(),
+        );
+        self.checkpoints.push(self.state.clone());
+        self
+    }
+
+    /// When the live fault cycle starts, if it is enabled.
+    pub fn live_faults_from(&self) -> Option<i64> {
+        self.sched.live_from
     }
 
     /// All samples with `t` in `[from_ms, to_ms)` on the step grid (at most
@@ -225,10 +259,17 @@ impl Simulator {
         let mut rng = Rng::for_step(self.seed, k);
         let st = &mut self.state;
         st.k = k;
-        let delta = self
-            .campaign
-            .step(&self.sched, &mut st.campaign, &mut st.values, &mut rng, t);
+        let faults = self.sched.active(t);
+        let delta = self.campaign.step(
+            &self.sched,
+            &mut st.campaign,
+            &mut st.values,
+            &mut rng,
+            t,
+            &faults,
+        );
         let attendees = st.campaign.attendees;
+        let driven = Some((&delta, attendees));
         self.infra.step(
             &self.sched,
             &mut st.infra,
@@ -236,7 +277,8 @@ impl Simulator {
             &mut st.presence,
             &mut rng,
             t,
-            Some((&delta, attendees)),
+            &faults,
+            driven,
         );
         if k % CHECKPOINT_STEPS == 0 && self.checkpoints.last().is_none_or(|c| c.k < k) {
             self.checkpoints.push(self.state.clone());

@@ -90,10 +90,102 @@ impl Fault {
     }
 }
 
-/// Host (1-based) that leaks memory and crashes.
-pub(crate) const LEAK_HOST: usize = 3;
-/// Host (1-based) whose `/var` fills up.
-pub(crate) const DISK_HOST: usize = 5;
+/// Most hosts the simulator supports.
+pub(crate) const MAX_HOSTS: usize = 10;
+/// Period of the live fault cycle.
+pub(crate) const LIVE_CYCLE: i64 = 3 * HOUR;
+
+/// A fault without its rendered name and selector (cheap to evaluate every step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Spec {
+    pub(crate) kind: FaultKind,
+    /// 1-based host for host faults.
+    pub(crate) host: Option<usize>,
+    pub(crate) start: i64,
+    pub(crate) end: i64,
+    /// Live cycle number, `None` for the scheduled story.
+    pub(crate) cycle: Option<i64>,
+}
+
+impl Spec {
+    fn active(&self, t: i64) -> bool {
+        t >= self.start && t < self.end
+    }
+
+    fn progress(&self, t: i64) -> f64 {
+        (t - self.start) as f64 / (self.end - self.start).max(1) as f64
+    }
+
+    /// The public description.
+    fn describe(&self) -> Fault {
+        let h = self.host.unwrap_or(1);
+        let (base, selector) = match self.kind {
+            FaultKind::MemoryLeak => (
+                format!("web-{h}-memory-leak"),
+                format!(r#"node_memory_MemAvailable_bytes{{instance="web-{h}:9100"}}"#),
+            ),
+            FaultKind::HostDown => (
+                format!("web-{h}-crash"),
+                format!(r#"up{{instance=~"web-{h}:.*"}}"#),
+            ),
+            FaultKind::DiskFill => (
+                format!("web-{h}-disk-filling"),
+                format!(
+                    r#"node_filesystem_avail_bytes{{instance="web-{h}:9100",mountpoint="/var"}}"#
+                ),
+            ),
+            FaultKind::LatencySpike => (
+                "latency-spike".to_string(),
+                "http_request_duration_seconds_bucket".to_string(),
+            ),
+            FaultKind::ErrorBurst => (
+                "error-burst".to_string(),
+                r#"http_requests_total{code=~"5.."}"#.to_string(),
+            ),
+            FaultKind::RegistrationDrop => (
+                "ads-channel-stopped".to_string(),
+                r#"vigia_registrations_total{channel="ads"}"#.to_string(),
+            ),
+        };
+        let name = match self.cycle {
+            Some(c) => format!("live-{c}-{base}"),
+            None => base,
+        };
+        Fault {
+            name,
+            kind: self.kind,
+            start_ms: self.start,
+            end_ms: self.end,
+            selector,
+        }
+    }
+}
+
+/// The live cycle, repeated every [`LIVE_CYCLE`]: (kind, host, start offset, end offset).
+const LIVE_TEMPLATE: [(FaultKind, Option<usize>, i64, i64); 5] = [
+    (FaultKind::ErrorBurst, None, 20 * MINUTE, 35 * MINUTE),
+    (FaultKind::DiskFill, Some(4), 30 * MINUTE, 150 * MINUTE),
+    (FaultKind::LatencySpike, None, 60 * MINUTE, 80 * MINUTE),
+    (FaultKind::MemoryLeak, Some(2), 100 * MINUTE, 160 * MINUTE),
+    (FaultKind::HostDown, Some(2), 160 * MINUTE, 164 * MINUTE),
+];
+
+/// What the faults do at one step, summarised for the simulation.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Active {
+    /// Host (index = 1-based number) is down.
+    pub(crate) down: [bool; MAX_HOSTS + 1],
+    /// Progress 0..1 of a memory leak per host, `None` when not leaking.
+    pub(crate) leak: [Option<f64>; MAX_HOSTS + 1],
+    /// Progress 0..1 of a disk fill per host.
+    pub(crate) fill: [Option<f64>; MAX_HOSTS + 1],
+    /// 5xx burst in this step's interval.
+    pub(crate) error_burst: bool,
+    /// Latency spike in this step's interval.
+    pub(crate) latency_spike: bool,
+    /// The ads channel is stopped in this step's interval.
+    pub(crate) ads_stopped: bool,
+}
 
 /// All the instants of the run, derived once from the configuration.
 #[derive(Debug, Clone)]
@@ -105,12 +197,10 @@ pub(crate) struct Schedule {
     pub(crate) list_blasts: Vec<i64>,
     /// Email to registrants: the reminder before and the follow-up after the webinar.
     pub(crate) registrant_mails: Vec<i64>,
-    pub(crate) ads_drop: Fault,
-    pub(crate) leak: Fault,
-    pub(crate) crash: Fault,
-    pub(crate) disk: Fault,
-    pub(crate) latency: Fault,
-    pub(crate) errors: Fault,
+    /// The scheduled story of faults.
+    story: Vec<Spec>,
+    /// Start of the live fault cycle, if any.
+    pub(crate) live_from: Option<i64>,
 }
 
 impl Schedule {
@@ -128,80 +218,108 @@ impl Schedule {
         ];
         list_blasts.sort_unstable();
         list_blasts.dedup();
-        let leak_host = format!("web-{LEAK_HOST}");
-        let disk_host = format!("web-{DISK_HOST}");
-        let fault = |name: &str, kind, start_ms, end_ms, selector: String| Fault {
-            name: name.to_string(),
+        let spec = |kind, host, start, end| Spec {
             kind,
-            start_ms,
-            end_ms,
-            selector,
+            host,
+            start,
+            end,
+            cycle: None,
         };
+        let story = vec![
+            spec(FaultKind::RegistrationDrop, None, at(3, 9, 0), at(3, 15, 0)),
+            spec(FaultKind::MemoryLeak, Some(3), at(5, 2, 0), at(5, 10, 0)),
+            spec(FaultKind::HostDown, Some(3), at(5, 10, 0), at(5, 10, 5)),
+            spec(FaultKind::DiskFill, Some(5), at(7, 6, 0), at(7, 18, 0)),
+            spec(FaultKind::LatencySpike, None, at(9, 14, 0), at(9, 14, 30)),
+            spec(FaultKind::ErrorBurst, None, at(10, 11, 0), at(10, 11, 20)),
+        ];
         Self {
             start,
             step: cfg.step_ms.max(1000),
             webinar,
             list_blasts,
             registrant_mails: vec![webinar - HOUR, webinar + 3 * HOUR],
-            ads_drop: fault(
-                "ads-channel-stopped",
-                FaultKind::RegistrationDrop,
-                at(3, 9, 0),
-                at(3, 15, 0),
-                r#"vigia_registrations_total{channel="ads"}"#.to_string(),
-            ),
-            leak: fault(
-                &format!("{leak_host}-memory-leak"),
-                FaultKind::MemoryLeak,
-                at(5, 2, 0),
-                at(5, 10, 0),
-                format!(r#"node_memory_MemAvailable_bytes{{instance="{leak_host}:9100"}}"#),
-            ),
-            crash: fault(
-                &format!("{leak_host}-crash"),
-                FaultKind::HostDown,
-                at(5, 10, 0),
-                at(5, 10, 5),
-                format!(r#"up{{instance=~"{leak_host}:.*"}}"#),
-            ),
-            disk: fault(
-                &format!("{disk_host}-disk-filling"),
-                FaultKind::DiskFill,
-                at(7, 6, 0),
-                at(7, 18, 0),
-                format!(
-                    r#"node_filesystem_avail_bytes{{instance="{disk_host}:9100",mountpoint="/var"}}"#
-                ),
-            ),
-            latency: fault(
-                "latency-spike",
-                FaultKind::LatencySpike,
-                at(9, 14, 0),
-                at(9, 14, 30),
-                "http_request_duration_seconds_bucket".to_string(),
-            ),
-            errors: fault(
-                "error-burst",
-                FaultKind::ErrorBurst,
-                at(10, 11, 0),
-                at(10, 11, 20),
-                r#"http_requests_total{code=~"5.."}"#.to_string(),
-            ),
+            story,
+            live_from: Some(at(14, 0, 0)),
         }
     }
 
-    /// The faults in time order.
-    pub(crate) fn faults(&self) -> Vec<Fault> {
-        let mut v = vec![
-            self.ads_drop.clone(),
-            self.leak.clone(),
-            self.crash.clone(),
-            self.disk.clone(),
-            self.latency.clone(),
-            self.errors.clone(),
-        ];
-        v.sort_by_key(|f| f.start_ms);
+    /// The live cycle number `c` as specs.
+    fn cycle(&self, from: i64, c: i64) -> impl Iterator<Item = Spec> {
+        let base = from + c * LIVE_CYCLE;
+        LIVE_TEMPLATE
+            .into_iter()
+            .map(move |(kind, host, a, b)| Spec {
+                kind,
+                host,
+                start: base + a,
+                end: base + b,
+                cycle: Some(c),
+            })
+    }
+
+    /// Specs that may be active at some instant of `[a, b]` (story plus the live cycles around).
+    fn specs_around(&self, a: i64, b: i64) -> Vec<Spec> {
+        let mut v: Vec<Spec> = self
+            .story
+            .iter()
+            .filter(|f| f.end > a && f.start <= b)
+            .copied()
+            .collect();
+        if let Some(from) = self.live_from {
+            let first = (a - from).div_euclid(LIVE_CYCLE).max(0);
+            let last = (b - from).div_euclid(LIVE_CYCLE);
+            for c in first..=last {
+                v.extend(self.cycle(from, c).filter(|f| f.end > a && f.start <= b));
+            }
+        }
         v
+    }
+
+    /// What the faults do at the step ending at `t`: states (down, leak, fill) at `t`; flows
+    /// (errors, latency, ads) when the step's interval `(t - step, t]` starts inside the fault.
+    pub(crate) fn active(&self, t: i64) -> Active {
+        let mut a = Active::default();
+        let flow_t = t - self.step;
+        for f in self.specs_around(flow_t, t) {
+            let host = f.host.filter(|h| *h <= MAX_HOSTS).unwrap_or(0);
+            match f.kind {
+                FaultKind::HostDown if f.active(t) => a.down[host] = host > 0,
+                FaultKind::MemoryLeak if f.active(t) && host > 0 => {
+                    a.leak[host] = Some(f.progress(t))
+                }
+                FaultKind::DiskFill if f.active(t) && host > 0 => {
+                    a.fill[host] = Some(f.progress(t))
+                }
+                FaultKind::ErrorBurst if f.active(flow_t) => a.error_burst = true,
+                FaultKind::LatencySpike if f.active(flow_t) => a.latency_spike = true,
+                FaultKind::RegistrationDrop if f.active(flow_t) => a.ads_stopped = true,
+                _ => {}
+            }
+        }
+        a
+    }
+
+    /// The faults overlapping `[from, to)`, in time order.
+    pub(crate) fn faults_between(&self, from: i64, to: i64) -> Vec<Fault> {
+        if to <= from {
+            return Vec::new();
+        }
+        let mut v: Vec<Spec> = self.specs_around(from, to - 1);
+        v.sort_by_key(|f| (f.start, f.end));
+        v.iter().map(Spec::describe).collect()
+    }
+
+    /// The scheduled story plus the first day of live cycles, in time order.
+    pub(crate) fn faults(&self) -> Vec<Fault> {
+        let mut v = self.story.clone();
+        if let Some(from) = self.live_from {
+            for c in 0..(DAY / LIVE_CYCLE) {
+                v.extend(self.cycle(from, c));
+            }
+        }
+        v.sort_by_key(|f| (f.start, f.end));
+        v.iter().map(Spec::describe).collect()
     }
 
     /// Timestamp of step `k`.
@@ -271,7 +389,7 @@ mod tests {
         let cfg = SimConfig::new(1, 1_795_392_000_000 + 5 * HOUR);
         assert_eq!(cfg.webinar_at_ms - 1_795_392_000_000, 12 * DAY + 16 * HOUR);
         let s = Schedule::new(&cfg);
-        assert_eq!(s.faults().len(), 6);
+        assert_eq!(s.faults().len(), 6 + 8 * LIVE_TEMPLATE.len());
         assert!(
             s.faults()
                 .windows(2)

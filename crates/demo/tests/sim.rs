@@ -154,11 +154,24 @@ fn grid_and_bounds() {
 #[test]
 fn counters_monotonic_except_crash_reset() {
     let mut s = sim(11);
-    let crash = s
-        .faults()
+    // The story's crash of web-3 and, in the last hours, the live cycle's crash of web-2.
+    let crashes: Vec<(String, i64)> = s
+        .faults_between(START, START + 14 * DAY)
         .into_iter()
-        .find(|f| f.kind == FaultKind::HostDown)
-        .unwrap();
+        .filter(|f| f.kind == FaultKind::HostDown)
+        .map(|f| {
+            (
+                f.name
+                    .split("-crash")
+                    .next()
+                    .unwrap()
+                    .trim_start_matches("live-0-")
+                    .to_string(),
+                f.end_ms,
+            )
+        })
+        .collect();
+    assert_eq!(crashes.len(), 2, "{crashes:?}");
     let is_counter = |l: &Labels| {
         let n = l.metric_name().unwrap_or("");
         n.ends_with("_total")
@@ -203,14 +216,20 @@ fn counters_monotonic_except_crash_reset() {
         resets.len()
     );
     for (l, at) in &resets {
+        let host = l
+            .get("instance")
+            .and_then(|i| i.split(':').next())
+            .unwrap_or("");
         assert!(
-            l.get("instance").is_some_and(|i| i.starts_with("web-3:")),
-            "unexpected reset of {l} at {at}"
+            crashes.iter().any(|(h, end)| h == host && end == at),
+            "unexpected reset of {l} at {at}: only at the first scrape after a crash"
         );
-        assert_eq!(
-            *at, crash.end_ms,
-            "reset of {l} must be at the first scrape after the crash"
-        );
+    }
+    for (h, _) in &crashes {
+        assert!(resets.iter().any(|(l, _)| {
+            l.get("instance")
+                .is_some_and(|i| i.starts_with(&format!("{h}:")))
+        }));
     }
 }
 
@@ -524,7 +543,11 @@ fn registrations_follow_the_daily_rhythm_and_calendar() {
 fn each_fault_is_visible_in_its_series() {
     let mut s = sim(9);
     let faults = s.faults();
-    assert_eq!(faults.len(), 6);
+    assert_eq!(
+        faults.len(),
+        6 + 8 * 5,
+        "the story and a day of live cycles"
+    );
     let get = |k: FaultKind| faults.iter().find(|f| f.kind == k).unwrap().clone();
 
     // Error burst: 5xx ratio during the burst > 5x the hour before.
@@ -826,4 +849,61 @@ fn throughput_of_a_14_day_backfill() {
     // Every series has a sample per step, except web-3's while it is down.
     let steps = (14 * DAY / MIN) as usize;
     assert!(n <= s.series_count() * steps && n > s.series_count() * steps - 100 * 5);
+}
+
+#[test]
+fn live_cycle_keeps_faults_coming() {
+    let s = sim(2);
+    let live = s.live_faults_from().unwrap();
+    assert_eq!(live, DAY0 + 14 * DAY);
+    // Any 3-hour window after the start of the cycle holds every kind of live fault.
+    let from = live + 5 * DAY + 77 * MIN;
+    let window = s.faults_between(from, from + 3 * HOUR);
+    for kind in [
+        FaultKind::ErrorBurst,
+        FaultKind::LatencySpike,
+        FaultKind::MemoryLeak,
+        FaultKind::HostDown,
+        FaultKind::DiskFill,
+    ] {
+        assert!(
+            window.iter().any(|f| f.kind == kind),
+            "{kind:?} missing in {window:?}"
+        );
+    }
+    assert!(
+        window.iter().all(|f| f.name.starts_with("live-")
+            && f.end_ms > from
+            && f.start_ms < from + 3 * HOUR)
+    );
+    // The live error burst shows in the data of a simulator asked only for that window.
+    let burst = window
+        .iter()
+        .find(|f| f.kind == FaultKind::ErrorBurst)
+        .unwrap()
+        .clone();
+    let mut s = s;
+    let b = s.samples(burst.start_ms - HOUR, burst.end_ms + MIN);
+    let err = |a: i64, z: i64| {
+        (increase(&b, "http_requests_total", &[("code", "500")], a, z)
+            + increase(&b, "http_requests_total", &[("code", "503")], a, z))
+            / increase(&b, "http_requests_total", &[], a, z)
+    };
+    assert!(
+        err(burst.start_ms, burst.end_ms)
+            > 5.0 * err(burst.start_ms - HOUR, burst.start_ms - 30 * MIN)
+    );
+    let crash = window
+        .iter()
+        .find(|f| f.kind == FaultKind::HostDown)
+        .unwrap();
+    let b = s.samples(crash.start_ms, crash.start_ms + MIN);
+    assert_eq!(
+        sum_at(&b, "up", &[("instance", "web-2:9100")], crash.start_ms),
+        0.0
+    );
+    // Disabled on request.
+    let off = sim(2).with_live_faults_from(None);
+    assert!(off.faults_between(from, from + 3 * HOUR).is_empty());
+    assert_eq!(off.faults().len(), 6);
 }

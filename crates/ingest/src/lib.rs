@@ -8,6 +8,27 @@
 //!
 //! This crate does not serve HTTP (the server crate hands it request bodies) and does not know
 //! the storage engine: scraped samples go through an `Arc<dyn vigia_model::Appender>`.
+//!
+//! ```
+//! use vigia_ingest::{ErrorKind, Limits, remote_write, textformat};
+//! use vigia_model::{Labels, Sample, SeriesSamples};
+//!
+//! let series = vec![SeriesSamples {
+//!     labels: Labels::from_pairs([("__name__", "up"), ("job", "node")]),
+//!     samples: vec![Sample::new(1_000, 1.0)],
+//! }];
+//! let body = remote_write::encode(&series);
+//! assert_eq!(remote_write::decode(&body, &Limits::default()).unwrap().series, series);
+//!
+//! let text = b"# TYPE up gauge\nup{job=\"node\"} 1 1000\n";
+//! let decoded = textformat::parse(text, Some("text/plain; version=0.0.4"), 0, &Limits::default()).unwrap();
+//! assert_eq!(decoded.series, series);
+//! assert_eq!(decoded.metadata[0].kind, "gauge");
+//!
+//! let err = textformat::parse(b"up{job=node} 1", None, 0, &Limits::default()).unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::BadData);
+//! assert!(err.to_string().starts_with("line 1:"));
+//! ```
 #![deny(missing_docs)]
 
 mod error;

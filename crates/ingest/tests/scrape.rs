@@ -43,6 +43,20 @@ async fn serve(body: Body) -> String {
             "/moved",
             get(|| async { axum::response::Redirect::temporary("/metrics") }),
         )
+        .route(
+            "/om",
+            get(|| async {
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    "# TYPE om_requests counter\n# HELP om_requests Requests.\n\
+                     om_requests_total{job=\"pushed\"} 7 1700000000.5 # {trace_id=\"abc\"} 1\n\
+                     om_requests_created{job=\"pushed\"} 1600000000\n# EOF\n",
+                )
+            }),
+        )
         .with_state(body);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -416,6 +430,48 @@ async fn redirects_and_body_size_limit() {
     };
     assert!(err("nofollow").contains("307"), "{}", err("nofollow"));
     assert!(err("small").contains("body size limit"), "{}", err("small"));
+    mgr.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openmetrics_with_honor_labels() {
+    let addr = serve(Arc::new(Mutex::new(String::new()))).await;
+    let y = format!(
+        "- job_name: om\n  scrape_interval: 100ms\n  metrics_path: /om\n  honor_labels: true\n  static_configs: [{{targets: ['{addr}']}}]\n"
+    );
+    let cfgs: Vec<ScrapeConfig> = serde_saphyr::from_str(&y).unwrap();
+    let db = Arc::new(MemStorage::new());
+    let md = Arc::new(MetadataStore::new());
+    let mgr = ScrapeManager::new(db.clone(), md.clone());
+    mgr.apply(&GlobalConfig::default(), &cfgs).unwrap();
+    let m = [Matcher::equal("__name__", "om_requests_total")];
+    eventually("OpenMetrics sample stored", || {
+        let e = mgr
+            .targets()
+            .active_targets
+            .first()
+            .map(|t| t.last_error.clone())
+            .unwrap_or_default();
+        assert!(e.is_empty(), "{e}");
+        !select(&db, &m).is_empty()
+    })
+    .await;
+    let got = select(&db, &m);
+    assert_eq!(
+        got[0].labels.get("job"),
+        Some("pushed"),
+        "honor_labels keeps the exposed job"
+    );
+    assert_eq!(got[0].labels.get("instance"), Some(addr.as_str()));
+    assert_eq!(
+        got[0].samples[0].t, 1_700_000_000_500,
+        "OpenMetrics timestamps are seconds"
+    );
+    assert!(select(&db, &[Matcher::equal("__name__", "om_requests_created")]).is_empty());
+    assert_eq!(
+        md.query(Some("om_requests"), None)["om_requests"][0].help,
+        "Requests."
+    );
     mgr.shutdown().await;
 }
 

@@ -217,7 +217,7 @@ pub(crate) fn eval_aggregate(
                     None => {
                         idx.insert(l.clone(), out.len());
                         out.push(Elem {
-                            metric: l,
+                            metric: l.into(),
                             t: ts,
                             v: 1.0,
                             drop_name: false,
@@ -283,7 +283,7 @@ pub(crate) fn eval_aggregate(
                     }
                 };
                 out.push(Elem {
-                    metric: labels,
+                    metric: labels.into(),
                     t: ts,
                     v,
                     drop_name: drop,

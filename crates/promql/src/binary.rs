@@ -259,7 +259,7 @@ fn vector_vector(
         }
         let drop = bool_drop(op, return_bool) || ls.drop_name;
         out.push(Elem {
-            metric,
+            metric: metric.into(),
             t: ls.t,
             v: val,
             drop_name: drop,

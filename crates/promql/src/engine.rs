@@ -3,10 +3,11 @@
 
 use crate::eval::Evaluator;
 use crate::value::{
-    InstantSample, QueryError, QueryOutput, QueryStats, Val, Value, finalize_labels,
+    Elem, InstantSample, QueryError, QueryOutput, QueryStats, Val, Value, finalize_labels,
 };
 use promql_parser::parser::{self, Expr};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vigia_model::{Labels, Querier, Sample, Series};
 
@@ -248,39 +249,52 @@ impl Engine {
         let mut ev = self.evaluator(q, start_ms, end_ms, p);
         ev.step = step_ms;
         ev.preload(&expr, start_ms, end_ms, 0)?;
-        let mut series: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
+        let mut index: HashMap<Arc<Labels>, usize> = HashMap::new();
+        let mut series: Vec<(Arc<Labels>, Vec<Sample>)> = Vec::new();
         let mut held = 0usize;
         let mut ts = start_ms;
         while ts <= end_ms {
             ev.check_deadline()?;
             let val = ev.eval(&expr, ts)?;
-            match val {
-                Val::Scalar(v) => {
-                    series
-                        .entry(Labels::empty())
-                        .or_default()
-                        .push(Sample::new(ts, v));
-                    held += 1;
-                }
-                Val::Vector(els) => {
-                    let mut seen = HashSet::new();
-                    for e in els {
-                        let labels = finalize_labels(&e.metric, e.drop_name);
-                        if !seen.insert(labels.clone()) {
-                            return Err(QueryError::Execution(
-                                "vector cannot contain metrics with the same labelset".into(),
-                            ));
-                        }
-                        series.entry(labels).or_default().push(Sample::new(ts, e.v));
-                        held += 1;
-                    }
-                }
+            let els = match val {
+                Val::Scalar(v) => vec![Elem {
+                    metric: Arc::new(Labels::empty()),
+                    t: ts,
+                    v,
+                    drop_name: false,
+                }],
+                Val::Vector(els) => els,
                 other => {
                     return Err(QueryError::BadData(format!(
                         "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
                         other.type_name()
                     )));
                 }
+            };
+            for e in els {
+                let labels = if e.drop_name && e.metric.metric_name().is_some() {
+                    Arc::new(e.metric.without_metric_name())
+                } else {
+                    e.metric
+                };
+                let i = match index.get(&labels) {
+                    Some(i) => *i,
+                    None => {
+                        index.insert(labels.clone(), series.len());
+                        series.push((labels, Vec::new()));
+                        series.len() - 1
+                    }
+                };
+                let Some((_, samples)) = series.get_mut(i) else {
+                    continue;
+                };
+                if samples.last().is_some_and(|x| x.t == ts) {
+                    return Err(QueryError::Execution(
+                        "vector cannot contain metrics with the same labelset".into(),
+                    ));
+                }
+                samples.push(Sample::new(ts, e.v));
+                held += 1;
             }
             ev.note_held(held)?;
             ts = match ts.checked_add(step_ms) {
@@ -288,12 +302,16 @@ impl Engine {
                 None => break,
             };
         }
-        let value = Value::Matrix(
-            series
-                .into_iter()
-                .map(|(labels, samples)| Series { labels, samples })
-                .collect(),
-        );
+        drop(index);
+        let mut out: Vec<Series> = series
+            .into_iter()
+            .map(|(labels, samples)| Series {
+                labels: Arc::unwrap_or_clone(labels),
+                samples,
+            })
+            .collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let value = Value::Matrix(out);
         Ok(ev.finish(value, began))
     }
 }

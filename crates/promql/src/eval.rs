@@ -5,13 +5,17 @@ use crate::value::{Elem, QueryError, QueryOutput, QueryStats, RSeries, Val, Valu
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::{AtModifier, Expr, Offset, SubqueryExpr, VectorSelector};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-use vigia_model::{Labels, MatchOp, Matcher, Querier, Series, is_stale_nan};
+use vigia_model::{Labels, MatchOp, Matcher, Querier, Sample, Series, is_stale_nan};
 
 /// Deepest allowed nesting of subqueries.
 const MAX_SUBQUERY_DEPTH: usize = 32;
 /// Default subquery resolution when none is given (Prometheus's global evaluation interval).
 const DEFAULT_SUBQUERY_STEP_MS: i64 = 60_000;
+
+/// A loaded series: shared labels and all samples the query may need.
+type LoadedSeries = (Arc<Labels>, Vec<Sample>);
 
 /// Evaluation state of one query.
 pub(crate) struct Evaluator<'a> {
@@ -29,7 +33,7 @@ pub(crate) struct Evaluator<'a> {
     loaded: u64,
     peak: u64,
     bounds: HashMap<usize, (i64, i64)>,
-    data: HashMap<usize, Vec<Series>>,
+    data: HashMap<usize, Vec<LoadedSeries>>,
     warnings: Vec<String>,
     infos: Vec<String>,
     /// Compiled regexes of `label_replace`, by pattern.
@@ -198,7 +202,13 @@ impl<'a> Evaluator<'a> {
                     merged.insert(s.labels.clone(), s);
                 }
             }
-            self.data.insert(k, merged.into_values().collect());
+            self.data.insert(
+                k,
+                merged
+                    .into_values()
+                    .map(|s| (Arc::new(s.labels), s.samples))
+                    .collect(),
+            );
         }
         self.peak = self.peak.max(self.loaded);
         Ok(())
@@ -339,16 +349,16 @@ impl<'a> Evaluator<'a> {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for s in series {
-            let idx = s.samples.partition_point(|x| x.t <= eff);
-            let Some(smp) = idx.checked_sub(1).and_then(|i| s.samples.get(i)) else {
+        for (labels, samples) in series {
+            let idx = samples.partition_point(|x| x.t <= eff);
+            let Some(smp) = idx.checked_sub(1).and_then(|i| samples.get(i)) else {
                 continue;
             };
             if smp.t <= lo || is_stale_nan(smp.v) {
                 continue;
             }
             out.push(Elem {
-                metric: s.labels.clone(),
+                metric: labels.clone(),
                 t: if raw_time { smp.t } else { ts },
                 v: smp.v,
                 drop_name: false,
@@ -377,11 +387,10 @@ impl<'a> Evaluator<'a> {
                 };
                 let mut out = Vec::new();
                 let mut count = 0usize;
-                for s in series {
-                    let a = s.samples.partition_point(|x| x.t <= lo);
-                    let b = s.samples.partition_point(|x| x.t <= eff);
-                    let pts: Vec<(i64, f64)> = s
-                        .samples
+                for (labels, samples) in series {
+                    let a = samples.partition_point(|x| x.t <= lo);
+                    let b = samples.partition_point(|x| x.t <= eff);
+                    let pts: Vec<(i64, f64)> = samples
                         .get(a..b)
                         .unwrap_or(&[])
                         .iter()
@@ -393,7 +402,7 @@ impl<'a> Evaluator<'a> {
                     }
                     count += pts.len();
                     out.push(RSeries {
-                        metric: s.labels.clone(),
+                        metric: labels.clone(),
                         points: pts,
                         drop_name: false,
                     });
@@ -433,7 +442,7 @@ impl<'a> Evaluator<'a> {
         if t <= lo {
             t = t.saturating_add(step);
         }
-        let mut map: BTreeMap<Labels, RSeries> = BTreeMap::new();
+        let mut map: BTreeMap<Arc<Labels>, RSeries> = BTreeMap::new();
         let mut count = 0usize;
         while t <= base {
             match self.eval(&sq.expr, t)? {
@@ -450,11 +459,13 @@ impl<'a> Evaluator<'a> {
                     }
                 }
                 Val::Scalar(v) => {
-                    let s = map.entry(Labels::empty()).or_insert_with(|| RSeries {
-                        metric: Labels::empty(),
-                        points: Vec::new(),
-                        drop_name: false,
-                    });
+                    let s = map
+                        .entry(Arc::new(Labels::empty()))
+                        .or_insert_with(|| RSeries {
+                            metric: Arc::new(Labels::empty()),
+                            points: Vec::new(),
+                            drop_name: false,
+                        });
                     s.points.push((t, v));
                     count += 1;
                 }

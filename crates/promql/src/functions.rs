@@ -247,7 +247,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val
         "vector" => {
             let v = scalar_arg(ev, c, 0, ts)?;
             return Ok(Val::Vector(vec![Elem {
-                metric: Labels::empty(),
+                metric: Labels::empty().into(),
                 t: ts,
                 v,
                 drop_name: false,
@@ -320,7 +320,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val
         | "month" | "year" => {
             let v = if c.args.is_empty() {
                 vec![Elem {
-                    metric: Labels::empty(),
+                    metric: Labels::empty().into(),
                     t: ts,
                     v: ts as f64 / 1000.0,
                     drop_name: false,
@@ -337,7 +337,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val
                 return Ok(Val::Vector(Vec::new()));
             }
             Ok(Val::Vector(vec![Elem {
-                metric: absent_labels(arg(c, 0)?),
+                metric: absent_labels(arg(c, 0)?).into(),
                 t: ts,
                 v: 1.0,
                 drop_name: false,
@@ -376,7 +376,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val
                     caps.expand(&repl, &mut res);
                     let mut b = e.metric.builder();
                     b.set(dst.clone(), res);
-                    e.metric = b.build();
+                    e.metric = b.build().into();
                     if dst == METRIC_NAME {
                         e.drop_name = false;
                     }
@@ -411,7 +411,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val
                 let val = joined.join(&sep);
                 let mut b = e.metric.builder();
                 b.set(dst.clone(), val);
-                e.metric = b.build();
+                e.metric = b.build().into();
                 if dst == METRIC_NAME {
                     e.drop_name = false;
                 }
@@ -481,7 +481,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val
                     ));
                 }
                 out.push(Elem {
-                    metric,
+                    metric: metric.into(),
                     t: ts,
                     v: r,
                     drop_name: true,
@@ -520,7 +520,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val
                     let mut b = metric.builder();
                     b.set(label.clone(), format_float(*q));
                     out.push(Elem {
-                        metric: b.build(),
+                        metric: b.build().into(),
                         t: ts,
                         v: r,
                         drop_name: true,
@@ -537,7 +537,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val
             let out = groups
                 .into_iter()
                 .map(|(metric, buckets)| Elem {
-                    metric,
+                    metric: metric.into(),
                     t: ts,
                     v: bucket_fraction(lo, hi, buckets),
                     drop_name: true,
@@ -843,7 +843,7 @@ fn eval_range_function(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val,
                 return Ok(Val::Vector(Vec::new()));
             }
             return Ok(Val::Vector(vec![Elem {
-                metric: absent_labels(arg(c, range_idx)?),
+                metric: absent_labels(arg(c, range_idx)?).into(),
                 t: ts,
                 v: 1.0,
                 drop_name: false,

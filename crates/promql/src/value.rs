@@ -1,5 +1,6 @@
 //! Query result types (public) and the intermediate values used during evaluation (internal).
 
+use std::sync::Arc;
 use std::time::Duration;
 use vigia_model::{Labels, Series};
 
@@ -96,7 +97,7 @@ impl QueryError {
 /// One element of an intermediate instant vector.
 #[derive(Debug, Clone)]
 pub(crate) struct Elem {
-    pub metric: Labels,
+    pub metric: Arc<Labels>,
     pub t: i64,
     pub v: f64,
     /// Delayed name removal: `__name__` is dropped at the end of evaluation.
@@ -106,7 +107,7 @@ pub(crate) struct Elem {
 /// One series of an intermediate range vector.
 #[derive(Debug, Clone)]
 pub(crate) struct RSeries {
-    pub metric: Labels,
+    pub metric: Arc<Labels>,
     pub points: Vec<(i64, f64)>,
     pub drop_name: bool,
 }

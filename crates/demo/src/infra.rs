@@ -25,7 +25,7 @@ const FILESYSTEMS: [(&str, &str, &str, f64); 2] = [
     ("/var", "/dev/sdb1", "xfs", 200e9),
 ];
 /// Requests a host serves per second before latency starts to climb.
-const HOST_CAPACITY_RPS: f64 = 300.0;
+const HOST_CAPACITY_RPS: f64 = 120.0;
 
 /// Series indices of one host.
 #[derive(Debug, Clone)]

@@ -170,3 +170,44 @@ impl Histogram {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative_and_consistent() {
+        let mut cat = Catalog::default();
+        let h = cat.add_histogram("x_seconds", &[("page", "a")], &[0.1, 0.5, 1.0, 5.0]);
+        assert_eq!(h.all().count(), 7);
+        assert_eq!(cat.labels[h.buckets[4]].get("le"), Some("+Inf"));
+        assert_eq!(cat.labels[h.buckets[1]].get("le"), Some("0.5"));
+        assert_eq!(cat.labels[h.sum].metric_name(), Some("x_seconds_sum"));
+        let mut v = vec![0.0; cat.labels.len()];
+        let mut rng = Rng::for_step(1, 1);
+        for _ in 0..200 {
+            h.observe_lognormal(&mut v, &mut rng, 50, 0.5, 0.6);
+            let b: Vec<f64> = h.buckets.iter().map(|&i| v[i]).collect();
+            assert!(b.windows(2).all(|w| w[0] <= w[1]), "{b:?}");
+            assert_eq!(b[4], v[h.count]);
+        }
+        assert_eq!(v[h.count], 10_000.0);
+        // Median 0.5: about half of the observations at or below 0.5.
+        let below = v[h.buckets[1]] / v[h.count];
+        assert!((0.45..0.55).contains(&below), "{below}");
+        let mean = v[h.sum] / v[h.count];
+        assert!((0.4..0.8).contains(&mean), "mean {mean}");
+    }
+
+    #[test]
+    fn integer_histogram() {
+        let mut cat = Catalog::default();
+        let les: Vec<f64> = (1..=3).map(f64::from).collect();
+        let h = cat.add_histogram("r", &[], &les);
+        let mut v = vec![0.0; cat.labels.len()];
+        h.observe_integers(&mut v, &[1, 0, 2]);
+        let b: Vec<f64> = h.buckets.iter().map(|&i| v[i]).collect();
+        assert_eq!(b, vec![1.0, 1.0, 3.0, 3.0]);
+        assert_eq!((v[h.sum], v[h.count]), (7.0, 3.0));
+    }
+}

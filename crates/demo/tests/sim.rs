@@ -907,3 +907,32 @@ fn live_cycle_keeps_faults_coming() {
     assert!(off.faults_between(from, from + 3 * HOUR).is_empty());
     assert_eq!(off.faults().len(), 6);
 }
+
+#[test]
+fn other_step_sizes_keep_the_campaign_on_target() {
+    for step in [30_000, 300_000] {
+        let mut s = Simulator::new(SimConfig {
+            step_ms: step,
+            ..SimConfig::new(21, START)
+        });
+        assert_eq!(s.step_ms(), step);
+        let end = s.webinar_at_ms() + 90 * MIN;
+        let b = s.samples(end, end + step);
+        let t = b[0].samples[0].t;
+        assert!(t >= end && t < end + step);
+        let regs = sum_at(&b, "vigia_registrations_total", &[], t);
+        let joins = sum_at(&b, "vigia_attendance_joins_total", &[], t);
+        assert!(
+            (1840.0..=2160.0).contains(&regs),
+            "step {step}: registrations {regs}"
+        );
+        assert!(
+            (1560.0..=1840.0).contains(&joins),
+            "step {step}: joins {joins}"
+        );
+        assert!(
+            sum_at(&b, "vigia_engagement_events_total", &[("kind", "poll")], t) > 500.0,
+            "step {step}"
+        );
+    }
+}

@@ -634,6 +634,9 @@ fn run_eval(
     if verdict.is_ok() && ev.range.is_none() {
         verdict = check_range_mode(engine, store, &ev);
     }
+    if verdict.is_ok() && ev.range.is_none() {
+        verdict = check_at_modifier(engine, store, &ev);
+    }
     match verdict {
         Ok(()) => rep.passed += 1,
         Err(diff) => rep.failed.push(Failure {
@@ -875,6 +878,111 @@ fn check_range_mode(engine: &Engine, store: &MemStorage, ev: &EvalCmd) -> Result
     };
     check(&sub, Ok(o))
         .map_err(|d| format!("range-mode check (instant query run as a range query) differs:\n{d}"))
+}
+
+/// Functions whose result depends on the evaluation time even with step-invariant arguments.
+const AT_UNSAFE_FUNCTIONS: &[&str] = &[
+    "days_in_month",
+    "day_of_month",
+    "day_of_week",
+    "day_of_year",
+    "hour",
+    "minute",
+    "month",
+    "year",
+    "predict_linear",
+    "time",
+    "timestamp",
+];
+
+/// Sets `@ ts` on every selector and subquery that has none (not below an `@` subquery).
+/// Returns false when the expression uses a function that makes this unsafe.
+fn set_at(e: &mut promql_parser::parser::Expr, ts: std::time::SystemTime, under_at: bool) -> bool {
+    use promql_parser::parser::{AtModifier, Expr};
+    match e {
+        Expr::VectorSelector(vs) => {
+            if !under_at && vs.at.is_none() {
+                vs.at = Some(AtModifier::At(ts));
+            }
+            true
+        }
+        Expr::MatrixSelector(ms) => {
+            if !under_at && ms.vs.at.is_none() {
+                ms.vs.at = Some(AtModifier::At(ts));
+            }
+            true
+        }
+        Expr::Subquery(sq) => {
+            if !under_at && sq.at.is_none() {
+                sq.at = Some(AtModifier::At(ts));
+            }
+            set_at(&mut sq.expr, ts, true)
+        }
+        Expr::Aggregate(a) => {
+            let ok = a.param.as_mut().is_none_or(|p| set_at(p, ts, under_at));
+            ok && set_at(&mut a.expr, ts, under_at)
+        }
+        Expr::Unary(u) => set_at(&mut u.expr, ts, under_at),
+        Expr::Binary(b) => set_at(&mut b.lhs, ts, under_at) && set_at(&mut b.rhs, ts, under_at),
+        Expr::Paren(p) => set_at(&mut p.expr, ts, under_at),
+        Expr::Call(c) => {
+            if AT_UNSAFE_FUNCTIONS.contains(&c.func.name) {
+                return false;
+            }
+            c.args.args.iter_mut().all(|a| set_at(a, ts, under_at))
+        }
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => true,
+    }
+}
+
+/// Like Prometheus's runner: with `@ <eval time>` on every selector, the query must give the
+/// same result when evaluated at other times.
+fn check_at_modifier(engine: &Engine, store: &MemStorage, ev: &EvalCmd) -> Result<(), String> {
+    let ex = &ev.expect;
+    if ex.fail || ex.ordered || ex.string.is_some() || ex.range_vector.is_some() || ev.at < 0 {
+        return Ok(());
+    }
+    let compact: String = ev.query.chars().filter(|c| !c.is_whitespace()).collect();
+    if ["start()", "end()", "step()", "range()"]
+        .iter()
+        .any(|f| compact.contains(f))
+    {
+        return Ok(());
+    }
+    let Ok(mut expr) = parse_query(&ev.query) else {
+        return Ok(());
+    };
+    let at =
+        std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ev.at.unsigned_abs());
+    if !set_at(&mut expr, at, false) {
+        return Ok(());
+    }
+    let query = expr.to_string();
+    if parse_query(&query).is_err() {
+        return Ok(());
+    }
+    let times: Vec<i64> = if ev.at == 0 {
+        vec![-1000, 0, 1000]
+    } else {
+        vec![-10 * ev.at, 0, ev.at / 5, ev.at, 10 * ev.at]
+    };
+    for t in times {
+        let res = engine.instant(store, &query, t, &QueryParams::default());
+        let sub = EvalCmd {
+            line: ev.line,
+            command: ev.command.clone(),
+            range: None,
+            at: t,
+            query: query.clone(),
+            expect: Expect {
+                lines: ex.lines.clone(),
+                ..Default::default()
+            },
+        };
+        check(&sub, res)
+            .map_err(|d| format!("@-modifier check ({query} at {t}ms) differs:\n{d}"))?;
+    }
+    Ok(())
 }
 
 fn summarize(v: &Value) -> String {

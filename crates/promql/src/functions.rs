@@ -1141,3 +1141,48 @@ fn smoothing(pts: &[(i64, f64)], sf: f64, tf: f64) -> Option<f64> {
     }
     Some(s1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xxh64_reference_vectors() {
+        assert_eq!(xxh64(b""), 0xEF46_DB37_51D8_E999);
+        assert_eq!(xxh64(b"abc"), 0x44BC_2CF5_AD77_0999);
+        // Longer than one 32-byte stripe.
+        assert_eq!(
+            xxh64(b"Nobody inspects the spammish repetition"),
+            0xFBCE_A83C_8A37_8BF1
+        );
+    }
+
+    #[test]
+    fn quantile_interpolates() {
+        let mut v = vec![4.0, 1.0, 3.0, 2.0];
+        assert_eq!(quantile_of(0.5, &mut v), 2.5);
+        assert_eq!(quantile_of(-1.0, &mut v), f64::NEG_INFINITY);
+        assert!(quantile_of(f64::NAN, &mut v).is_nan());
+    }
+
+    #[test]
+    fn natural_order() {
+        assert_eq!(nat_cmp("a9", "a10"), Ordering::Less);
+        assert_eq!(nat_cmp("a10", "a10"), Ordering::Equal);
+        assert_eq!(nat_cmp("b", "a10"), Ordering::Greater);
+    }
+
+    #[test]
+    fn dates() {
+        // 2024-02-29 12:34:56 UTC
+        let t = 1_709_210_096.0;
+        assert_eq!(date_part("year", t), 2024.0);
+        assert_eq!(date_part("month", t), 2.0);
+        assert_eq!(date_part("day_of_month", t), 29.0);
+        assert_eq!(date_part("days_in_month", t), 29.0);
+        assert_eq!(date_part("day_of_year", t), 60.0);
+        assert_eq!(date_part("hour", t), 12.0);
+        assert_eq!(date_part("minute", t), 34.0);
+        assert_eq!(date_part("day_of_week", t), 4.0);
+    }
+}

@@ -475,6 +475,117 @@ async fn openmetrics_with_honor_labels() {
     mgr.shutdown().await;
 }
 
+/// An HTTPS listener for axum, terminating TLS with the test certificate in `tests/data`.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(tcp).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
+fn data(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+async fn serve_tls(text: &'static str) -> String {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(data("server.pem"))
+        .unwrap()
+        .map(|c| c.unwrap())
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(data("server.key")).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let app = Router::new().route("/metrics", get(move || async move { text }));
+    tokio::spawn(async move {
+        axum::serve(TlsListener { tcp, acceptor }, app)
+            .await
+            .unwrap()
+    });
+    addr.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_custom_ca() {
+    let addr = serve_tls("tls_metric 1\n").await;
+    let ca = data("ca.pem").display().to_string();
+    let y = format!(
+        r#"
+- job_name: trusted
+  scheme: https
+  scrape_interval: 100ms
+  tls_config: {{ca_file: '{ca}'}}
+  static_configs: [{{targets: ['{addr}']}}]
+- job_name: system_roots
+  scheme: https
+  scrape_interval: 100ms
+  static_configs: [{{targets: ['{addr}']}}]
+- job_name: insecure
+  scheme: https
+  scrape_interval: 100ms
+  tls_config: {{insecure_skip_verify: true}}
+  static_configs: [{{targets: ['{addr}']}}]
+"#
+    );
+    let cfgs: Vec<ScrapeConfig> = serde_saphyr::from_str(&y).unwrap();
+    let db = Arc::new(MemStorage::new());
+    let mgr = ScrapeManager::new(db.clone(), Arc::new(MetadataStore::new()));
+    mgr.apply(&GlobalConfig::default(), &cfgs).unwrap();
+    for job in ["trusted", "insecure"] {
+        let m = [
+            Matcher::equal("__name__", "tls_metric"),
+            Matcher::equal("job", job),
+        ];
+        eventually("scraped over TLS", || last_value(&db, &m) == Some(1.0)).await;
+    }
+    let up = [
+        Matcher::equal("__name__", "up"),
+        Matcher::equal("job", "system_roots"),
+    ];
+    eventually("unknown CA → up=0", || last_value(&db, &up) == Some(0.0)).await;
+    let t = mgr
+        .targets()
+        .active_targets
+        .into_iter()
+        .find(|t| t.scrape_pool == "trusted")
+        .unwrap();
+    assert!(t.scrape_url.starts_with("https://"), "{}", t.scrape_url);
+    // A missing CA file fails apply and changes nothing.
+    let mut broken = cfgs.clone();
+    broken[0].tls_config.as_mut().unwrap().ca_file = Some("/nonexistent/ca.pem".into());
+    assert!(mgr.apply(&GlobalConfig::default(), &broken).is_err());
+    assert_eq!(mgr.targets().active_targets.len(), 3);
+    mgr.shutdown().await;
+}
+
 #[test]
 fn apply_outside_runtime_and_invalid_config_fail() {
     let mgr = ScrapeManager::new(Arc::new(MemStorage::new()), Arc::new(MetadataStore::new()));

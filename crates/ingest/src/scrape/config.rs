@@ -150,6 +150,42 @@ pub struct ScrapeConfig {
     /// Dropped targets listed on the status page; 0 = all (up to 1000 per pool).
     #[serde(default)]
     pub keep_dropped_targets: usize,
+    /// TLS settings for `https` targets (read when the configuration is applied).
+    #[serde(default)]
+    pub tls_config: Option<TlsConfig>,
+}
+
+/// `tls_config` of a scrape config.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM CA certificate(s) used instead of the system roots.
+    #[serde(default)]
+    pub ca: Option<String>,
+    /// File holding PEM CA certificate(s).
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    /// PEM client certificate.
+    #[serde(default)]
+    pub cert: Option<String>,
+    /// File holding the PEM client certificate.
+    #[serde(default)]
+    pub cert_file: Option<String>,
+    /// PEM client key.
+    #[serde(default)]
+    pub key: Option<Secret>,
+    /// File holding the PEM client key.
+    #[serde(default)]
+    pub key_file: Option<String>,
+    /// Server name override; not supported (rejected by validation when set).
+    #[serde(default)]
+    pub server_name: Option<String>,
+    /// Skip certificate verification.
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+    /// Lowest TLS version: `TLS12` or `TLS13`.
+    #[serde(default)]
+    pub min_version: Option<String>,
 }
 
 /// A byte size written the Prometheus way (`10MB`, `1GiB`, `512B`; units are powers of 1024).
@@ -274,6 +310,7 @@ impl ScrapeConfig {
             body_size_limit: None,
             follow_redirects: true,
             keep_dropped_targets: 0,
+            tls_config: None,
         }
     }
 
@@ -400,6 +437,37 @@ pub fn validate(global: &GlobalConfig, configs: &[ScrapeConfig]) -> Result<(), I
             if c.basic_auth.is_some() {
                 errs.push(format!(
                     "job {job:?}: at most one of basic_auth & authorization must be configured"
+                ));
+            }
+        }
+        if let Some(t) = &c.tls_config {
+            if t.ca.is_some() && t.ca_file.is_some() {
+                errs.push(format!(
+                    "job {job:?}: at most one of tls_config ca & ca_file must be configured"
+                ));
+            }
+            if t.cert.is_some() && t.cert_file.is_some() || t.key.is_some() && t.key_file.is_some()
+            {
+                errs.push(format!("job {job:?}: at most one of tls_config cert & cert_file (key & key_file) must be configured"));
+            }
+            let has_cert = t.cert.is_some() || t.cert_file.is_some();
+            let has_key = t.key.is_some() || t.key_file.is_some();
+            if has_cert != has_key {
+                errs.push(format!(
+                    "job {job:?}: tls_config client cert and key must be configured together"
+                ));
+            }
+            if t.server_name.is_some() {
+                errs.push(format!(
+                    "job {job:?}: tls_config server_name is not supported"
+                ));
+            }
+            if let Some(v) = &t.min_version
+                && v != "TLS12"
+                && v != "TLS13"
+            {
+                errs.push(format!(
+                    "job {job:?}: tls_config min_version {v:?} unsupported (TLS12 or TLS13)"
                 ));
             }
         }

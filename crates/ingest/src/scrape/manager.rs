@@ -38,13 +38,12 @@ struct PoolState {
 struct Deps {
     appender: Arc<dyn Appender>,
     metadata: Arc<MetadataStore>,
-    client: reqwest::Client,
-    client_no_redirects: reqwest::Client,
     limits: Limits,
 }
 
 struct PoolShared {
     job: Arc<ScrapeConfig>,
+    client: reqwest::Client,
     global: GlobalConfig,
     deps: Arc<Deps>,
     state: Mutex<PoolState>,
@@ -97,11 +96,7 @@ fn start_loop(
     let ctx = Arc::new(LoopCtx {
         job: shared.job.clone(),
         target: target.clone(),
-        client: if shared.job.follow_redirects {
-            shared.deps.client.clone()
-        } else {
-            shared.deps.client_no_redirects.clone()
-        },
+        client: shared.client.clone(),
         appender: shared.deps.appender.clone(),
         metadata: shared.deps.metadata.clone(),
         health: health.clone(),
@@ -204,11 +199,71 @@ async fn sd_loop(shared: Arc<PoolShared>, mut cache: FileSdCache, mut stop: watc
     }
 }
 
+fn read_pem(
+    inline: Option<&str>,
+    file: Option<&str>,
+    what: &str,
+) -> Result<Option<Vec<u8>>, IngestError> {
+    match (inline, file) {
+        (Some(s), _) => Ok(Some(s.as_bytes().to_vec())),
+        (None, Some(f)) => std::fs::read(f)
+            .map(Some)
+            .map_err(|e| IngestError::Config(format!("reading tls_config {what} {f}: {e}"))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Builds an HTTP client with the pool's redirect policy and TLS settings.
+fn build_client(cfg: &ScrapeConfig) -> Result<reqwest::Client, IngestError> {
+    // Another component may have installed a provider already; that is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let job = &cfg.job_name;
+    let err = |e: String| IngestError::Config(format!("job {job:?}: {e}"));
+    let mut b = reqwest::Client::builder()
+        .user_agent(concat!("vigia/", env!("CARGO_PKG_VERSION")))
+        .no_proxy()
+        .redirect(if cfg.follow_redirects {
+            reqwest::redirect::Policy::limited(10)
+        } else {
+            reqwest::redirect::Policy::none()
+        });
+    if let Some(t) = &cfg.tls_config {
+        if let Some(pem) = read_pem(t.ca.as_deref(), t.ca_file.as_deref(), "ca")? {
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| err(format!("tls_config ca: {e}")))?;
+            b = b.tls_certs_only(certs);
+        }
+        let cert = read_pem(t.cert.as_deref(), t.cert_file.as_deref(), "cert")?;
+        let key = read_pem(
+            t.key.as_ref().map(|k| k.0.as_str()),
+            t.key_file.as_deref(),
+            "key",
+        )?;
+        if let (Some(mut cert), Some(key)) = (cert, key) {
+            cert.push(b'\n');
+            cert.extend_from_slice(&key);
+            let id = reqwest::Identity::from_pem(&cert)
+                .map_err(|e| err(format!("tls_config cert/key: {e}")))?;
+            b = b.identity(id);
+        }
+        if t.insecure_skip_verify {
+            b = b.tls_danger_accept_invalid_certs(true);
+        }
+        match t.min_version.as_deref() {
+            Some("TLS13") => b = b.tls_version_min(reqwest::tls::Version::TLS_1_3),
+            Some(_) => b = b.tls_version_min(reqwest::tls::Version::TLS_1_2),
+            None => {}
+        }
+    }
+    b.build()
+        .map_err(|e| err(format!("building the HTTP client: {e}")))
+}
+
 struct Inner {
     appender: Arc<dyn Appender>,
     metadata: Arc<MetadataStore>,
     limits: Limits,
-    clients: Mutex<Option<(reqwest::Client, reqwest::Client)>>,
+    default_client: Mutex<Option<reqwest::Client>>,
     pools: Mutex<BTreeMap<String, Pool>>,
 }
 
@@ -243,34 +298,24 @@ impl ScrapeManager {
                 appender,
                 metadata,
                 limits,
-                clients: Mutex::new(None),
+                default_client: Mutex::new(None),
                 pools: Mutex::new(BTreeMap::new()),
             }),
         }
     }
 
-    /// The shared HTTP clients: (following redirects, not following them).
-    fn clients(&self) -> Result<(reqwest::Client, reqwest::Client), IngestError> {
-        let mut c = lock(&self.inner.clients);
-        if let Some(c) = c.as_ref() {
+    /// The HTTP client for a pool: a shared one for plain configurations, a dedicated one
+    /// when the pool has TLS settings or does not follow redirects.
+    fn client_for(&self, cfg: &ScrapeConfig) -> Result<reqwest::Client, IngestError> {
+        let plain = cfg.tls_config.is_none() && cfg.follow_redirects;
+        if plain && let Some(c) = lock(&self.inner.default_client).as_ref() {
             return Ok(c.clone());
         }
-        // Another component may have installed a provider already; that is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let build = |redirects: reqwest::redirect::Policy| {
-            reqwest::Client::builder()
-                .user_agent(concat!("vigia/", env!("CARGO_PKG_VERSION")))
-                .no_proxy()
-                .redirect(redirects)
-                .build()
-                .map_err(|e| IngestError::Scrape(format!("building the HTTP client: {e}")))
-        };
-        let built = (
-            build(reqwest::redirect::Policy::limited(10))?,
-            build(reqwest::redirect::Policy::none())?,
-        );
-        *c = Some(built.clone());
-        Ok(built)
+        let c = build_client(cfg)?;
+        if plain {
+            *lock(&self.inner.default_client) = Some(c.clone());
+        }
+        Ok(c)
     }
 
     /// Applies a configuration: validates it, starts pools and targets that are new, replaces
@@ -285,17 +330,19 @@ impl ScrapeManager {
         let rt = Handle::try_current().map_err(|_| {
             IngestError::Scrape("ScrapeManager::apply must run inside a tokio runtime".into())
         })?;
-        let (client, client_no_redirects) = self.clients()?;
+        // Build every client first so that a bad TLS file changes nothing.
+        let clients = configs
+            .iter()
+            .map(|c| self.client_for(c))
+            .collect::<Result<Vec<_>, _>>()?;
         let deps = Arc::new(Deps {
             appender: self.inner.appender.clone(),
             metadata: self.inner.metadata.clone(),
-            client,
-            client_no_redirects,
             limits: self.inner.limits.clone(),
         });
         let mut pools = lock(&self.inner.pools);
         let mut old_pools = std::mem::take(&mut *pools);
-        for cfg in configs {
+        for (cfg, client) in configs.iter().zip(clients) {
             let name = cfg.job_name.clone();
             if let Some(p) = old_pools.remove(&name) {
                 let same = *p.shared.job == *cfg
@@ -318,6 +365,7 @@ impl ScrapeManager {
             };
             let shared = Arc::new(PoolShared {
                 job: Arc::new(cfg.clone()),
+                client,
                 global: global.clone(),
                 deps: deps.clone(),
                 state: Mutex::new(PoolState::default()),

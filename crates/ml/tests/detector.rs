@@ -183,10 +183,10 @@ fn constant_and_non_finite_inputs_are_handled() {
     );
 }
 
-fn write_csv(body: &str) -> tempfile::NamedTempFile {
-    let mut f = tempfile::NamedTempFile::new().unwrap();
-    f.write_all(body.as_bytes()).unwrap();
-    f
+fn write_csv(body: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut f = tempfile::NamedTempFile::new()?;
+    f.write_all(body.as_bytes())?;
+    Ok(f)
 }
 
 #[test]
@@ -205,7 +205,7 @@ fn detect_csv_scores_every_row_and_warns() {
     body.push_str("2014-04-01 09:00:00,3\n"); // gap
     body.push_str("1396342860,4\n"); // epoch seconds: 2014-04-01 09:01:00
     body.push_str("2014-04-01T09:02:00Z,5\n");
-    let f = write_csv(&body);
+    let f = write_csv(&body).unwrap();
     let mut out = Vec::new();
     let rep = detect_csv(f.path(), &mut out, &DetectorConfig::default()).unwrap();
     assert_eq!(rep.rows, 305);
@@ -237,7 +237,7 @@ fn detect_csv_reports_malformed_rows_with_line_numbers() {
         ("2014-04-01 00:00:00,1\n", 1),
     ];
     for (body, line) in cases {
-        let f = write_csv(body);
+        let f = write_csv(body).unwrap();
         let mut out = Vec::new();
         match detect_csv(f.path(), &mut out, &DetectorConfig::default()) {
             Err(MlError::Parse { line: l, .. }) => assert_eq!(l, line, "{body:?}"),

@@ -54,6 +54,36 @@ proptest! {
     }
 
     #[test]
+    fn mutated_valid_bodies_never_panic(
+        flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+        cut in any::<usize>(),
+    ) {
+        use vigia_model::{Labels, Sample, SeriesSamples};
+        let series: Vec<SeriesSamples> = (0..5)
+            .map(|i| SeriesSamples {
+                labels: Labels::from_pairs([("__name__", "m".to_string()), ("i", i.to_string())]),
+                samples: vec![Sample::new(i, i as f64)],
+            })
+            .collect();
+        let lim = Limits::default();
+        let mut rw = remote_write::encode(&series);
+        let mut text = b"# TYPE m counter\nm{a=\"b\",c=\"d\"} 1 2\nn 3\n# EOF\n".to_vec();
+        let mut lp = b"cpu,host=a\\ b f=1,s=\"x\" 10\ncpu g=2i\n".to_vec();
+        for (pos, byte) in &flips {
+            for body in [&mut rw, &mut text, &mut lp] {
+                let n = body.len();
+                body[pos % n] = *byte;
+            }
+        }
+        let _ = remote_write::decode(&rw, &lim);
+        let _ = remote_write::decode(&rw[..cut % (rw.len() + 1)], &lim);
+        let _ = textformat::parse(&text, Some("application/openmetrics-text"), 0, &lim);
+        let _ = textformat::parse(&text[..cut % (text.len() + 1)], None, 0, &lim);
+        let _ = influx::parse(&lp, influx::Precision::Ns, 0, &lim);
+        let _ = influx::parse(&lp[..cut % (lp.len() + 1)], influx::Precision::Ns, 0, &lim);
+    }
+
+    #[test]
     fn rendered_samples_parse_back(
         name in "[a-zA-Z_:][a-zA-Z0-9_:]{0,10}",
         value_label in "[ -~\n]{0,12}",

@@ -283,8 +283,19 @@ pub struct ScrapeManager {
 
 impl ScrapeManager {
     /// A manager with no pools; samples go to `appender`, scraped metadata to `metadata`.
+    ///
+    /// As in Prometheus, scrapes have no decoding limits by default: a scrape is bounded by its
+    /// body size limit and the per-job `sample_limit` / `label_limit` /
+    /// `label_*_length_limit` settings. Use [`ScrapeManager::with_limits`] for global caps.
     pub fn new(appender: Arc<dyn Appender>, metadata: Arc<MetadataStore>) -> Self {
-        Self::with_limits(appender, metadata, Limits::default())
+        let unlimited = Limits {
+            max_series_per_request: usize::MAX,
+            max_samples_per_request: usize::MAX,
+            max_label_count: usize::MAX,
+            max_label_name_len: usize::MAX,
+            max_label_value_len: usize::MAX,
+        };
+        Self::with_limits(appender, metadata, unlimited)
     }
 
     /// Like [`ScrapeManager::new`] with custom per-scrape decoding limits.

@@ -33,8 +33,11 @@ use vigia_model::{Labels, Sample, SeriesSamples, stale_nan};
 
 /// Steps between two checkpoints of the simulation state.
 const CHECKPOINT_STEPS: i64 = 1440;
-/// Longest range, in steps, that one call produces (≈ 694 days at 60 s); longer ranges are cut.
-pub const MAX_STEPS_PER_CALL: i64 = 1_000_000;
+/// Longest range, in steps, that one call produces (≈ 69 days at 60 s, ≈ 1 GB of samples with
+/// 8 hosts); longer ranges are cut. Backfill a day or so per call.
+pub const MAX_STEPS_PER_CALL: i64 = 100_000;
+/// Last step the simulation reaches (≈ 19 years at 60 s); nothing is produced after it.
+pub const MAX_STEP: i64 = 10_000_000;
 
 /// Everything that changes from step to step.
 #[derive(Debug, Clone)]
@@ -154,7 +157,7 @@ impl Simulator {
     }
 
     /// All samples with `t` in `[from_ms, to_ms)` on the step grid (at most
-    /// [`MAX_STEPS_PER_CALL`] steps), one entry per series in [`Simulator::series_labels`]
+    /// [`MAX_STEPS_PER_CALL`] steps, none after [`MAX_STEP`]), one entry per series in [`Simulator::series_labels`]
     /// order, skipping series without a sample in the range. Nothing exists before `start_ms`.
     /// Counters are monotonic except when a host reboots; splitting a range into several
     /// calls yields exactly the same samples.
@@ -230,7 +233,9 @@ impl Simulator {
             (d.div_euclid(step) + i64::from(d.rem_euclid(step) != 0)).max(0)
         };
         let k0 = ceil(from_ms);
-        let k1 = ceil(to_ms).min(k0.saturating_add(MAX_STEPS_PER_CALL));
+        let k1 = ceil(to_ms)
+            .min(k0.saturating_add(MAX_STEPS_PER_CALL))
+            .min(MAX_STEP + 1);
         (k1 > k0).then_some((k0, k1))
     }
 

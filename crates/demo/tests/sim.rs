@@ -188,6 +188,7 @@ fn counters_monotonic_except_crash_reset() {
             if !is_counter(&series.labels) {
                 continue;
             }
+            let prev = last.entry(series.labels.clone()).or_insert(0.0);
             for x in &series.samples {
                 if is_stale_nan(x.v) {
                     stale_seen += 1;
@@ -200,11 +201,10 @@ fn counters_monotonic_except_crash_reset() {
                     x.v,
                     x.t
                 );
-                if let Some(prev) = last.insert(series.labels.clone(), x.v)
-                    && x.v < prev
-                {
+                if x.v < *prev {
                     resets.push((series.labels.clone(), x.t));
                 }
+                *prev = x.v;
             }
         }
         t += DAY;
@@ -841,6 +841,13 @@ fn throughput_of_a_14_day_backfill() {
         t += DAY;
     }
     let secs = started.elapsed().as_secs_f64();
+    let started = std::time::Instant::now();
+    let events = s.events(START, START + 14 * DAY).len();
+    println!(
+        "events: {events} business events for 14 days in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(events > 100_000);
     println!(
         "backfill: {} series, {n} samples in {secs:.2} s = {:.1} M samples/s",
         s.series_count(),
@@ -935,4 +942,48 @@ fn other_step_sizes_keep_the_campaign_on_target() {
             "step {step}"
         );
     }
+}
+
+#[test]
+fn odd_configurations_and_ranges_do_not_panic() {
+    let cfg = SimConfig {
+        step_ms: 0,
+        hosts: 99,
+        webinar_at_ms: START - DAY,
+        ..SimConfig::new(1, START)
+    };
+    let mut s = Simulator::new(cfg);
+    assert_eq!(s.step_ms(), 1000, "step clamped to 1 s");
+    assert_eq!(
+        s.samples(START, START + 1000)
+            .iter()
+            .filter(|x| x.labels.metric_name() == Some("up"))
+            .count(),
+        20
+    );
+    // Webinar before the start: no campaign activity, but the series exist and stay at 0.
+    let b = s.samples(START + HOUR, START + HOUR + 1000);
+    assert_eq!(
+        sum_at(&b, "vigia_registrations_total", &[], START + HOUR),
+        0.0
+    );
+    assert!(s.samples(i64::MIN, START).is_empty());
+    assert!(
+        s.samples(i64::MAX - 1, i64::MAX).is_empty(),
+        "beyond MAX_STEP"
+    );
+    assert!(s.samples(START + 5, START).is_empty());
+    assert!(s.events(i64::MIN, i64::MIN + 1).is_empty());
+    let mut s = Simulator::new(SimConfig {
+        hosts: 0,
+        ..SimConfig::new(1, START)
+    });
+    let b = s.samples(START, START + MIN);
+    assert_eq!(
+        b.iter()
+            .filter(|x| x.labels.metric_name() == Some("up"))
+            .count(),
+        10,
+        "5 hosts x 2 jobs"
+    );
 }

@@ -277,8 +277,9 @@ impl Head {
 
     /// Looks a series up by labels.
     pub fn get(&self, labels: &Labels) -> Option<Arc<HeadSeries>> {
+        let map = self.series.read();
         let syms = self.syms.read();
-        self.series.read().find(labels.stable_hash(), labels, &syms)
+        map.find(labels.stable_hash(), labels, &syms)
     }
 
     /// Series by id.
@@ -297,8 +298,9 @@ impl Head {
         let mut out: Vec<Option<Arc<HeadSeries>>> = Vec::with_capacity(sets.len());
         let mut missing = Vec::new();
         {
-            let syms = self.syms.read();
+            // lock order everywhere: series map → symbols → postings
             let map = self.series.read();
+            let syms = self.syms.read();
             for (i, l) in sets.iter().enumerate() {
                 let s = map.find(l.stable_hash(), l, &syms);
                 if s.is_none() {

@@ -92,7 +92,7 @@ fn kill9_acknowledged_samples_survive() {
             .env(DIR_ENV, dir.path())
             .env(ROUND_ENV, round.to_string())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
@@ -109,7 +109,7 @@ fn kill9_acknowledged_samples_survive() {
             })
         };
         // wait for the first acknowledgement, then kill at a random moment
-        for _ in 0..2000 {
+        for _ in 0..12_000 {
             if !acked.lock().unwrap().is_empty() {
                 break;
             }

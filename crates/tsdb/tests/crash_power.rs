@@ -53,7 +53,7 @@ fn power_loss_keeps_acknowledged_samples() {
     let mut fs = SimFs::new();
     let mut acked_total: Vec<u64> = Vec::new();
     let mut seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
-    for round in 1..=6u64 {
+    for round in 1..=5u64 {
         let vfs: Arc<dyn Vfs> = Arc::new(fs.clone());
         let db = Tsdb::open_with(vfs, dir, opts(), false).unwrap();
         verify(&db, &acked_total);
@@ -63,7 +63,7 @@ fn power_loss_keeps_acknowledged_samples() {
         for th in 0..THREADS {
             let (db, acked, stop) = (db.clone(), acked.clone(), stop.clone());
             hs.push(std::thread::spawn(move || {
-                for k in 0..100_000u64 {
+                for k in 0..1_500u64 {
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
@@ -85,17 +85,17 @@ fn power_loss_keeps_acknowledged_samples() {
                 while !stop.load(Ordering::Relaxed) {
                     db.maintain().unwrap();
                     n += 1;
-                    if n % 7 == 0 {
+                    if n % 20 == 0 {
                         db.flush().unwrap();
                     }
-                    std::thread::sleep(Duration::from_millis(3));
+                    std::thread::sleep(Duration::from_millis(10));
                 }
             })
         };
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        std::thread::sleep(Duration::from_millis(40 + seed % 250));
+        std::thread::sleep(Duration::from_millis(20 + seed % 130));
         // acknowledgements observed before the power cut must survive it
         let acked_before = acked.lock().unwrap().clone();
         let crashed = fs.crash();

@@ -28,21 +28,57 @@ fn group_labels(l: &Labels, m: &Option<LabelModifier>) -> Labels {
     }
 }
 
+/// True when label `n` takes part in the grouping.
+fn in_group(n: &str, m: &Option<LabelModifier>) -> bool {
+    match m {
+        None => false,
+        Some(LabelModifier::Include(ls)) => ls.labels.iter().any(|x| x == n),
+        Some(LabelModifier::Exclude(ls)) => n != METRIC_NAME && !ls.labels.iter().any(|x| x == n),
+    }
+}
+
+/// Hash of the grouping labels, computed without allocating.
+fn group_hash(l: &Labels, m: &Option<LabelModifier>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for x in l.iter().filter(|x| in_group(&x.name, m)) {
+        for b in x
+            .name
+            .bytes()
+            .chain([0xff])
+            .chain(x.value.bytes())
+            .chain([0xfe])
+        {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
+fn same_group(a: &Labels, b: &Labels, m: &Option<LabelModifier>) -> bool {
+    a.iter()
+        .filter(|x| in_group(&x.name, m))
+        .eq(b.iter().filter(|x| in_group(&x.name, m)))
+}
+
 /// Groups elements, preserving the order of first appearance of each group.
 fn group(els: Vec<Elem>, m: &Option<LabelModifier>) -> Vec<(Labels, Vec<Elem>)> {
-    let mut idx: HashMap<Labels, usize> = HashMap::new();
+    let mut idx: HashMap<u64, Vec<usize>> = HashMap::new();
     let mut groups: Vec<(Labels, Vec<Elem>)> = Vec::new();
     for e in els {
-        let g = group_labels(&e.metric, m);
-        match idx.get(&g) {
-            Some(&i) => {
-                if let Some(slot) = groups.get_mut(i) {
-                    slot.1.push(e);
-                }
-            }
+        let h = group_hash(&e.metric, m);
+        let cands = idx.entry(h).or_default();
+        let found = cands.iter().copied().find(|&i| {
+            groups
+                .get(i)
+                .and_then(|g| g.1.first())
+                .is_some_and(|f| same_group(&f.metric, &e.metric, m))
+        });
+        match found.and_then(|i| groups.get_mut(i)) {
+            Some(slot) => slot.1.push(e),
             None => {
-                idx.insert(g.clone(), groups.len());
-                groups.push((g, vec![e]));
+                cands.push(groups.len());
+                groups.push((group_labels(&e.metric, m), vec![e]));
             }
         }
     }

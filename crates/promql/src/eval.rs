@@ -34,6 +34,8 @@ pub(crate) struct Evaluator<'a> {
     peak: u64,
     bounds: HashMap<usize, (i64, i64)>,
     data: HashMap<usize, Vec<LoadedSeries>>,
+    /// Per selector and series, the last search positions (range queries move forward).
+    hints: HashMap<usize, Vec<[usize; 2]>>,
     warnings: Vec<String>,
     infos: Vec<String>,
     /// Compiled regexes of `label_replace`, by pattern.
@@ -119,6 +121,7 @@ impl<'a> Evaluator<'a> {
             peak: 0,
             bounds: HashMap::new(),
             data: HashMap::new(),
+            hints: HashMap::new(),
             warnings: Vec::new(),
             infos: Vec::new(),
             regex_cache: HashMap::new(),
@@ -345,12 +348,18 @@ impl<'a> Evaluator<'a> {
             .at_time(&vs.at, ts)
             .saturating_sub(offset_ms(&vs.offset));
         let lo = eff.saturating_sub(self.lookback);
-        let Some(series) = self.data.get(&key(vs)) else {
+        let k = key(vs);
+        let Some(series) = self.data.get(&k) else {
             return Vec::new();
         };
+        let hints = self
+            .hints
+            .entry(k)
+            .or_insert_with(|| vec![[0, 0]; series.len()]);
         let mut out = Vec::new();
-        for (labels, samples) in series {
-            let idx = samples.partition_point(|x| x.t <= eff);
+        for ((labels, samples), h) in series.iter().zip(hints.iter_mut()) {
+            let idx = seek(samples, h[1], eff);
+            h[1] = idx;
             let Some(smp) = idx.checked_sub(1).and_then(|i| samples.get(i)) else {
                 continue;
             };
@@ -382,14 +391,20 @@ impl<'a> Evaluator<'a> {
                     .at_time(&ms.vs.at, ts)
                     .saturating_sub(offset_ms(&ms.vs.offset));
                 let lo = eff.saturating_sub(range);
-                let Some(series) = self.data.get(&key(&ms.vs)) else {
+                let k = key(&ms.vs);
+                let Some(series) = self.data.get(&k) else {
                     return Ok((Vec::new(), lo, eff, range));
                 };
+                let hints = self
+                    .hints
+                    .entry(k)
+                    .or_insert_with(|| vec![[0, 0]; series.len()]);
                 let mut out = Vec::new();
                 let mut count = 0usize;
-                for (labels, samples) in series {
-                    let a = samples.partition_point(|x| x.t <= lo);
-                    let b = samples.partition_point(|x| x.t <= eff);
+                for ((labels, samples), h) in series.iter().zip(hints.iter_mut()) {
+                    let a = seek(samples, h[0], lo);
+                    let b = seek(samples, h[1].max(a), eff);
+                    *h = [a, b];
                     let pts: Vec<(i64, f64)> = samples
                         .get(a..b)
                         .unwrap_or(&[])
@@ -484,6 +499,26 @@ impl<'a> Evaluator<'a> {
         }
         Ok((map.into_values().collect(), lo, base, range))
     }
+}
+
+/// `samples.partition_point(|x| x.t <= t)`, scanning forward from `hint` when the answer is
+/// at or after it (consecutive steps of a range query), else by binary search.
+fn seek(samples: &[Sample], hint: usize, t: i64) -> usize {
+    let valid =
+        hint <= samples.len() && (hint == 0 || samples.get(hint - 1).is_some_and(|x| x.t <= t));
+    if !valid {
+        return samples.partition_point(|x| x.t <= t);
+    }
+    let mut i = hint;
+    for _ in 0..16 {
+        match samples.get(i) {
+            Some(x) if x.t <= t => i += 1,
+            _ => return i,
+        }
+    }
+    i + samples
+        .get(i..)
+        .map_or(0, |r| r.partition_point(|x| x.t <= t))
 }
 
 fn collect_selectors<'e>(expr: &'e Expr, out: &mut Vec<(usize, &'e VectorSelector)>) {

@@ -103,11 +103,14 @@ pub enum EventKind {
     },
 }
 
-/// Expands a campaign step (the step ending at `t`, state after the step) into events.
+/// Expands a campaign step (step `k`, ending at `t`; state after the step) into events whose
+/// ids are `{run}-{k}-{index}`, `run` identifying the simulation (seed and start).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn from_delta(
     d: &CampaignDelta,
     st: &CampaignState,
     seed: u64,
+    run: &str,
     k: i64,
     t: i64,
     step: i64,
@@ -227,7 +230,7 @@ pub(crate) fn from_delta(
         .zip(stamps)
         .enumerate()
         .map(|(i, (kind, timestamp))| Event {
-            id: format!("{seed:x}-{k}-{i}"),
+            id: format!("{run}-{k}-{i}"),
             timestamp,
             kind,
         })

@@ -201,7 +201,9 @@ impl Simulator {
     /// The business events of the steps whose sample time lies in `[from_ms, to_ms)` (each
     /// event's timestamp lies in the step's interval `(t - step, t]`), in time order. Counting
     /// them gives exactly the campaign counters of [`Simulator::samples`] (page load times are
-    /// drawn per view, so the load-time histogram differs in detail). Lower-volume than
+    /// drawn per view, so the load-time histogram differs in detail). Ids are
+    /// `{seed:x}-{start_ms}-{step}-{index}`: the same simulation always yields the same ids, so
+    /// an events API that drops repeated ids makes re-sending harmless. Lower-volume than
     /// metrics, but an email blast still yields tens of thousands of events.
     pub fn events(&mut self, from_ms: i64, to_ms: i64) -> Vec<Event> {
         let Some((k0, k1)) = self.step_range(from_ms, to_ms) else {
@@ -210,6 +212,7 @@ impl Simulator {
         let k0 = k0.max(1);
         self.seek(k0 - 1);
         let mut out = Vec::new();
+        let run = format!("{:x}-{}", self.seed, self.sched.start);
         for k in k0..k1 {
             let delta = self.advance();
             let t = self.sched.t(k);
@@ -217,6 +220,7 @@ impl Simulator {
                 &delta,
                 &self.state.campaign,
                 self.seed,
+                &run,
                 k,
                 t,
                 self.sched.step,

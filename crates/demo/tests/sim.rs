@@ -818,6 +818,11 @@ fn events_reproduce_the_campaign_counters() {
     );
     let ids: BTreeSet<&str> = events.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids.len(), events.len());
+    assert!(
+        ids.iter().all(|id| id.starts_with(&format!("c-{START}-"))),
+        "{:?}",
+        ids.first()
+    );
     let json = serde_json::to_string(&events[0..50]).unwrap();
     assert!(json.contains("\"kind\":\""));
     let back: Vec<Event> = serde_json::from_str(&json).unwrap();

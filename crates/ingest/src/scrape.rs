@@ -18,6 +18,3 @@ pub use config::{
 pub use discovery::TargetGroup;
 pub use manager::ScrapeManager;
 pub use status::{ActiveTarget, DroppedTarget, TargetsStatus};
-
-/// The `Accept` header sent with scrapes, preferring OpenMetrics like Prometheus does.
-pub const ACCEPT_HEADER: &str = "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";

@@ -57,6 +57,25 @@ async fn serve(body: Body) -> String {
                 )
             }),
         )
+        .route(
+            "/accept",
+            get(|headers: axum::http::HeaderMap| async move {
+                let accept = headers
+                    .get(header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                format!("accept_seen{{accept=\"{accept}\"}} 1\n")
+            }),
+        )
+        .route(
+            "/noct",
+            get(|| async {
+                axum::response::Response::new(axum::body::Body::from(
+                    "no_ct 1 1700000000.25\n# EOF\n",
+                ))
+            }),
+        )
         .with_state(body);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -583,6 +602,54 @@ async fn https_with_custom_ca() {
     broken[0].tls_config.as_mut().unwrap().ca_file = Some("/nonexistent/ca.pem".into());
     assert!(mgr.apply(&GlobalConfig::default(), &broken).is_err());
     assert_eq!(mgr.targets().active_targets.len(), 3);
+    mgr.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrape_protocols_and_fallback() {
+    let addr = serve(Arc::new(Mutex::new(String::new()))).await;
+    let y = format!(
+        r#"
+- job_name: proto
+  scrape_interval: 100ms
+  metrics_path: /accept
+  scrape_protocols: [PrometheusText0.0.4]
+  static_configs: [{{targets: ['{addr}']}}]
+- job_name: fallback
+  scrape_interval: 100ms
+  metrics_path: /noct
+  fallback_scrape_protocol: OpenMetricsText1.0.0
+  static_configs: [{{targets: ['{addr}']}}]
+- job_name: nofallback
+  scrape_interval: 100ms
+  metrics_path: /noct
+  static_configs: [{{targets: ['{addr}']}}]
+"#
+    );
+    let cfgs: Vec<ScrapeConfig> = serde_saphyr::from_str(&y).unwrap();
+    let db = Arc::new(MemStorage::new());
+    let mgr = ScrapeManager::new(db.clone(), Arc::new(MetadataStore::new()));
+    mgr.apply(&GlobalConfig::default(), &cfgs).unwrap();
+    let seen = [Matcher::equal("__name__", "accept_seen")];
+    eventually("accept header echoed", || !select(&db, &seen).is_empty()).await;
+    assert_eq!(
+        select(&db, &seen)[0].labels.get("accept"),
+        Some("text/plain;version=0.0.4;q=0.6,*/*;q=0.5")
+    );
+    let no_ct = [Matcher::equal("__name__", "no_ct")];
+    eventually("fallback protocol parses OpenMetrics", || {
+        !select(&db, &no_ct).is_empty()
+    })
+    .await;
+    assert_eq!(select(&db, &no_ct)[0].samples[0].t, 1_700_000_000_250);
+    let up = [
+        Matcher::equal("__name__", "up"),
+        Matcher::equal("job", "nofallback"),
+    ];
+    eventually("0.0.4 fallback rejects float timestamps", || {
+        last_value(&db, &up) == Some(0.0)
+    })
+    .await;
     mgr.shutdown().await;
 }
 

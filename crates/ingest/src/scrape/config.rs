@@ -153,6 +153,58 @@ pub struct ScrapeConfig {
     /// TLS settings for `https` targets (read when the configuration is applied).
     #[serde(default)]
     pub tls_config: Option<TlsConfig>,
+    /// Exposition formats to negotiate, in order of preference (Prometheus names:
+    /// `OpenMetricsText1.0.0`, `OpenMetricsText0.0.1`, `PrometheusText1.0.0`,
+    /// `PrometheusText0.0.4`; `PrometheusProto` is not supported). Default: OpenMetrics first,
+    /// then the 0.0.4 text format.
+    #[serde(default)]
+    pub scrape_protocols: Option<Vec<String>>,
+    /// Format assumed when a target sends no or an unknown `Content-Type` (default
+    /// `PrometheusText0.0.4`).
+    #[serde(default)]
+    pub fallback_scrape_protocol: Option<String>,
+    /// Also write staleness markers for series exposed with explicit timestamps.
+    #[serde(default)]
+    pub track_timestamps_staleness: bool,
+    /// Accepted for compatibility; vigia does not request compressed responses.
+    #[serde(default = "yes")]
+    pub enable_compression: bool,
+}
+
+/// The `Accept` header value of each supported scrape protocol.
+pub(crate) fn protocol_header(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "OpenMetricsText1.0.0" => "application/openmetrics-text;version=1.0.0",
+        "OpenMetricsText0.0.1" => "application/openmetrics-text;version=0.0.1",
+        "PrometheusText1.0.0" => "text/plain;version=1.0.0;escaping=allow-utf-8",
+        "PrometheusText0.0.4" => "text/plain;version=0.0.4",
+        _ => return None,
+    })
+}
+
+const DEFAULT_PROTOCOLS: [&str; 3] = [
+    "OpenMetricsText1.0.0",
+    "OpenMetricsText0.0.1",
+    "PrometheusText0.0.4",
+];
+
+/// Builds an `Accept` header the way Prometheus does: each protocol with a decreasing
+/// `q` weight, then `*/*`.
+pub(crate) fn accept_header(protocols: Option<&[String]>) -> String {
+    let list: Vec<&str> = match protocols {
+        Some(p) if !p.is_empty() => p.iter().map(String::as_str).collect(),
+        _ => DEFAULT_PROTOCOLS.to_vec(),
+    };
+    let mut weight = 6usize;
+    let mut vals = Vec::new();
+    for p in list {
+        if let Some(h) = protocol_header(p) {
+            vals.push(format!("{h};q=0.{weight}"));
+            weight = weight.saturating_sub(1).max(1);
+        }
+    }
+    vals.push(format!("*/*;q=0.{weight}"));
+    vals.join(",")
 }
 
 /// `tls_config` of a scrape config.
@@ -311,6 +363,10 @@ impl ScrapeConfig {
             follow_redirects: true,
             keep_dropped_targets: 0,
             tls_config: None,
+            scrape_protocols: None,
+            fallback_scrape_protocol: None,
+            track_timestamps_staleness: false,
+            enable_compression: true,
         }
     }
 
@@ -437,6 +493,18 @@ pub fn validate(global: &GlobalConfig, configs: &[ScrapeConfig]) -> Result<(), I
             if c.basic_auth.is_some() {
                 errs.push(format!(
                     "job {job:?}: at most one of basic_auth & authorization must be configured"
+                ));
+            }
+        }
+        for p in c
+            .scrape_protocols
+            .iter()
+            .flatten()
+            .chain(c.fallback_scrape_protocol.iter())
+        {
+            if protocol_header(p).is_none() {
+                errs.push(format!(
+                    "job {job:?}: unsupported scrape protocol {p:?} (OpenMetricsText1.0.0, OpenMetricsText0.0.1, PrometheusText1.0.0, PrometheusText0.0.4)"
                 ));
             }
         }

@@ -95,6 +95,7 @@ fn start_loop(
     let (tx, rx) = watch::channel(None);
     let ctx = Arc::new(LoopCtx {
         job: shared.job.clone(),
+        accept: super::config::accept_header(shared.job.scrape_protocols.as_deref()),
         target: target.clone(),
         client: shared.client.clone(),
         appender: shared.deps.appender.clone(),

@@ -4,7 +4,6 @@
 //! that disappeared, appends through the [`Appender`] on a blocking thread and reports the
 //! synthetic `up` / `scrape_*` series.
 
-use super::ACCEPT_HEADER;
 use super::status::Health;
 use super::target::Target;
 use crate::scrape::config::ScrapeConfig;
@@ -22,6 +21,8 @@ pub(crate) const MAX_BODY_BYTES: usize = 256 << 20;
 /// Everything a loop needs; shared with its blocking helpers.
 pub(crate) struct LoopCtx {
     pub job: Arc<ScrapeConfig>,
+    /// `Accept` header derived from `scrape_protocols`.
+    pub accept: String,
     pub target: Target,
     pub client: reqwest::Client,
     pub appender: Arc<dyn Appender>,
@@ -188,7 +189,7 @@ async fn fetch(ctx: &LoopCtx) -> Result<(Vec<u8>, Option<String>), String> {
             );
         }
         let mut resp = req
-            .header(reqwest::header::ACCEPT, ACCEPT_HEADER)
+            .header(reqwest::header::ACCEPT, ctx.accept.as_str())
             .header(
                 "X-Prometheus-Scrape-Timeout-Seconds",
                 format!("{}", timeout.as_secs_f64()),
@@ -277,6 +278,23 @@ pub(crate) fn build_batch(
     content_type: Option<&str>,
     ts: i64,
 ) -> Result<Built, String> {
+    let known = content_type.is_some_and(|ct| {
+        let media = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        matches!(
+            media.as_str(),
+            "text/plain" | "application/openmetrics-text"
+        ) || media.starts_with("application/vnd.google.protobuf")
+    });
+    let fallback = match job.fallback_scrape_protocol.as_deref() {
+        Some(p) if p.starts_with("OpenMetrics") => Some("application/openmetrics-text"),
+        _ => None,
+    };
+    let content_type = if known { content_type } else { fallback };
     let decoded = textformat::parse(body, content_type, ts, limits).map_err(|e| e.to_string())?;
     metadata.record(&decoded.metadata);
     let scraped = decoded.sample_count();
@@ -380,9 +398,10 @@ async fn scrape_once(ctx: &Arc<LoopCtx>, state: &mut LoopState) {
     let post = batch.iter().map(|s| s.samples.len()).sum::<usize>();
     // Series exposed with their own timestamps are not tracked for staleness (as in Prometheus
     // without track_timestamps_staleness): a marker at the scrape time could land before them.
+    let track_all = ctx.job.track_timestamps_staleness;
     let current: HashSet<Labels> = batch
         .iter()
-        .filter(|s| s.samples.iter().all(|x| x.t == ts))
+        .filter(|s| track_all || s.samples.iter().all(|x| x.t == ts))
         .map(|s| s.labels.clone())
         .collect();
     let seen: HashSet<u64> = batch.iter().map(|s| s.labels.stable_hash()).collect();

@@ -16,7 +16,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ("instance", format!("i{s}")),
             ("job", format!("j{}", s % 10)),
         ]);
-        let samples = (0..points).map(|i| Sample::new(i as i64 * 15_000, (i * (s % 7 + 1)) as f64)).collect();
+        let samples = (0..points)
+            .map(|i| Sample::new(i as i64 * 15_000, (i * (s % 7 + 1)) as f64))
+            .collect();
         batch.push(SeriesSamples { labels, samples });
     }
     store.append(&batch)?;
@@ -27,7 +29,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("sum by (job) (rate(http_requests_total[5m]))", 60_000),
         ("http_requests_total", 60_000),
         ("topk(5, rate(http_requests_total[5m]))", 60_000),
-        ("max_over_time(rate(http_requests_total{job=\"j1\"}[5m])[1h:1m])", 300_000),
+        (
+            "max_over_time(rate(http_requests_total{job=\"j1\"}[5m])[1h:1m])",
+            300_000,
+        ),
     ] {
         let t = Instant::now();
         let out = engine.range(&store, q, 0, day - 1, step, &p)?;
@@ -42,7 +47,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     engine.instant(&store, "sum(rate(http_requests_total[5m]))", day - 1, &p)?;
     println!("instant sum(rate(..[5m])): {:?}", t.elapsed());
     let t = Instant::now();
-    engine.instant(&store, "count(count_over_time(http_requests_total[1d]))", day - 1, &p)?;
-    println!("instant count(count_over_time(..[1d])) (loads everything): {:?}", t.elapsed());
+    engine.instant(
+        &store,
+        "count(count_over_time(http_requests_total[1d]))",
+        day - 1,
+        &p,
+    )?;
+    println!(
+        "instant count(count_over_time(..[1d])) (loads everything): {:?}",
+        t.elapsed()
+    );
     Ok(())
 }

@@ -4,6 +4,28 @@
 //! (left-open ranges, delayed `__name__` removal, staleness), over any
 //! [`vigia_model::Querier`]. Also contains the [`promqltest`] script runner used to check
 //! compatibility against Prometheus's own test scripts.
+//!
+//! ```
+//! use vigia_model::{Appender, Labels, MemStorage, Sample, SeriesSamples};
+//! use vigia_promql::{Engine, EngineOptions, QueryParams, Value};
+//!
+//! let store = MemStorage::new();
+//! let labels = Labels::from_pairs([("__name__", "requests_total"), ("job", "api")]);
+//! let samples = (0..=10).map(|i| Sample::new(i * 60_000, 10.0 * i as f64)).collect();
+//! store.append(&[SeriesSamples { labels, samples }]).unwrap();
+//!
+//! let engine = Engine::new(EngineOptions::default());
+//! let out = engine
+//!     .instant(&store, "sum by (job) (rate(requests_total[5m]))", 600_000, &QueryParams::default())
+//!     .unwrap();
+//! let Value::Vector(v) = out.value else { panic!("expected a vector") };
+//! assert_eq!(v[0].labels.get("job"), Some("api"));
+//! assert!((v[0].v - 10.0 / 60.0).abs() < 1e-9);
+//!
+//! // Range queries return a matrix; errors carry the Prometheus API error type.
+//! let err = engine.instant(&store, "sum(", 0, &QueryParams::default()).unwrap_err();
+//! assert_eq!(err.error_type(), "bad_data");
+//! ```
 
 mod aggregate;
 mod binary;

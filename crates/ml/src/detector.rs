@@ -1,16 +1,19 @@
 //! The streaming anomaly detector: a trait for online detectors, the one configuration used for
 //! every series (tuned on half of NAB), and vigia's detector with snapshot/restore.
 //!
-//! Method (all statistics are exponentially weighted, so state is a fixed handful of numbers):
-//! 1. Robust scale: slow mean/variance of the series and the running range (min..max). Every
-//!    feature is a ratio of differences, so `a·x + b` (a > 0) gives the same scores.
-//! 2. Raw surprise per sample: the largest of the point deviation from the slow mean, the level
-//!    shift of a fast mean against the slow mean (in units of its own standard error), and the
-//!    excursion beyond the range seen so far.
-//! 3. Likelihood: the short-term average surprise compared with the long-term distribution of
-//!    surprise (as Numenta's anomaly likelihood does), giving a tail probability.
-//! 4. Sparsification: after a detection the detector holds its score down for a while, because
-//!    one early flag per anomaly is what an operator (and NAB) wants.
+//! Method (statistics are exponentially weighted; state is a few dozen numbers plus a small
+//! pattern memory, see `docs/nab.md`):
+//! 1. Scale-free features from the state before each sample: point deviation from the slow
+//!    mean, level shift of a fast mean (in units of its standard error), variance change of the
+//!    absolute steps, excursion beyond the running min..max, and shape novelty (distance of the
+//!    last few values to remembered prototype shapes). All are ratios of differences, so
+//!    `a·x + b` (a > 0) gives the same scores.
+//! 2. Surprise `ln(1 + z)` per feature (and a weighted mix of the first four).
+//! 3. Likelihood per feature, as Numenta's anomaly likelihood: the short-term average surprise
+//!    against its long-term mean and spread; the score is the largest weighted statistic,
+//!    mapped to `[0, 1)`.
+//! 4. Sparsification: after a detection the score is held down for a while, because one early
+//!    flag per incident is what an operator (and NAB) wants.
 
 use crate::MlError;
 use crate::pattern::PatternMemory;

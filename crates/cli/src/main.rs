@@ -3,6 +3,7 @@
 
 mod bench;
 mod config;
+mod demo;
 mod serve;
 mod tools;
 
@@ -20,6 +21,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run the campaign demo: the server plus a simulated webinar campaign and its infrastructure.
+    Demo(demo::DemoArgs),
     /// Run the server: ingest, store, query (Prometheus-compatible HTTP API).
     Serve(serve::ServeArgs),
     /// Validate files without starting anything.
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Promqltest { files } => tools::promqltest(&files),
         Command::Detect(args) => tools::detect(&args),
         Command::Serve(args) => serve::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Check(CheckCommand::Config { files }) => check_config(&files),
     };
     match result {

@@ -122,8 +122,16 @@ fn flags(args: &ServeArgs, cfg: &Config) -> BTreeMap<String, String> {
     m
 }
 
+/// Called once the server listens, with its state and base URL (used by `vigia demo`).
+pub type OnReady = Box<dyn FnOnce(Arc<AppState>, String) + Send>;
+
 /// Entry point of `vigia serve`.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    run_with(args, None)
+}
+
+/// Runs the server; `on_ready` is called once it listens.
+pub fn run_with(args: ServeArgs, on_ready: Option<OnReady>) -> anyhow::Result<ExitCode> {
     init_logging(&args.log_level);
     let cfg = match load_config(&args) {
         Ok(c) => c,
@@ -136,10 +144,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    rt.block_on(serve(args, cfg))
+    rt.block_on(serve(args, cfg, on_ready))
 }
 
-async fn serve(args: ServeArgs, cfg: Config) -> anyhow::Result<ExitCode> {
+async fn serve(
+    args: ServeArgs,
+    cfg: Config,
+    on_ready: Option<OnReady>,
+) -> anyhow::Result<ExitCode> {
     let start_time = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating data directory {}", args.data_dir.display()))?;
@@ -239,6 +251,9 @@ async fn serve(args: ServeArgs, cfg: Config) -> anyhow::Result<ExitCode> {
     };
     tracing::info!(address = %local, "vigia is listening");
     println!("vigia listening on {scheme}://{local}");
+    if let Some(f) = on_ready {
+        f(state.clone(), format!("{scheme}://{local}"));
+    }
 
     // SIGHUP reloads; SIGINT/SIGTERM shut down.
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())

@@ -120,8 +120,10 @@ impl Workload {
 /// `http_request_duration_seconds_{bucket,sum,count}` (a classic histogram, 9 series),
 /// `cpu_temp_celsius{zone}` (2 gauges, may go negative), `node_memory_free_bytes`, `queue_depth`
 /// (integer gauge) and `up`. Sample timestamps are offset 7..=451 ms from whole seconds so they
-/// never coincide with whole-second evaluation times or range boundaries, where Prometheus 2.x
-/// (closed ranges) and 3.x (left-open ranges) differ. Values are chosen so that no two series of
+/// never coincide with evaluation times or range boundaries at whole or half seconds, where
+/// Prometheus 2.x (closed ranges) and 3.x (left-open ranges) differ. Counters start far above
+/// zero, so `rate`'s zero-point limit on extrapolation (changed in Prometheus 2.51) never
+/// applies at the start of the data. Values are chosen so that no two series of
 /// a gauge or counter tie (each has a distinct tiny binary fraction), which keeps `topk`/`sort`
 /// deterministic. The last instance stops reporting after 70 % of the steps (when there are at
 /// least 3 instances), for `absent_over_time` and lookback behaviour.
@@ -154,7 +156,7 @@ pub fn workload(instances: usize, steps: usize, t0: i64, interval_ms: i64, seed:
             for code in ["200", "500"] {
                 let frac = (serial + 1) as f64 / 65536.0;
                 let max_inc = if code == "500" { 3 } else { 20 };
-                let mut v = rng.below(1000) as f64;
+                let mut v = 10_000.0 + rng.below(1000) as f64;
                 let vals = (0..steps)
                     .map(|_| {
                         if rng.chance(0.004) {
@@ -178,8 +180,10 @@ pub fn workload(instances: usize, steps: usize, t0: i64, interval_ms: i64, seed:
         // A classic histogram: cumulative buckets, sum and count, resetting together.
         {
             let bounds = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, f64::INFINITY];
-            let mut counts = [0f64; 7];
-            let mut sum = 0f64;
+            let mut counts = [
+                4_000.0, 8_000.0, 12_000.0, 16_000.0, 18_000.0, 19_000.0, 20_000.0,
+            ];
+            let mut sum = 10_000.0;
             let mut per_step: Vec<([f64; 7], f64)> = Vec::with_capacity(steps);
             let speed = 1.0 + inst as f64 * 0.37;
             for _ in 0..steps {
@@ -944,9 +948,9 @@ pub fn run(args: QueryBenchArgs) -> anyhow::Result<()> {
     let servers = 1 + usize::from(prom.is_some());
     let total = (QUERIES.len() * ranges.len() * (args.repetitions + 1) * servers) as u64;
     let pb = bar(total, "queries");
-    // Evaluation ends on a whole second shortly after the last step, so ranges never start or end
-    // on a sample timestamp.
-    let end = w.t_end / 1000 * 1000 + 1000;
+    // Evaluation times lie 500 ms after whole seconds, so neither range windows nor subquery steps
+    // ever have a sample (7..451 ms after whole seconds) or a subquery point on their boundary.
+    let end = w.t_end / 1000 * 1000 + 1500;
     let mut results = Vec::new();
     for (hours, step) in &ranges {
         for (name, q) in QUERIES {

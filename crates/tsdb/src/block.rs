@@ -67,11 +67,17 @@ pub struct BlockMeta {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StorageError + '_ {
-    move |source| StorageError::Io { path: path.to_path_buf(), source }
+    move |source| StorageError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn corrupt(path: &Path, reason: impl std::fmt::Display) -> StorageError {
-    StorageError::Corrupt { path: path.to_path_buf(), reason: reason.to_string() }
+    StorageError::Corrupt {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
 }
 
 /// A new ULID-like id: 48-bit millisecond time + 80 bits of per-process randomness, Crockford
@@ -79,7 +85,10 @@ fn corrupt(path: &Path, reason: impl std::fmt::Display) -> StorageError {
 pub fn new_ulid() -> String {
     use std::hash::{BuildHasher, Hasher};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0) as u128;
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
     h.write_u128(ms);
@@ -89,7 +98,10 @@ pub fn new_ulid() -> String {
     let rand: u128 = (u128::from(r1) << 16) ^ u128::from(r2 & 0xffff);
     let v: u128 = ((ms & 0xffff_ffff_ffff) << 80) | (rand & ((1u128 << 80) - 1));
     const ALPHA: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    (0..26).rev().map(|i| ALPHA[((v >> (i * 5)) & 31) as usize] as char).collect()
+    (0..26)
+        .rev()
+        .map(|i| ALPHA[((v >> (i * 5)) & 31) as usize] as char)
+        .collect()
 }
 
 /// Compresses one chunk's samples (ascending, unique timestamps) with pco.
@@ -116,9 +128,17 @@ pub fn decode_chunk(payload: &[u8]) -> Result<Vec<Sample>, String> {
     let ts: Vec<i64> = pco::standalone::simple_decompress(tb).map_err(|e| e.to_string())?;
     let vs: Vec<f64> = pco::standalone::simple_decompress(vb).map_err(|e| e.to_string())?;
     if ts.len() != n || vs.len() != n {
-        return Err(format!("chunk holds {} timestamps and {} values, header says {n}", ts.len(), vs.len()));
+        return Err(format!(
+            "chunk holds {} timestamps and {} values, header says {n}",
+            ts.len(),
+            vs.len()
+        ));
     }
-    Ok(ts.into_iter().zip(vs).map(|(t, v)| Sample::new(t, v)).collect())
+    Ok(ts
+        .into_iter()
+        .zip(vs)
+        .map(|(t, v)| Sample::new(t, v))
+        .collect())
 }
 
 /// Reference to one chunk of a series.
@@ -145,7 +165,13 @@ struct BlockSeries {
 /// Writes a block under `parent` from series yielded in label order (streamed: only the
 /// compressed chunks are buffered). Empty series are skipped; returns `None` when there is
 /// nothing to write.
-pub fn write_block<I>(vfs: &dyn Vfs, parent: &Path, series: I, level: u32, sources: Vec<String>) -> Result<Option<BlockMeta>, StorageError>
+pub fn write_block<I>(
+    vfs: &dyn Vfs,
+    parent: &Path,
+    series: I,
+    level: u32,
+    sources: Vec<String>,
+) -> Result<Option<BlockMeta>, StorageError>
 where
     I: IntoIterator<Item = Result<(Labels, Vec<Sample>), StorageError>>,
 {
@@ -168,11 +194,15 @@ where
             continue;
         }
         if labels_list.last().is_some_and(|prev| prev >= &labels) {
-            return Err(StorageError::Other(format!("block writer: series not in label order at {labels}")));
+            return Err(StorageError::Other(format!(
+                "block writer: series not in label order at {labels}"
+            )));
         }
         let mut cm = Vec::new();
         for part in samples.chunks(MAX_CHUNK_SAMPLES) {
-            let (Some(first), Some(last)) = (part.first(), part.last()) else { continue };
+            let (Some(first), Some(last)) = (part.first(), part.last()) else {
+                continue;
+            };
             let payload = encode_chunk(part)?;
             let off = chunks.len() as u64;
             let mut frame = Vec::with_capacity(payload.len() + 10);
@@ -183,7 +213,13 @@ where
             let crc = crc32fast::hash(frame.get(body_start..).unwrap_or(&[]));
             frame.extend_from_slice(&crc.to_le_bytes());
             chunks.extend_from_slice(&frame);
-            cm.push(ChunkMeta { min_t: first.t, max_t: last.t, count: part.len() as u32, off, len: frame.len() as u32 });
+            cm.push(ChunkMeta {
+                min_t: first.t,
+                max_t: last.t,
+                count: part.len() as u32,
+                off,
+                len: frame.len() as u32,
+            });
             min_t = min_t.min(first.t);
             max_t = max_t.max(last.t);
             stats.num_samples += part.len() as u64;
@@ -207,7 +243,11 @@ where
             syms_sorted.insert(&lb.value);
         }
     }
-    let sym_ids: BTreeMap<&str, u64> = syms_sorted.iter().enumerate().map(|(i, s)| (*s, i as u64)).collect();
+    let sym_ids: BTreeMap<&str, u64> = syms_sorted
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (*s, i as u64))
+        .collect();
     let sid = |s: &str| sym_ids.get(s).copied().unwrap_or(0);
     let mut index = Vec::new();
     index.extend_from_slice(&INDEX_MAGIC);
@@ -274,11 +314,23 @@ where
         min_time: min_t,
         max_time: max_t.saturating_add(1),
         stats,
-        compaction: BlockCompaction { level, sources: if sources.is_empty() { vec![ulid.clone()] } else { sources } },
+        compaction: BlockCompaction {
+            level,
+            sources: if sources.is_empty() {
+                vec![ulid.clone()]
+            } else {
+                sources
+            },
+        },
         version: 1,
     };
-    let meta_json = serde_json::to_vec_pretty(&meta).map_err(|e| StorageError::Other(e.to_string()))?;
-    for (name, data) in [("chunks", &chunks), ("index", &index), ("meta.json", &meta_json)] {
+    let meta_json =
+        serde_json::to_vec_pretty(&meta).map_err(|e| StorageError::Other(e.to_string()))?;
+    for (name, data) in [
+        ("chunks", &chunks),
+        ("index", &index),
+        ("meta.json", &meta_json),
+    ] {
         let p = tmp.join(name);
         let mut f = vfs.create(&p).map_err(io_err(&p))?;
         f.write_all(data).map_err(io_err(&p))?;
@@ -306,15 +358,28 @@ pub struct Block {
 
 impl std::fmt::Debug for Block {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Block").field("dir", &self.dir).field("meta", &self.meta).finish()
+        f.debug_struct("Block")
+            .field("dir", &self.dir)
+            .field("meta", &self.meta)
+            .finish()
     }
 }
 
-fn read_section<'a>(buf: &'a [u8], off: u64, path: &Path, what: &str) -> Result<&'a [u8], StorageError> {
+fn read_section<'a>(
+    buf: &'a [u8],
+    off: u64,
+    path: &Path,
+    what: &str,
+) -> Result<&'a [u8], StorageError> {
     let off = usize::try_from(off).map_err(|_| corrupt(path, format!("{what}: bad offset")))?;
-    let mut r = Reader::new(buf.get(off..).ok_or_else(|| corrupt(path, format!("{what}: offset past end")))?);
+    let mut r = Reader::new(
+        buf.get(off..)
+            .ok_or_else(|| corrupt(path, format!("{what}: offset past end")))?,
+    );
     let len = r.u32().map_err(|e| corrupt(path, format!("{what}: {e}")))? as usize;
-    let body = r.bytes(len).map_err(|e| corrupt(path, format!("{what}: {e}")))?;
+    let body = r
+        .bytes(len)
+        .map_err(|e| corrupt(path, format!("{what}: {e}")))?;
     let crc = r.u32().map_err(|e| corrupt(path, format!("{what}: {e}")))?;
     if crc32fast::hash(body) != crc {
         return Err(corrupt(path, format!("{what}: CRC mismatch")));
@@ -326,16 +391,24 @@ impl Block {
     /// Opens a block directory, validating the index CRCs and the chunks header.
     pub fn open(vfs: &dyn Vfs, dir: &Path) -> Result<Block, StorageError> {
         let mp = dir.join("meta.json");
-        let meta: BlockMeta = serde_json::from_slice(&vfs.read(&mp).map_err(io_err(&mp))?).map_err(|e| corrupt(&mp, e))?;
+        let meta: BlockMeta = serde_json::from_slice(&vfs.read(&mp).map_err(io_err(&mp))?)
+            .map_err(|e| corrupt(&mp, e))?;
         let ip = dir.join("index");
         let buf = vfs.read(&ip).map_err(io_err(&ip))?;
         if buf.get(0..4) != Some(&INDEX_MAGIC[..]) || buf.get(4) != Some(&FORMAT_VERSION) {
             return Err(corrupt(&ip, "bad index header"));
         }
-        let toc_start = buf.len().checked_sub(TOC_LEN).ok_or_else(|| corrupt(&ip, "index too short"))?;
+        let toc_start = buf
+            .len()
+            .checked_sub(TOC_LEN)
+            .ok_or_else(|| corrupt(&ip, "index too short"))?;
         let mut r = Reader::new(buf.get(toc_start..).unwrap_or(&[]));
         let de = |e: DecodeError| corrupt(&ip, e);
-        let (so, se, po) = (r.u64().map_err(de)?, r.u64().map_err(de)?, r.u64().map_err(de)?);
+        let (so, se, po) = (
+            r.u64().map_err(de)?,
+            r.u64().map_err(de)?,
+            r.u64().map_err(de)?,
+        );
         let crc = r.u32().map_err(de)?;
         if crc32fast::hash(buf.get(toc_start..toc_start + 24).unwrap_or(&[])) != crc {
             return Err(corrupt(&ip, "TOC CRC mismatch"));
@@ -351,7 +424,10 @@ impl Block {
             }
         }
         let sym = |v: u64| -> Result<u32, StorageError> {
-            u32::try_from(v).ok().filter(|x| (*x as usize) < n).ok_or_else(|| corrupt(&ip, "symbol id out of range"))
+            u32::try_from(v)
+                .ok()
+                .filter(|x| (*x as usize) < n)
+                .ok_or_else(|| corrupt(&ip, "symbol id out of range"))
         };
         let body = read_section(&buf, se, &ip, "series")?;
         let mut r = Reader::new(body);
@@ -368,24 +444,41 @@ impl Block {
             for _ in 0..nc {
                 let min_t = r.varint().map_err(de)?;
                 let max_t = r.varint().map_err(de)?;
-                let count = u32::try_from(r.uvarint().map_err(de)?).map_err(|_| corrupt(&ip, "chunk count"))?;
+                let count = u32::try_from(r.uvarint().map_err(de)?)
+                    .map_err(|_| corrupt(&ip, "chunk count"))?;
                 let off = r.uvarint().map_err(de)?;
-                let len = u32::try_from(r.uvarint().map_err(de)?).map_err(|_| corrupt(&ip, "chunk len"))?;
-                chunks.push(ChunkMeta { min_t, max_t, count, off, len });
+                let len = u32::try_from(r.uvarint().map_err(de)?)
+                    .map_err(|_| corrupt(&ip, "chunk len"))?;
+                chunks.push(ChunkMeta {
+                    min_t,
+                    max_t,
+                    count,
+                    off,
+                    len,
+                });
             }
-            series.push(BlockSeries { pairs: pairs.into_boxed_slice(), chunks });
+            series.push(BlockSeries {
+                pairs: pairs.into_boxed_slice(),
+                chunks,
+            });
         }
         let body = read_section(&buf, po, &ip, "postings")?;
         let mut r = Reader::new(body);
         let np = r.len(body.len()).map_err(de)?;
         let mut postings = Postings::default();
         for _ in 0..np {
-            let (nm, v) = (sym(r.uvarint().map_err(de)?)?, sym(r.uvarint().map_err(de)?)?);
+            let (nm, v) = (
+                sym(r.uvarint().map_err(de)?)?,
+                sym(r.uvarint().map_err(de)?)?,
+            );
             let cnt = r.len(r.remaining()).map_err(de)?;
             let mut id = 0u64;
             for _ in 0..cnt {
                 id += r.uvarint().map_err(de)?;
-                let id32 = u32::try_from(id).ok().filter(|x| (*x as usize) < ns).ok_or_else(|| corrupt(&ip, "posting out of range"))?;
+                let id32 = u32::try_from(id)
+                    .ok()
+                    .filter(|x| (*x as usize) < ns)
+                    .ok_or_else(|| corrupt(&ip, "posting out of range"))?;
                 postings.add(id32, &[nm, v]);
             }
         }
@@ -403,7 +496,15 @@ impl Block {
             }
         }
         let size_bytes = chunks.len() + buf.len() as u64 + vfs.file_len(&mp).unwrap_or(0);
-        Ok(Block { dir: dir.to_path_buf(), meta, syms, postings, series, chunks, size_bytes })
+        Ok(Block {
+            dir: dir.to_path_buf(),
+            meta,
+            syms,
+            postings,
+            series,
+            chunks,
+            size_bytes,
+        })
     }
 
     /// Number of series.
@@ -423,24 +524,36 @@ impl Block {
 
     /// Labels of series `id`.
     pub fn labels(&self, id: u32) -> Labels {
-        self.series.get(id as usize).map(|s| self.syms.labels(&s.pairs)).unwrap_or_default()
+        self.series
+            .get(id as usize)
+            .map(|s| self.syms.labels(&s.pairs))
+            .unwrap_or_default()
     }
 
     /// True when series `id` has a chunk overlapping the range.
     pub fn series_overlaps(&self, id: u32, min_t: i64, max_t: i64) -> bool {
-        self.series.get(id as usize).is_some_and(|s| s.chunks.iter().any(|c| c.max_t >= min_t && c.min_t <= max_t))
+        self.series.get(id as usize).is_some_and(|s| {
+            s.chunks
+                .iter()
+                .any(|c| c.max_t >= min_t && c.min_t <= max_t)
+        })
     }
 
     /// Samples of series `id` within `[min_t, max_t]`, reading and CRC-checking its chunks.
     pub fn samples(&self, id: u32, min_t: i64, max_t: i64) -> Result<Vec<Sample>, StorageError> {
-        let Some(s) = self.series.get(id as usize) else { return Ok(Vec::new()) };
+        let Some(s) = self.series.get(id as usize) else {
+            return Ok(Vec::new());
+        };
         let cp = self.dir.join("chunks");
         let mut out = Vec::new();
         for c in &s.chunks {
             if c.max_t < min_t || c.min_t > max_t {
                 continue;
             }
-            let frame = self.chunks.read_at(c.off, c.len as usize).map_err(io_err(&cp))?;
+            let frame = self
+                .chunks
+                .read_at(c.off, c.len as usize)
+                .map_err(io_err(&cp))?;
             let mut r = Reader::new(&frame);
             let len = r.len(frame.len()).map_err(|e| corrupt(&cp, e))?;
             let body = r.bytes(len).map_err(|e| corrupt(&cp, e))?;
@@ -461,7 +574,9 @@ impl Block {
 
     /// Every series with all its samples (compaction, rewrite).
     pub fn read_all(&self) -> Result<Vec<(Labels, Vec<Sample>)>, StorageError> {
-        (0..self.series.len() as u32).map(|i| Ok((self.labels(i), self.samples(i, i64::MIN, i64::MAX)?))).collect()
+        (0..self.series.len() as u32)
+            .map(|i| Ok((self.labels(i), self.samples(i, i64::MIN, i64::MAX)?)))
+            .collect()
     }
 
     /// Runs `f` with the symbol table and postings.
@@ -495,15 +610,34 @@ mod tests {
             Sample::new(4, f64::NEG_INFINITY),
             Sample::new(5, -0.0),
         ];
-        let sb: Vec<Sample> = (0..40_000).map(|i| Sample::new(i * 15_000, i as f64)).collect();
-        let meta = write_block(&fs, parent, [Ok((a.clone(), sa.clone())), Ok((b.clone(), sb.clone()))], 1, vec![]).unwrap().unwrap();
+        let sb: Vec<Sample> = (0..40_000)
+            .map(|i| Sample::new(i * 15_000, i as f64))
+            .collect();
+        let meta = write_block(
+            &fs,
+            parent,
+            [Ok((a.clone(), sa.clone())), Ok((b.clone(), sb.clone()))],
+            1,
+            vec![],
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!((meta.min_time, meta.max_time), (0, 39_999 * 15_000 + 1));
         let blk = Block::open(&fs, &parent.join(&meta.ulid)).unwrap();
         assert_eq!(blk.num_series(), 2);
-        let ids: Vec<u32> = blk.select_ids(&[Matcher::new(MatchOp::Regex, "job", "x|y").unwrap()]).iter().collect();
+        let ids: Vec<u32> = blk
+            .select_ids(&[Matcher::new(MatchOp::Regex, "job", "x|y").unwrap()])
+            .iter()
+            .collect();
         assert_eq!(ids, vec![0]);
-        assert_eq!(bits(&blk.samples(0, i64::MIN, i64::MAX).unwrap()), bits(&sa));
-        assert_eq!(bits(&blk.samples(1, i64::MIN, i64::MAX).unwrap()), bits(&sb));
+        assert_eq!(
+            bits(&blk.samples(0, i64::MIN, i64::MAX).unwrap()),
+            bits(&sa)
+        );
+        assert_eq!(
+            bits(&blk.samples(1, i64::MIN, i64::MAX).unwrap()),
+            bits(&sb)
+        );
         assert_eq!(blk.samples(1, 15_000, 30_000).unwrap().len(), 2);
         // survives power loss: fully synced
         let c = fs.crash();
@@ -516,13 +650,18 @@ mod tests {
         let parent = Path::new("/d");
         fs.create_dir_all(parent).unwrap();
         let l = Labels::from_pairs([("__name__", "a")]);
-        let meta = write_block(&fs, parent, [Ok((l, vec![Sample::new(1, 1.0)]))], 1, vec![]).unwrap().unwrap();
+        let meta = write_block(&fs, parent, [Ok((l, vec![Sample::new(1, 1.0)]))], 1, vec![])
+            .unwrap()
+            .unwrap();
         let ip = parent.join(&meta.ulid).join("index");
         let mut data = fs.read(&ip).unwrap();
         data[10] ^= 0x55;
         let mut f = fs.create(&ip).unwrap();
         f.write_all(&data).unwrap();
-        assert!(matches!(Block::open(&fs, &parent.join(&meta.ulid)), Err(StorageError::Corrupt { .. })));
+        assert!(matches!(
+            Block::open(&fs, &parent.join(&meta.ulid)),
+            Err(StorageError::Corrupt { .. })
+        ));
     }
 
     proptest! {

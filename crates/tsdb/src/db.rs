@@ -14,8 +14,9 @@ use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use vigia_model::{
-    AppendOutcome, Appender, CardinalityStats, Labels, Matcher, Querier, RejectReason, Sample, Series, SeriesSamples,
-    SeriesSet, StorageAdmin, StorageError, StorageStats, is_valid_label_name, is_valid_metric_name,
+    AppendOutcome, Appender, CardinalityStats, Labels, Matcher, Querier, RejectReason, Sample,
+    Series, SeriesSamples, SeriesSet, StorageAdmin, StorageError, StorageStats,
+    is_valid_label_name, is_valid_metric_name,
 };
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -54,7 +55,10 @@ impl Default for TsdbOptions {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StorageError + '_ {
-    move |source| StorageError::Io { path: path.to_path_buf(), source }
+    move |source| StorageError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 struct BgControl {
@@ -83,12 +87,18 @@ pub struct Tsdb {
 
 impl std::fmt::Debug for Tsdb {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tsdb").field("dir", &self.dir).field("opts", &self.opts).finish()
+        f.debug_struct("Tsdb")
+            .field("dir", &self.dir)
+            .field("opts", &self.opts)
+            .finish()
     }
 }
 
 fn validate(labels: &Labels) -> Result<(), StorageError> {
-    let bad = |reason: &str| StorageError::InvalidSeries { labels: labels.to_string(), reason: reason.to_string() };
+    let bad = |reason: &str| StorageError::InvalidSeries {
+        labels: labels.to_string(),
+        reason: reason.to_string(),
+    };
     match labels.metric_name() {
         None => return Err(bad("missing __name__")),
         Some(n) if !is_valid_metric_name(n) => return Err(bad("invalid metric name")),
@@ -135,9 +145,16 @@ impl Tsdb {
 
     /// Like [`Tsdb::open`] over any [`Vfs`]; `background` starts the maintenance thread
     /// (otherwise call [`Tsdb::maintain`] yourself).
-    pub fn open_with(vfs: Arc<dyn Vfs>, dir: &Path, opts: TsdbOptions, background: bool) -> Result<Arc<Tsdb>, StorageError> {
+    pub fn open_with(
+        vfs: Arc<dyn Vfs>,
+        dir: &Path,
+        opts: TsdbOptions,
+        background: bool,
+    ) -> Result<Arc<Tsdb>, StorageError> {
         if opts.block_duration_ms <= 0 {
-            return Err(StorageError::Other("block_duration_ms must be positive".into()));
+            return Err(StorageError::Other(
+                "block_duration_ms must be positive".into(),
+            ));
         }
         create_dir_durable(&*vfs, dir).map_err(io_err(dir))?;
         let mut blocks = Vec::new();
@@ -165,8 +182,13 @@ impl Tsdb {
             }
         }
         vfs.sync_dir(dir).map_err(io_err(dir))?;
-        blocks.sort_by(|a, b| (a.meta.min_time, &a.meta.ulid).cmp(&(b.meta.min_time, &b.meta.ulid)));
-        let cut = blocks.iter().map(|b| b.meta.max_time).max().unwrap_or(i64::MIN);
+        blocks
+            .sort_by(|a, b| (a.meta.min_time, &a.meta.ulid).cmp(&(b.meta.min_time, &b.meta.ulid)));
+        let cut = blocks
+            .iter()
+            .map(|b| b.meta.max_time)
+            .max()
+            .unwrap_or(i64::MIN);
 
         let head = Head::new(opts.max_series);
         let wal_dir = dir.join("wal");
@@ -192,7 +214,11 @@ impl Tsdb {
                     for (id, a, b) in v {
                         if let Some(s) = head.by_id(*id) {
                             let mut d = s.data.lock();
-                            let keep: Vec<Sample> = d.all_samples().into_iter().filter(|s| s.t < *a || s.t > *b).collect();
+                            let keep: Vec<Sample> = d
+                                .all_samples()
+                                .into_iter()
+                                .filter(|s| s.t < *a || s.t > *b)
+                                .collect();
                             d.rebuild(&keep);
                         }
                     }
@@ -200,8 +226,18 @@ impl Tsdb {
             }
         }
         head.recompute_time_range();
-        tracing::info!(series = head.num_series(), samples = replayed, blocks = blocks.len(), "TSDB opened");
-        let wal = Wal::open(vfs.clone(), &wal_dir, opts.wal_segment_bytes, info.last_segment)?;
+        tracing::info!(
+            series = head.num_series(),
+            samples = replayed,
+            blocks = blocks.len(),
+            "TSDB opened"
+        );
+        let wal = Wal::open(
+            vfs.clone(),
+            &wal_dir,
+            opts.wal_segment_bytes,
+            info.last_segment,
+        )?;
         let db = Arc::new(Tsdb {
             dir: dir.to_path_buf(),
             vfs,
@@ -214,7 +250,10 @@ impl Tsdb {
             closed: AtomicBool::new(false),
             samples_appended: AtomicU64::new(0),
             compactions: AtomicU64::new(0),
-            bg: Arc::new(BgControl { stop: Mutex::new(false), cv: Condvar::new() }),
+            bg: Arc::new(BgControl {
+                stop: Mutex::new(false),
+                cv: Condvar::new(),
+            }),
             bg_handle: Mutex::new(None),
         });
         if background {
@@ -270,7 +309,11 @@ impl Tsdb {
         h.max(b)
     }
 
-    fn add_block(&self, meta: Option<crate::block::BlockMeta>, parent: &Path) -> Result<Option<Arc<Block>>, StorageError> {
+    fn add_block(
+        &self,
+        meta: Option<crate::block::BlockMeta>,
+        parent: &Path,
+    ) -> Result<Option<Arc<Block>>, StorageError> {
         let Some(meta) = meta else { return Ok(None) };
         let b = Arc::new(Block::open(&*self.vfs, &parent.join(&meta.ulid))?);
         let mut bl = self.blocks.write();
@@ -279,7 +322,11 @@ impl Tsdb {
         Ok(Some(b))
     }
 
-    fn backfill(&self, mut items: BTreeMap<Labels, Vec<Sample>>, out: &mut AppendOutcome) -> Result<(), StorageError> {
+    fn backfill(
+        &self,
+        mut items: BTreeMap<Labels, Vec<Sample>>,
+        out: &mut AppendOutcome,
+    ) -> Result<(), StorageError> {
         for v in items.values_mut() {
             v.sort_by_key(|s| s.t);
             let before = v.len();
@@ -290,7 +337,9 @@ impl Tsdb {
                         if l.v.to_bits() == s.v.to_bits() {
                             out.backfilled += 1;
                         } else {
-                            *out.rejected.entry(RejectReason::DuplicateTimestamp).or_default() += 1;
+                            *out.rejected
+                                .entry(RejectReason::DuplicateTimestamp)
+                                .or_default() += 1;
                         }
                     }
                     _ => {
@@ -301,7 +350,13 @@ impl Tsdb {
             }
             *v = kept;
         }
-        let meta = write_block(&*self.vfs, &self.dir, items.into_iter().map(Ok), 1, Vec::new())?;
+        let meta = write_block(
+            &*self.vfs,
+            &self.dir,
+            items.into_iter().map(Ok),
+            1,
+            Vec::new(),
+        )?;
         if let Some(m) = &meta {
             tracing::debug!(block = %m.ulid, samples = m.stats.num_samples, "backfilled samples into a new block");
         }
@@ -362,7 +417,10 @@ impl Tsdb {
         for (_, smp, s) in &collected {
             let mut d = s.data.lock();
             let all = d.all_samples();
-            let rest: Vec<Sample> = all.into_iter().filter(|x| smp.binary_search_by_key(&x.t, |y| y.t).is_err()).collect();
+            let rest: Vec<Sample> = all
+                .into_iter()
+                .filter(|x| smp.binary_search_by_key(&x.t, |y| y.t).is_err())
+                .collect();
             d.rebuild(&rest);
         }
         self.head.gc();
@@ -403,7 +461,11 @@ impl Tsdb {
     /// Replaces `old` blocks by the block written from `meta` (crash-safe: the new block is
     /// durable before the old ones are removed; a crash in between leaves overlapping blocks that
     /// queries deduplicate and the next compaction merges).
-    fn replace_blocks(&self, old: &[Arc<Block>], meta: Option<crate::block::BlockMeta>) -> Result<(), StorageError> {
+    fn replace_blocks(
+        &self,
+        old: &[Arc<Block>],
+        meta: Option<crate::block::BlockMeta>,
+    ) -> Result<(), StorageError> {
         let new = match meta {
             Some(m) => Some(Arc::new(Block::open(&*self.vfs, &self.dir.join(&m.ulid))?)),
             None => None,
@@ -414,7 +476,9 @@ impl Tsdb {
             if let Some(n) = new {
                 bl.push(n);
             }
-            bl.sort_by(|a, b| (a.meta.min_time, &a.meta.ulid).cmp(&(b.meta.min_time, &b.meta.ulid)));
+            bl.sort_by(|a, b| {
+                (a.meta.min_time, &a.meta.ulid).cmp(&(b.meta.min_time, &b.meta.ulid))
+            });
         }
         for o in old {
             self.remove_block_dir(o)?;
@@ -423,8 +487,16 @@ impl Tsdb {
     }
 
     fn merge_blocks(&self, group: &[Arc<Block>]) -> Result<(), StorageError> {
-        let level = group.iter().map(|b| b.meta.compaction.level).max().unwrap_or(1) + 1;
-        let mut sources: Vec<String> = group.iter().flat_map(|b| b.meta.compaction.sources.clone()).collect();
+        let level = group
+            .iter()
+            .map(|b| b.meta.compaction.level)
+            .max()
+            .unwrap_or(1)
+            + 1;
+        let mut sources: Vec<String> = group
+            .iter()
+            .flat_map(|b| b.meta.compaction.sources.clone())
+            .collect();
         sources.sort();
         sources.dedup();
         // all labels, in order; samples loaded one series at a time
@@ -513,7 +585,13 @@ impl Tsdb {
         let mut deleted = 0;
         if let Some(newest) = self.newest_time() {
             let horizon = newest.saturating_sub(self.opts.retention_ms);
-            let old: Vec<Arc<Block>> = self.blocks.read().iter().filter(|b| b.meta.max_time <= horizon).cloned().collect();
+            let old: Vec<Arc<Block>> = self
+                .blocks
+                .read()
+                .iter()
+                .filter(|b| b.meta.max_time <= horizon)
+                .cloned()
+                .collect();
             for b in &old {
                 tracing::info!(block = %b.meta.ulid, max_time = b.meta.max_time, "deleting block beyond time retention");
                 self.replace_blocks(std::slice::from_ref(b), None)?;
@@ -523,11 +601,18 @@ impl Tsdb {
         if self.opts.retention_bytes > 0 {
             loop {
                 let blocks = self.blocks.read().clone();
-                let total: u64 = blocks.iter().map(|b| b.size_bytes).sum::<u64>() + self.wal.size_bytes();
+                let total: u64 =
+                    blocks.iter().map(|b| b.size_bytes).sum::<u64>() + self.wal.size_bytes();
                 if total <= self.opts.retention_bytes {
                     break;
                 }
-                let Some(oldest) = blocks.iter().min_by_key(|b| (b.meta.max_time, b.meta.ulid.clone())).cloned() else { break };
+                let Some(oldest) = blocks
+                    .iter()
+                    .min_by_key(|b| (b.meta.max_time, b.meta.ulid.clone()))
+                    .cloned()
+                else {
+                    break;
+                };
                 tracing::info!(block = %oldest.meta.ulid, total, limit = self.opts.retention_bytes, "deleting block beyond size retention");
                 self.replace_blocks(&[oldest], None)?;
                 deleted += 1;
@@ -542,17 +627,34 @@ impl Tsdb {
         self.retention_locked()
     }
 
-    fn collect_sources(&self, matchers: &[Matcher], min_t: i64, max_t: i64) -> BTreeMap<Labels, Vec<Src>> {
+    fn collect_sources(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+    ) -> BTreeMap<Labels, Vec<Src>> {
         let mut map: BTreeMap<Labels, Vec<Src>> = BTreeMap::new();
-        let blocks: Vec<Arc<Block>> = self.blocks.read().iter().filter(|b| b.overlaps(min_t, max_t)).cloned().collect();
+        let blocks: Vec<Arc<Block>> = self
+            .blocks
+            .read()
+            .iter()
+            .filter(|b| b.overlaps(min_t, max_t))
+            .cloned()
+            .collect();
         for b in blocks {
             for id in b.select_ids(matchers) {
                 if b.series_overlaps(id, min_t, max_t) {
-                    map.entry(b.labels(id)).or_default().push(Src::Block(b.clone(), id));
+                    map.entry(b.labels(id))
+                        .or_default()
+                        .push(Src::Block(b.clone(), id));
                 }
             }
         }
-        if self.head.time_range().is_some_and(|(lo, hi)| lo <= max_t && hi >= min_t) {
+        if self
+            .head
+            .time_range()
+            .is_some_and(|(lo, hi)| lo <= max_t && hi >= min_t)
+        {
             for (l, s) in self.head.select_series(matchers) {
                 map.entry(l).or_default().push(Src::Head(s));
             }
@@ -624,7 +726,10 @@ impl Appender for Tsdb {
         let (series, created) = self.head.get_or_create_all(&sets, &mut on_create)?;
         out.new_series = created;
         let floor = self.append_floor();
-        let too_old = self.newest_time().map(|n| n.saturating_sub(self.opts.retention_ms)).unwrap_or(i64::MIN);
+        let too_old = self
+            .newest_time()
+            .map(|n| n.saturating_sub(self.opts.retention_ms))
+            .unwrap_or(i64::MIN);
         let ooo = self.opts.ooo_window_ms.max(0);
         let mut wal_samples: Vec<(u32, i64, f64)> = Vec::new();
         let mut backfill: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
@@ -692,7 +797,8 @@ impl Appender for Tsdb {
             self.backfill(backfill, &mut out)?;
         }
         self.wal.wait(seq)?;
-        self.samples_appended.fetch_add(out.appended + out.backfilled, Ordering::Relaxed);
+        self.samples_appended
+            .fetch_add(out.appended + out.backfilled, Ordering::Relaxed);
         Ok(out)
     }
 }
@@ -719,23 +825,52 @@ impl Iterator for SeriesIter {
 }
 
 impl Querier for Tsdb {
-    fn select(&self, matchers: &[Matcher], min_t: i64, max_t: i64) -> Result<SeriesSet, StorageError> {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+    ) -> Result<SeriesSet, StorageError> {
         let map = self.collect_sources(matchers, min_t, max_t);
-        Ok(Box::new(SeriesIter { inner: map.into_iter(), min_t, max_t }))
+        Ok(Box::new(SeriesIter {
+            inner: map.into_iter(),
+            min_t,
+            max_t,
+        }))
     }
 
-    fn series(&self, matchers: &[Matcher], min_t: i64, max_t: i64) -> Result<Vec<Labels>, StorageError> {
+    fn series(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+    ) -> Result<Vec<Labels>, StorageError> {
         Ok(self.matching_labels(matchers, min_t, max_t))
     }
 
-    fn label_names(&self, matchers: &[Matcher], min_t: i64, max_t: i64) -> Result<Vec<String>, StorageError> {
+    fn label_names(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+    ) -> Result<Vec<String>, StorageError> {
         let mut out = BTreeSet::new();
         if matchers.is_empty() {
-            for b in self.blocks.read().iter().filter(|b| b.overlaps(min_t, max_t)) {
+            for b in self
+                .blocks
+                .read()
+                .iter()
+                .filter(|b| b.overlaps(min_t, max_t))
+            {
                 b.with_index(|s, p| p.label_names(s, None, &mut out));
             }
-            if self.head.time_range().is_some_and(|(lo, hi)| lo <= max_t && hi >= min_t) {
-                self.head.with_index(|s, p| p.label_names(s, None, &mut out));
+            if self
+                .head
+                .time_range()
+                .is_some_and(|(lo, hi)| lo <= max_t && hi >= min_t)
+            {
+                self.head
+                    .with_index(|s, p| p.label_names(s, None, &mut out));
             }
         } else {
             for l in self.matching_labels(matchers, min_t, max_t) {
@@ -745,14 +880,30 @@ impl Querier for Tsdb {
         Ok(out.into_iter().collect())
     }
 
-    fn label_values(&self, name: &str, matchers: &[Matcher], min_t: i64, max_t: i64) -> Result<Vec<String>, StorageError> {
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+    ) -> Result<Vec<String>, StorageError> {
         let mut out = BTreeSet::new();
         if matchers.is_empty() {
-            for b in self.blocks.read().iter().filter(|b| b.overlaps(min_t, max_t)) {
+            for b in self
+                .blocks
+                .read()
+                .iter()
+                .filter(|b| b.overlaps(min_t, max_t))
+            {
                 b.with_index(|s, p| p.label_values(s, name, None, &mut out));
             }
-            if self.head.time_range().is_some_and(|(lo, hi)| lo <= max_t && hi >= min_t) {
-                self.head.with_index(|s, p| p.label_values(s, name, None, &mut out));
+            if self
+                .head
+                .time_range()
+                .is_some_and(|(lo, hi)| lo <= max_t && hi >= min_t)
+            {
+                self.head
+                    .with_index(|s, p| p.label_values(s, name, None, &mut out));
             }
         } else {
             for l in self.matching_labels(matchers, min_t, max_t) {
@@ -780,7 +931,11 @@ fn dir_size(vfs: &dyn Vfs, p: &Path) -> u64 {
         .iter()
         .map(|n| {
             let c = p.join(n);
-            if vfs.is_dir(&c) { dir_size(vfs, &c) } else { vfs.file_len(&c).unwrap_or(0) }
+            if vfs.is_dir(&c) {
+                dir_size(vfs, &c)
+            } else {
+                vfs.file_len(&c).unwrap_or(0)
+            }
         })
         .sum()
 }
@@ -795,7 +950,11 @@ impl StorageAdmin for Tsdb {
                 if lo >= target {
                     break;
                 }
-                let end = lo.div_euclid(bd).saturating_mul(bd).saturating_add(bd).min(target);
+                let end = lo
+                    .div_euclid(bd)
+                    .saturating_mul(bd)
+                    .saturating_add(bd)
+                    .min(target);
                 self.cut_until(end)?;
             }
         }
@@ -805,13 +964,22 @@ impl StorageAdmin for Tsdb {
         Ok(())
     }
 
-    fn delete_series(&self, matchers: &[Matcher], min_t: i64, max_t: i64) -> Result<(), StorageError> {
+    fn delete_series(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+    ) -> Result<(), StorageError> {
         let _g = self.maint.lock();
         let mut tomb = Vec::new();
         for (_, s) in self.head.select_series(matchers) {
             let mut d = s.data.lock();
             let all = d.all_samples();
-            let keep: Vec<Sample> = all.iter().copied().filter(|x| x.t < min_t || x.t > max_t).collect();
+            let keep: Vec<Sample> = all
+                .iter()
+                .copied()
+                .filter(|x| x.t < min_t || x.t > max_t)
+                .collect();
             if keep.len() != all.len() {
                 d.rebuild(&keep);
                 tomb.push((s.id, min_t, max_t));
@@ -822,7 +990,13 @@ impl StorageAdmin for Tsdb {
             wal::encode_tombstones(&mut b, &tomb);
             self.wal.commit(&b)?;
         }
-        let blocks: Vec<Arc<Block>> = self.blocks.read().iter().filter(|b| b.overlaps(min_t, max_t)).cloned().collect();
+        let blocks: Vec<Arc<Block>> = self
+            .blocks
+            .read()
+            .iter()
+            .filter(|b| b.overlaps(min_t, max_t))
+            .cloned()
+            .collect();
         for b in blocks {
             let ids = b.select_ids(matchers);
             if !ids.iter().any(|id| b.series_overlaps(id, min_t, max_t)) {
@@ -836,7 +1010,13 @@ impl StorageAdmin for Tsdb {
                 }
                 Ok((bb.labels(id), s))
             });
-            let meta = write_block(&*self.vfs, &self.dir, iter, b.meta.compaction.level, b.meta.compaction.sources.clone())?;
+            let meta = write_block(
+                &*self.vfs,
+                &self.dir,
+                iter,
+                b.meta.compaction.level,
+                b.meta.compaction.sources.clone(),
+            )?;
             tracing::info!(block = %b.meta.ulid, "rewrote block without deleted samples");
             self.replace_blocks(&[b], meta)?;
         }
@@ -846,7 +1026,10 @@ impl StorageAdmin for Tsdb {
 
     fn snapshot(&self) -> Result<String, StorageError> {
         let _g = self.maint.lock();
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         let id = crate::block::new_ulid();
         let name = format!("{now}-{}", id.get(16..).unwrap_or("x").to_lowercase());
         let sdir = self.dir.join("snapshots").join(&name);
@@ -856,7 +1039,9 @@ impl StorageAdmin for Tsdb {
             self.vfs.create_dir_all(&to).map_err(io_err(&to))?;
             for f in ["chunks", "index", "meta.json"] {
                 let dst = to.join(f);
-                self.vfs.hard_link(&b.dir.join(f), &dst).map_err(io_err(&dst))?;
+                self.vfs
+                    .hard_link(&b.dir.join(f), &dst)
+                    .map_err(io_err(&dst))?;
             }
             self.vfs.sync_dir(&to).map_err(io_err(&to))?;
         }

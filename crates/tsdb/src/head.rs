@@ -46,7 +46,11 @@ impl SeriesData {
 
     /// Oldest timestamp.
     pub fn min_t(&self) -> Option<i64> {
-        let c = self.closed.first().map(|c| c.min_t).or_else(|| (self.open.count() > 0).then(|| self.open.min_t()));
+        let c = self
+            .closed
+            .first()
+            .map(|c| c.min_t)
+            .or_else(|| (self.open.count() > 0).then(|| self.open.min_t()));
         match (c, self.ooo.first()) {
             (Some(a), Some(b)) => Some(a.min(b.t)),
             (a, b) => a.or(b.map(|s| s.t)),
@@ -65,8 +69,12 @@ impl SeriesData {
 
     /// Approximate heap bytes.
     pub fn heap_bytes(&self) -> usize {
-        self.closed.iter().map(|c| c.heap_bytes() + std::mem::size_of::<ClosedChunk>()).sum::<usize>()
-            + self.closed.capacity().saturating_sub(self.closed.len()) * std::mem::size_of::<ClosedChunk>()
+        self.closed
+            .iter()
+            .map(|c| c.heap_bytes() + std::mem::size_of::<ClosedChunk>())
+            .sum::<usize>()
+            + self.closed.capacity().saturating_sub(self.closed.len())
+                * std::mem::size_of::<ClosedChunk>()
             + self.open.heap_bytes()
             + self.ooo.capacity() * 16
     }
@@ -115,7 +123,11 @@ impl SeriesData {
             };
         }
         if let Some(bits) = self.value_at(t) {
-            return if bits == v.to_bits() { Ok(AppendKind::Duplicate) } else { Err(RejectReason::DuplicateTimestamp) };
+            return if bits == v.to_bits() {
+                Ok(AppendKind::Duplicate)
+            } else {
+                Err(RejectReason::DuplicateTimestamp)
+            };
         }
         if ooo_window <= 0 || t < max.saturating_sub(ooo_window) {
             return Err(RejectReason::OutOfOrder);
@@ -128,7 +140,10 @@ impl SeriesData {
         if self.open.count() > 0 {
             Some(self.open.last_v_bits())
         } else {
-            self.closed.last().and_then(|c| c.iter().last()).map(|s| s.v.to_bits())
+            self.closed
+                .last()
+                .and_then(|c| c.iter().last())
+                .map(|s| s.v.to_bits())
         }
     }
 
@@ -165,7 +180,12 @@ impl SeriesData {
         if self.open.count() > 0 && self.open.max_t() >= min_t && self.open.min_t() <= max_t {
             out.extend(self.open.iter().filter(|s| s.t >= min_t && s.t <= max_t));
         }
-        let ooo: Vec<Sample> = self.ooo.iter().filter(|s| s.t >= min_t && s.t <= max_t).copied().collect();
+        let ooo: Vec<Sample> = self
+            .ooo
+            .iter()
+            .filter(|s| s.t >= min_t && s.t <= max_t)
+            .copied()
+            .collect();
         if !ooo.is_empty() {
             out.extend(ooo);
             out.sort_by_key(|s| s.t);
@@ -210,11 +230,18 @@ struct SeriesMap {
 
 impl SeriesMap {
     fn find(&self, hash: u64, labels: &Labels, syms: &Symbols) -> Option<Arc<HeadSeries>> {
-        let check = |id: &u32| self.by_id.get(id).filter(|s| syms.labels_eq(&s.pairs, labels)).cloned();
+        let check = |id: &u32| {
+            self.by_id
+                .get(id)
+                .filter(|s| syms.labels_eq(&s.pairs, labels))
+                .cloned()
+        };
         if let Some(s) = self.by_hash.get(&hash).and_then(check) {
             return Some(s);
         }
-        self.conflicts.get(&hash).and_then(|v| v.iter().find_map(check))
+        self.conflicts
+            .get(&hash)
+            .and_then(|v| v.iter().find_map(check))
     }
 }
 
@@ -251,7 +278,10 @@ impl Head {
 
     /// (min, max) timestamps held, if any.
     pub fn time_range(&self) -> Option<(i64, i64)> {
-        let (a, b) = (self.min_t.load(Ordering::Acquire), self.max_t.load(Ordering::Acquire));
+        let (a, b) = (
+            self.min_t.load(Ordering::Acquire),
+            self.max_t.load(Ordering::Acquire),
+        );
         (a <= b).then_some((a, b))
     }
 
@@ -338,7 +368,9 @@ impl Head {
                 )));
             }
             for i in still {
-                let Some(l) = sets.get(i).copied() else { continue };
+                let Some(l) = sets.get(i).copied() else {
+                    continue;
+                };
                 let existing = {
                     let syms = self.syms.read();
                     map.find(l.stable_hash(), l, &syms)
@@ -358,7 +390,9 @@ impl Head {
         }
         let mut res = Vec::with_capacity(out.len());
         for s in out {
-            let Some(s) = s else { return Err(StorageError::Other("series resolution failed".into())) };
+            let Some(s) = s else {
+                return Err(StorageError::Other("series resolution failed".into()));
+            };
             res.push(s);
         }
         Ok((res, created))
@@ -367,7 +401,11 @@ impl Head {
     fn insert_locked(&self, map: &mut SeriesMap, id: u32, labels: &Labels) -> Arc<HeadSeries> {
         let pairs = self.syms.write().intern_labels(labels);
         self.postings.write().add(id, &pairs);
-        let s = Arc::new(HeadSeries { id, pairs, data: Mutex::new(SeriesData::default()) });
+        let s = Arc::new(HeadSeries {
+            id,
+            pairs,
+            data: Mutex::new(SeriesData::default()),
+        });
         let h = labels.stable_hash();
         map.by_id.insert(id, s.clone());
         match map.by_hash.get(&h) {
@@ -385,7 +423,8 @@ impl Head {
         if let Some(s) = map.by_id.get(&id) {
             return s.clone();
         }
-        self.next_id.fetch_max(id.saturating_add(1), Ordering::AcqRel);
+        self.next_id
+            .fetch_max(id.saturating_add(1), Ordering::AcqRel);
         self.insert_locked(&mut map, id, labels)
     }
 
@@ -405,8 +444,11 @@ impl Head {
         let ids = self.select_ids(matchers);
         let map = self.series.read();
         let syms = self.syms.read();
-        let mut v: Vec<(Labels, Arc<HeadSeries>)> =
-            ids.iter().filter_map(|id| map.by_id.get(&id)).map(|s| (syms.labels(&s.pairs), s.clone())).collect();
+        let mut v: Vec<(Labels, Arc<HeadSeries>)> = ids
+            .iter()
+            .filter_map(|id| map.by_id.get(&id))
+            .map(|s| (syms.labels(&s.pairs), s.clone()))
+            .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
     }
@@ -425,7 +467,12 @@ impl Head {
 
     /// Total chunks.
     pub fn num_chunks(&self) -> usize {
-        self.series.read().by_id.values().map(|s| s.data.lock().chunk_count()).sum()
+        self.series
+            .read()
+            .by_id
+            .values()
+            .map(|s| s.data.lock().chunk_count())
+            .sum()
     }
 
     /// Removes series that hold no samples; returns how many.
@@ -473,7 +520,12 @@ impl Head {
         let per_series: usize = map
             .by_id
             .values()
-            .map(|s| std::mem::size_of::<HeadSeries>() + 16 + s.pairs.len() * 4 + s.data.lock().heap_bytes())
+            .map(|s| {
+                std::mem::size_of::<HeadSeries>()
+                    + 16
+                    + s.pairs.len() * 4
+                    + s.data.lock().heap_bytes()
+            })
             .sum();
         per_series
             + map.by_id.capacity() * 24
@@ -496,7 +548,10 @@ mod tests {
         assert_eq!(d.append(10, 2.0, 0), Err(RejectReason::DuplicateTimestamp));
         assert_eq!(d.append(5, 2.0, 0), Err(RejectReason::OutOfOrder));
         assert_eq!(d.append(20, stale_nan(), 0), Ok(AppendKind::Stored));
-        assert_eq!(d.append(20, f64::NAN, 0), Err(RejectReason::DuplicateTimestamp));
+        assert_eq!(
+            d.append(20, f64::NAN, 0),
+            Err(RejectReason::DuplicateTimestamp)
+        );
         assert_eq!(d.append(20, stale_nan(), 0), Ok(AppendKind::Duplicate));
         // window
         assert_eq!(d.append(15, -0.0, 10), Ok(AppendKind::Stored));
@@ -528,10 +583,15 @@ mod tests {
         let b = Labels::from_pairs([("__name__", "b")]);
         let c = Labels::from_pairs([("__name__", "c")]);
         let mut n = 0;
-        let (v, created) = h.get_or_create_all(&[&a, &b, &a], &mut |_, _| n += 1).unwrap();
+        let (v, created) = h
+            .get_or_create_all(&[&a, &b, &a], &mut |_, _| n += 1)
+            .unwrap();
         assert_eq!((created, n, v.len()), (2, 2, 3));
         assert_eq!(v[0].id, v[2].id);
-        assert!(matches!(h.get_or_create_all(&[&c], &mut |_, _| {}), Err(StorageError::LimitExceeded(_))));
+        assert!(matches!(
+            h.get_or_create_all(&[&c], &mut |_, _| {}),
+            Err(StorageError::LimitExceeded(_))
+        ));
         v[0].data.lock().append(1, 1.0, 0).unwrap();
         assert_eq!(h.gc(), 1);
         assert!(v[1].data.lock().removed);

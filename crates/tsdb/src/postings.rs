@@ -48,7 +48,9 @@ impl Symbols {
 
     /// Approximate heap bytes.
     pub fn heap_bytes(&self) -> usize {
-        self.strs.iter().map(|s| s.len() + 16).sum::<usize>() + self.map.capacity() * 24 + self.strs.capacity() * 16
+        self.strs.iter().map(|s| s.len() + 16).sum::<usize>()
+            + self.map.capacity() * 24
+            + self.strs.capacity() * 16
     }
 
     /// Interns every pair of `labels` into a flat `[name, value, name, value…]` array.
@@ -65,7 +67,10 @@ impl Symbols {
     pub fn labels(&self, pairs: &[u32]) -> Labels {
         let mut v = Vec::with_capacity(pairs.len() / 2);
         for p in pairs.chunks_exact(2) {
-            v.push(Label { name: self.get(p[0]).unwrap_or("").to_string(), value: self.get(p[1]).unwrap_or("").to_string() });
+            v.push(Label {
+                name: self.get(p[0]).unwrap_or("").to_string(),
+                value: self.get(p[1]).unwrap_or("").to_string(),
+            });
         }
         Labels::from_sorted(v).unwrap_or_default()
     }
@@ -90,7 +95,12 @@ impl Postings {
     /// Adds series `id` with interned `pairs`.
     pub fn add(&mut self, id: u32, pairs: &[u32]) {
         for p in pairs.chunks_exact(2) {
-            self.by_name.entry(p[0]).or_default().entry(p[1]).or_default().insert(id);
+            self.by_name
+                .entry(p[0])
+                .or_default()
+                .entry(p[1])
+                .or_default()
+                .insert(id);
         }
         self.all.insert(id);
     }
@@ -181,7 +191,12 @@ impl Postings {
     }
 
     /// Label names present among `sel` (all when `None`).
-    pub fn label_names(&self, syms: &Symbols, sel: Option<&RoaringBitmap>, out: &mut BTreeSet<String>) {
+    pub fn label_names(
+        &self,
+        syms: &Symbols,
+        sel: Option<&RoaringBitmap>,
+        out: &mut BTreeSet<String>,
+    ) {
         for (n, vals) in &self.by_name {
             let present = match sel {
                 None => !vals.is_empty(),
@@ -194,8 +209,16 @@ impl Postings {
     }
 
     /// Values of label `name` among `sel` (all when `None`).
-    pub fn label_values(&self, syms: &Symbols, name: &str, sel: Option<&RoaringBitmap>, out: &mut BTreeSet<String>) {
-        let Some(vals) = syms.lookup(name).and_then(|n| self.by_name.get(&n)) else { return };
+    pub fn label_values(
+        &self,
+        syms: &Symbols,
+        name: &str,
+        sel: Option<&RoaringBitmap>,
+        out: &mut BTreeSet<String>,
+    ) {
+        let Some(vals) = syms.lookup(name).and_then(|n| self.by_name.get(&n)) else {
+            return;
+        };
         for (v, bm) in vals {
             if sel.is_none_or(|s| !bm.is_disjoint(s)) {
                 out.insert(syms.get(*v).unwrap_or("").to_string());
@@ -204,7 +227,10 @@ impl Postings {
     }
 
     /// Every (name, value, series ids) triple, for writing a block index.
-    pub fn entries<'a>(&'a self, syms: &'a Symbols) -> BTreeMap<(&'a str, &'a str), &'a RoaringBitmap> {
+    pub fn entries<'a>(
+        &'a self,
+        syms: &'a Symbols,
+    ) -> BTreeMap<(&'a str, &'a str), &'a RoaringBitmap> {
         let mut m = BTreeMap::new();
         for (n, vals) in &self.by_name {
             for (v, bm) in vals {
@@ -230,15 +256,24 @@ impl Postings {
         for (n, vals) in &self.by_name {
             let name = s(n);
             num_pairs += vals.len() as u64;
-            value_counts.push(LabelValueCount { name: name.clone(), value: vals.len() as u64 });
+            value_counts.push(LabelValueCount {
+                name: name.clone(),
+                value: vals.len() as u64,
+            });
             let mut bytes = 0u64;
             for (v, bm) in vals {
                 let val = s(v);
                 bytes += val.len() as u64 * bm.len();
                 if name == vigia_model::METRIC_NAME {
-                    by_metric.push(LabelValueCount { name: val.clone(), value: bm.len() });
+                    by_metric.push(LabelValueCount {
+                        name: val.clone(),
+                        value: bm.len(),
+                    });
                 }
-                pairs.push(LabelValueCount { name: format!("{name}={val}"), value: bm.len() });
+                pairs.push(LabelValueCount {
+                    name: format!("{name}={val}"),
+                    value: bm.len(),
+                });
             }
             mem.push(LabelValueCount { name, value: bytes });
         }
@@ -281,7 +316,10 @@ mod tests {
 
     #[test]
     fn empty_matching_selects_missing_label() {
-        let sets = vec![Labels::from_pairs([("__name__", "up"), ("job", "a")]), Labels::from_pairs([("__name__", "up")])];
+        let sets = vec![
+            Labels::from_pairs([("__name__", "up"), ("job", "a")]),
+            Labels::from_pairs([("__name__", "up")]),
+        ];
         let (s, p) = build(&sets);
         let m = [Matcher::equal("job", "")];
         assert_eq!(p.select(&s, &m).iter().collect::<Vec<_>>(), vec![1]);
@@ -293,17 +331,28 @@ mod tests {
     }
 
     fn arb_labels() -> impl Strategy<Value = Labels> {
-        proptest::collection::vec((prop::sample::select(vec!["a", "b", "c"]), prop::sample::select(vec!["x", "y", "xy", "z"])), 0..4)
-            .prop_map(|v| {
-                let mut pairs = v;
-                pairs.push(("__name__", "m"));
-                Labels::from_pairs(pairs)
-            })
+        proptest::collection::vec(
+            (
+                prop::sample::select(vec!["a", "b", "c"]),
+                prop::sample::select(vec!["x", "y", "xy", "z"]),
+            ),
+            0..4,
+        )
+        .prop_map(|v| {
+            let mut pairs = v;
+            pairs.push(("__name__", "m"));
+            Labels::from_pairs(pairs)
+        })
     }
 
     fn arb_matcher() -> impl Strategy<Value = Matcher> {
         (
-            prop::sample::select(vec![MatchOp::Equal, MatchOp::NotEqual, MatchOp::Regex, MatchOp::NotRegex]),
+            prop::sample::select(vec![
+                MatchOp::Equal,
+                MatchOp::NotEqual,
+                MatchOp::Regex,
+                MatchOp::NotRegex,
+            ]),
             prop::sample::select(vec!["a", "b", "c", "d"]),
             prop::sample::select(vec!["", "x", "y", "x|y", "x.*", ".*", ".+", "z|", "xy"]),
         )

@@ -114,7 +114,9 @@ impl Vfs for RealFs {
         Ok(Box::new(RealFile(std::fs::File::create(p)?)))
     }
     fn open_append(&self, p: &Path) -> io::Result<Box<dyn VfsFile>> {
-        Ok(Box::new(RealFile(std::fs::OpenOptions::new().append(true).open(p)?)))
+        Ok(Box::new(RealFile(
+            std::fs::OpenOptions::new().append(true).open(p)?,
+        )))
     }
     fn open_read(&self, p: &Path) -> io::Result<Arc<dyn VfsReader>> {
         let f = std::fs::File::open(p)?;
@@ -165,8 +167,14 @@ impl Vfs for RealFs {
 
 #[derive(Debug, Clone)]
 enum Inode {
-    File { data: Arc<Vec<u8>>, durable: Arc<Vec<u8>> },
-    Dir { children: BTreeMap<String, u64>, durable: BTreeMap<String, u64> },
+    File {
+        data: Arc<Vec<u8>>,
+        durable: Arc<Vec<u8>>,
+    },
+    Dir {
+        children: BTreeMap<String, u64>,
+        durable: BTreeMap<String, u64>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -190,7 +198,10 @@ impl Default for SimFs {
 }
 
 fn not_found(p: &Path) -> io::Error {
-    io::Error::new(io::ErrorKind::NotFound, format!("{} not found", p.display()))
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{} not found", p.display()),
+    )
 }
 
 fn components(p: &Path) -> Vec<String> {
@@ -272,7 +283,9 @@ struct SimReader(Arc<Vec<u8>>);
 impl VfsReader for SimReader {
     fn read_at(&self, off: u64, len: usize) -> io::Result<Vec<u8>> {
         let start = usize::try_from(off).map_err(io::Error::other)?;
-        let end = start.checked_add(len).ok_or_else(|| io::Error::other("overflow"))?;
+        let end = start
+            .checked_add(len)
+            .ok_or_else(|| io::Error::other("overflow"))?;
         self.0
             .get(start..end)
             .map(|s| s.to_vec())
@@ -287,8 +300,16 @@ impl SimFs {
     /// An empty file system with only a durable root directory.
     pub fn new() -> Self {
         let mut inodes = HashMap::new();
-        inodes.insert(0, Inode::Dir { children: BTreeMap::new(), durable: BTreeMap::new() });
-        Self { state: Arc::new(Mutex::new(SimState { inodes, next: 0 })) }
+        inodes.insert(
+            0,
+            Inode::Dir {
+                children: BTreeMap::new(),
+                durable: BTreeMap::new(),
+            },
+        );
+        Self {
+            state: Arc::new(Mutex::new(SimState { inodes, next: 0 })),
+        }
     }
 
     /// The file system as found after a power loss now: every file holds only its fsynced bytes
@@ -299,12 +320,23 @@ impl SimFs {
         let mut inodes = HashMap::new();
         for (id, i) in &st.inodes {
             let n = match i {
-                Inode::File { durable, .. } => Inode::File { data: durable.clone(), durable: durable.clone() },
-                Inode::Dir { durable, .. } => Inode::Dir { children: durable.clone(), durable: durable.clone() },
+                Inode::File { durable, .. } => Inode::File {
+                    data: durable.clone(),
+                    durable: durable.clone(),
+                },
+                Inode::Dir { durable, .. } => Inode::Dir {
+                    children: durable.clone(),
+                    durable: durable.clone(),
+                },
             };
             inodes.insert(*id, n);
         }
-        SimFs { state: Arc::new(Mutex::new(SimState { inodes, next: st.next })) }
+        SimFs {
+            state: Arc::new(Mutex::new(SimState {
+                inodes,
+                next: st.next,
+            })),
+        }
     }
 }
 
@@ -320,7 +352,10 @@ impl Vfs for SimFs {
             cur = match existing {
                 Some(id) => id,
                 None => {
-                    let id = st.new_inode(Inode::Dir { children: BTreeMap::new(), durable: BTreeMap::new() });
+                    let id = st.new_inode(Inode::Dir {
+                        children: BTreeMap::new(),
+                        durable: BTreeMap::new(),
+                    });
                     st.children_mut(cur)?.insert(c, id);
                     id
                 }
@@ -341,18 +376,27 @@ impl Vfs for SimFs {
             }
             None => {
                 let (parent, name) = st.parent_and_name(p)?;
-                let id = st.new_inode(Inode::File { data: Arc::new(Vec::new()), durable: Arc::new(Vec::new()) });
+                let id = st.new_inode(Inode::File {
+                    data: Arc::new(Vec::new()),
+                    durable: Arc::new(Vec::new()),
+                });
                 st.children_mut(parent)?.insert(name, id);
                 id
             }
         };
-        Ok(Box::new(SimFile { state: self.state.clone(), ino }))
+        Ok(Box::new(SimFile {
+            state: self.state.clone(),
+            ino,
+        }))
     }
 
     fn open_append(&self, p: &Path) -> io::Result<Box<dyn VfsFile>> {
         let st = self.state.lock();
         let ino = st.lookup(p).ok_or_else(|| not_found(p))?;
-        Ok(Box::new(SimFile { state: self.state.clone(), ino }))
+        Ok(Box::new(SimFile {
+            state: self.state.clone(),
+            ino,
+        }))
     }
 
     fn open_read(&self, p: &Path) -> io::Result<Arc<dyn VfsReader>> {
@@ -380,7 +424,8 @@ impl Vfs for SimFs {
 
     fn is_dir(&self, p: &Path) -> bool {
         let st = self.state.lock();
-        st.lookup(p).is_some_and(|i| matches!(st.inodes.get(&i), Some(Inode::Dir { .. })))
+        st.lookup(p)
+            .is_some_and(|i| matches!(st.inodes.get(&i), Some(Inode::Dir { .. })))
     }
 
     fn exists(&self, p: &Path) -> bool {
@@ -400,7 +445,10 @@ impl Vfs for SimFs {
         let mut st = self.state.lock();
         let (fp, fname) = st.parent_and_name(from)?;
         let (tp, tname) = st.parent_and_name(to)?;
-        let id = st.children_mut(fp)?.remove(&fname).ok_or_else(|| not_found(from))?;
+        let id = st
+            .children_mut(fp)?
+            .remove(&fname)
+            .ok_or_else(|| not_found(from))?;
         st.children_mut(tp)?.insert(tname, id);
         Ok(())
     }
@@ -408,7 +456,10 @@ impl Vfs for SimFs {
     fn remove_file(&self, p: &Path) -> io::Result<()> {
         let mut st = self.state.lock();
         let (parent, name) = st.parent_and_name(p)?;
-        st.children_mut(parent)?.remove(&name).map(|_| ()).ok_or_else(|| not_found(p))
+        st.children_mut(parent)?
+            .remove(&name)
+            .map(|_| ())
+            .ok_or_else(|| not_found(p))
     }
 
     fn remove_dir_all(&self, p: &Path) -> io::Result<()> {

@@ -31,7 +31,9 @@ pub const REC_SAMPLES: u8 = 2;
 pub const REC_TOMBSTONES: u8 = 3;
 
 /// Upper bounds (seconds) of the fsync latency histogram; a final +Inf bucket follows.
-pub const FSYNC_BUCKETS: [f64; 11] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
+pub const FSYNC_BUCKETS: [f64; 11] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+];
 
 /// A decoded WAL record.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,7 +99,10 @@ pub fn encode_tombstones(buf: &mut Vec<u8>, ts: &[(u32, i64, i64)]) {
 
 fn id32(r: &mut Reader<'_>) -> Result<u32, DecodeError> {
     let pos = r.pos();
-    u32::try_from(r.uvarint()?).map_err(|_| DecodeError { offset: pos, what: "series id exceeds u32" })
+    u32::try_from(r.uvarint()?).map_err(|_| DecodeError {
+        offset: pos,
+        what: "series id exceeds u32",
+    })
 }
 
 fn decode_payload(typ: u8, p: &[u8]) -> Result<Record, DecodeError> {
@@ -115,7 +120,10 @@ fn decode_payload(typ: u8, p: &[u8]) -> Result<Record, DecodeError> {
                     let value = r.str()?.to_string();
                     ls.push(Label { name, value });
                 }
-                let labels = Labels::from_sorted(ls).ok_or(DecodeError { offset: r.pos(), what: "labels not sorted" })?;
+                let labels = Labels::from_sorted(ls).ok_or(DecodeError {
+                    offset: r.pos(),
+                    what: "labels not sorted",
+                })?;
                 v.push((id, labels));
             }
             Record::Series(v)
@@ -139,10 +147,18 @@ fn decode_payload(typ: u8, p: &[u8]) -> Result<Record, DecodeError> {
             }
             Record::Tombstones(v)
         }
-        _ => return Err(DecodeError { offset: 0, what: "unknown record type" }),
+        _ => {
+            return Err(DecodeError {
+                offset: 0,
+                what: "unknown record type",
+            });
+        }
     };
     if r.remaining() != 0 {
-        return Err(DecodeError { offset: r.pos(), what: "trailing bytes in record" });
+        return Err(DecodeError {
+            offset: r.pos(),
+            what: "trailing bytes in record",
+        });
     }
     Ok(rec)
 }
@@ -151,13 +167,18 @@ fn decode_payload(typ: u8, p: &[u8]) -> Result<Record, DecodeError> {
 /// torn or corrupt record, the offset of the last valid byte boundary and the reason.
 pub fn decode_file(buf: &[u8]) -> (Vec<Record>, Option<(usize, String)>) {
     let mut out = Vec::new();
-    if buf.len() < HEADER_LEN || buf.get(0..4) != Some(&WAL_MAGIC[..]) || buf.get(4) != Some(&WAL_VERSION) {
+    if buf.len() < HEADER_LEN
+        || buf.get(0..4) != Some(&WAL_MAGIC[..])
+        || buf.get(4) != Some(&WAL_VERSION)
+    {
         return (out, Some((0, "bad or missing segment header".into())));
     }
     let mut off = HEADER_LEN;
     while off < buf.len() {
         let mut r = Reader::new(buf.get(off..).unwrap_or(&[]));
-        let head = (|| -> Result<(u8, usize, u32), DecodeError> { Ok((r.u8()?, r.u32()? as usize, r.u32()?)) })();
+        let head = (|| -> Result<(u8, usize, u32), DecodeError> {
+            Ok((r.u8()?, r.u32()? as usize, r.u32()?))
+        })();
         let Ok((typ, len, crc)) = head else {
             return (out, Some((off, "torn record header".into())));
         };
@@ -191,7 +212,10 @@ fn header() -> Vec<u8> {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StorageError + '_ {
-    move |source| StorageError::Io { path: path.to_path_buf(), source }
+    move |source| StorageError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Segment file name for an index.
@@ -200,7 +224,9 @@ pub fn segment_name(i: u32) -> String {
 }
 
 fn parse_segment(name: &str) -> Option<u32> {
-    (name.len() == 8 && name.bytes().all(|b| b.is_ascii_digit())).then(|| name.parse().ok()).flatten()
+    (name.len() == 8 && name.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| name.parse().ok())
+        .flatten()
 }
 
 fn parse_checkpoint(name: &str) -> Option<u32> {
@@ -319,7 +345,12 @@ pub fn replay(vfs: &dyn Vfs, dir: &Path) -> Result<ReplayInfo, StorageError> {
 
 impl Wal {
     /// Opens the WAL for writing, starting a fresh segment after `last_segment`.
-    pub fn open(vfs: Arc<dyn Vfs>, dir: &Path, segment_bytes: u64, last_segment: u32) -> Result<Self, StorageError> {
+    pub fn open(
+        vfs: Arc<dyn Vfs>,
+        dir: &Path,
+        segment_bytes: u64,
+        last_segment: u32,
+    ) -> Result<Self, StorageError> {
         crate::vfs::create_dir_durable(&*vfs, dir).map_err(io_err(dir))?;
         let w = Self::new_segment(&*vfs, dir, last_segment.saturating_add(1))?;
         Ok(Self {
@@ -339,7 +370,11 @@ impl Wal {
         f.write_all(&header()).map_err(io_err(&p))?;
         f.sync_data().map_err(io_err(&p))?;
         vfs.sync_dir(dir).map_err(io_err(dir))?;
-        Ok(Writer { f, index, size: HEADER_LEN as u64 })
+        Ok(Writer {
+            f,
+            index,
+            size: HEADER_LEN as u64,
+        })
     }
 
     /// Queues framed records; returns the sequence number to [`Wal::wait`] for.
@@ -425,7 +460,10 @@ impl Wal {
         let mut s = self.stats.lock();
         s.count += 1;
         s.sum += secs;
-        let i = FSYNC_BUCKETS.iter().position(|b| secs <= *b).unwrap_or(FSYNC_BUCKETS.len());
+        let i = FSYNC_BUCKETS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(FSYNC_BUCKETS.len());
         if let Some(b) = s.buckets.get_mut(i) {
             *b += 1;
         }
@@ -488,8 +526,13 @@ impl Wal {
 
     /// Total bytes of WAL files.
     pub fn size_bytes(&self) -> u64 {
-        let Ok(names) = self.vfs.read_dir(&self.dir) else { return 0 };
-        names.iter().filter_map(|n| self.vfs.file_len(&self.dir.join(n)).ok()).sum()
+        let Ok(names) = self.vfs.read_dir(&self.dir) else {
+            return 0;
+        };
+        names
+            .iter()
+            .filter_map(|n| self.vfs.file_len(&self.dir.join(n)).ok())
+            .sum()
     }
 
     /// Refuses further writes after flushing what is queued.
@@ -515,14 +558,20 @@ mod tests {
         let mut b = header();
         let l = labels("up");
         encode_series(&mut b, &[(1, &l)]);
-        let s = vec![(1, 1000, vigia_model::stale_nan()), (1, 999, -0.0), (7, i64::MIN, f64::INFINITY)];
+        let s = vec![
+            (1, 1000, vigia_model::stale_nan()),
+            (1, 999, -0.0),
+            (7, i64::MIN, f64::INFINITY),
+        ];
         encode_samples(&mut b, &s);
         encode_tombstones(&mut b, &[(1, 5, 6)]);
         let (recs, err) = decode_file(&b);
         assert!(err.is_none());
         assert_eq!(recs.len(), 3);
         assert_eq!(recs[0], Record::Series(vec![(1, l)]));
-        let Record::Samples(got) = &recs[1] else { panic!() };
+        let Record::Samples(got) = &recs[1] else {
+            panic!()
+        };
         for (a, b) in got.iter().zip(&s) {
             assert_eq!((a.0, a.1, a.2.to_bits()), (b.0, b.1, b.2.to_bits()));
         }
@@ -582,7 +631,17 @@ mod tests {
         assert!(w.fsync_stats().count <= 800);
         let crashed = fs.crash();
         let info = replay(&crashed, dir).unwrap();
-        let n: usize = info.records.iter().map(|r| if let Record::Samples(s) = r { s.len() } else { 0 }).sum();
+        let n: usize = info
+            .records
+            .iter()
+            .map(|r| {
+                if let Record::Samples(s) = r {
+                    s.len()
+                } else {
+                    0
+                }
+            })
+            .sum();
         assert_eq!(n, 800);
         assert!(info.last_segment > 1, "segments rotate");
         let last = w.cut().unwrap();

@@ -50,7 +50,11 @@ struct BitReader<'a> {
 
 impl<'a> BitReader<'a> {
     fn new(buf: &'a [u8]) -> Self {
-        Self { buf, byte: 0, used: 0 }
+        Self {
+            buf,
+            byte: 0,
+            used: 0,
+        }
     }
 
     fn read_bit(&mut self) -> Option<bool> {
@@ -65,7 +69,11 @@ impl<'a> BitReader<'a> {
             let avail = 8 - self.used;
             let take = n.min(avail);
             let bits = (u64::from(cur) >> (avail - take)) & ((1u64 << take) - 1);
-            out = if take == 64 { bits } else { (out << take) | bits };
+            out = if take == 64 {
+                bits
+            } else {
+                (out << take) | bits
+            };
             self.used += take;
             if self.used == 8 {
                 self.used = 0;
@@ -78,7 +86,12 @@ impl<'a> BitReader<'a> {
 }
 
 /// Delta-of-delta buckets: (prefix bits, prefix length, payload bits).
-const DOD_BUCKETS: [(u64, u32, u32); 4] = [(0b10, 2, 7), (0b110, 3, 9), (0b1110, 4, 12), (0b1111, 4, 64)];
+const DOD_BUCKETS: [(u64, u32, u32); 4] = [
+    (0b10, 2, 7),
+    (0b110, 3, 9),
+    (0b1110, 4, 12),
+    (0b1111, 4, 64),
+];
 
 fn fits_signed(v: i64, bits: u32) -> bool {
     if bits >= 64 {
@@ -170,7 +183,11 @@ impl XorChunk {
                     for (prefix, plen, nbits) in DOD_BUCKETS {
                         if fits_signed(dod, nbits) {
                             self.bits.write_bits(prefix, plen);
-                            let mask = if nbits == 64 { u64::MAX } else { (1u64 << nbits) - 1 };
+                            let mask = if nbits == 64 {
+                                u64::MAX
+                            } else {
+                                (1u64 << nbits) - 1
+                            };
                             self.bits.write_bits((dod as u64) & mask, nbits);
                             break;
                         }
@@ -264,7 +281,16 @@ pub struct XorIter<'a> {
 
 impl<'a> XorIter<'a> {
     fn new(data: &'a [u8], count: u16) -> Self {
-        Self { r: BitReader::new(data), left: count, read: 0, t: 0, t_delta: 0, v: 0, leading: 0, trailing: 0 }
+        Self {
+            r: BitReader::new(data),
+            left: count,
+            read: 0,
+            t: 0,
+            t_delta: 0,
+            v: 0,
+            leading: 0,
+            trailing: 0,
+        }
     }
 
     fn step(&mut self) -> Option<Sample> {
@@ -349,14 +375,33 @@ mod tests {
 
     #[test]
     fn special_values_roundtrip() {
-        let vals = [1.0, f64::NAN, vigia_model::stale_nan(), f64::INFINITY, f64::NEG_INFINITY, -0.0, 0.0, 1e300, -3.5];
-        let s: Vec<Sample> = vals.iter().enumerate().map(|(i, v)| Sample::new(i as i64 * 15_000 + (i as i64 % 3), *v)).collect();
+        let vals = [
+            1.0,
+            f64::NAN,
+            vigia_model::stale_nan(),
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -0.0,
+            0.0,
+            1e300,
+            -3.5,
+        ];
+        let s: Vec<Sample> = vals
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Sample::new(i as i64 * 15_000 + (i as i64 % 3), *v))
+            .collect();
         roundtrip(&s);
     }
 
     #[test]
     fn large_gaps_and_negative_times() {
-        roundtrip(&[Sample::new(i64::MIN + 1, 1.0), Sample::new(-5, 2.0), Sample::new(i64::MAX - 1, 3.0), Sample::new(i64::MAX, 3.0)]);
+        roundtrip(&[
+            Sample::new(i64::MIN + 1, 1.0),
+            Sample::new(-5, 2.0),
+            Sample::new(i64::MAX - 1, 3.0),
+            Sample::new(i64::MAX, 3.0),
+        ]);
     }
 
     proptest! {

@@ -2,6 +2,7 @@
 //! from several threads and prints each batch id only after `append` returned; the parent kills
 //! it with SIGKILL at a random moment, reopens the data directory and checks that every
 //! acknowledged sample is there. Several rounds on the same directory.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -19,7 +20,11 @@ const SERIES_PER_THREAD: u64 = 10;
 
 fn opts() -> TsdbOptions {
     // tiny blocks and segments so the child also cuts, checkpoints and compacts while killed
-    TsdbOptions { block_duration_ms: 2_000, wal_segment_bytes: 32 << 10, ..Default::default() }
+    TsdbOptions {
+        block_duration_ms: 2_000,
+        wal_segment_bytes: 32 << 10,
+        ..Default::default()
+    }
 }
 
 fn batch_time(id: u64) -> (u64, i64) {
@@ -30,15 +35,24 @@ fn batch_time(id: u64) -> (u64, i64) {
 }
 
 fn labels(th: u64, i: u64) -> Labels {
-    Labels::from_pairs([("__name__", "crash".to_string()), ("th", th.to_string()), ("i", i.to_string())])
+    Labels::from_pairs([
+        ("__name__", "crash".to_string()),
+        ("th", th.to_string()),
+        ("i", i.to_string()),
+    ])
 }
 
 /// Child mode: only does something when started by `kill9_acknowledged_samples_survive`.
 #[test]
 #[ignore]
 fn crash_child() {
-    let Ok(dir) = std::env::var(DIR_ENV) else { return };
-    let round: u64 = std::env::var(ROUND_ENV).ok().and_then(|r| r.parse().ok()).unwrap_or(0);
+    let Ok(dir) = std::env::var(DIR_ENV) else {
+        return;
+    };
+    let round: u64 = std::env::var(ROUND_ENV)
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0);
     let db = Tsdb::open(Path::new(&dir), opts()).unwrap();
     let mut hs = Vec::new();
     for th in 0..THREADS {
@@ -48,7 +62,10 @@ fn crash_child() {
                 let id = round * 1_000_000 + th * 100_000 + k;
                 let (_, t) = batch_time(id);
                 let batch: Vec<SeriesSamples> = (0..SERIES_PER_THREAD)
-                    .map(|i| SeriesSamples { labels: labels(th, i), samples: vec![Sample::new(t, id as f64)] })
+                    .map(|i| SeriesSamples {
+                        labels: labels(th, i),
+                        samples: vec![Sample::new(t, id as f64)],
+                    })
                     .collect();
                 let out = db.append(&batch).unwrap();
                 assert_eq!(out.appended, SERIES_PER_THREAD);
@@ -66,16 +83,28 @@ fn crash_child() {
 fn verify(dir: &Path, acked: &[u64]) {
     let db = Tsdb::open_with(Arc::new(vigia_tsdb::vfs::RealFs), dir, opts(), false).unwrap();
     let mut have: HashMap<(String, String), HashMap<i64, f64>> = HashMap::new();
-    for s in db.select(&[Matcher::equal("__name__", "crash")], i64::MIN, i64::MAX).unwrap() {
+    for s in db
+        .select(&[Matcher::equal("__name__", "crash")], i64::MIN, i64::MAX)
+        .unwrap()
+    {
         let s = s.unwrap();
-        let key = (s.labels.get("th").unwrap().to_string(), s.labels.get("i").unwrap().to_string());
+        let key = (
+            s.labels.get("th").unwrap().to_string(),
+            s.labels.get("i").unwrap().to_string(),
+        );
         have.insert(key, s.samples.iter().map(|x| (x.t, x.v)).collect());
     }
     for id in acked {
         let (th, t) = batch_time(*id);
         for i in 0..SERIES_PER_THREAD {
-            let got = have.get(&(th.to_string(), i.to_string())).and_then(|m| m.get(&t));
-            assert_eq!(got, Some(&(*id as f64)), "acknowledged batch {id} lost for series th={th} i={i}");
+            let got = have
+                .get(&(th.to_string(), i.to_string()))
+                .and_then(|m| m.get(&t));
+            assert_eq!(
+                got,
+                Some(&(*id as f64)),
+                "acknowledged batch {id} lost for series th={th} i={i}"
+            );
         }
     }
 }
@@ -84,11 +113,21 @@ fn verify(dir: &Path, acked: &[u64]) {
 fn kill9_acknowledged_samples_survive() {
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
-    let mut seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
     let mut all_acked: Vec<u64> = Vec::new();
     for round in 1..=5u64 {
         let mut child = Command::new(&exe)
-            .args(["--exact", "crash_child", "--nocapture", "--ignored", "--test-threads=1"])
+            .args([
+                "--exact",
+                "crash_child",
+                "--nocapture",
+                "--ignored",
+                "--test-threads=1",
+            ])
             .env(DIR_ENV, dir.path())
             .env(ROUND_ENV, round.to_string())
             .stdout(Stdio::piped())
@@ -102,7 +141,10 @@ fn kill9_acknowledged_samples_survive() {
             std::thread::spawn(move || {
                 for line in BufReader::new(stdout).lines() {
                     let Ok(line) = line else { break };
-                    if let Some(id) = line.strip_prefix("ACK ").and_then(|x| x.trim().parse::<u64>().ok()) {
+                    if let Some(id) = line
+                        .strip_prefix("ACK ")
+                        .and_then(|x| x.trim().parse::<u64>().ok())
+                    {
                         acked.lock().unwrap().push(id);
                     }
                 }
@@ -124,7 +166,10 @@ fn kill9_acknowledged_samples_survive() {
         reader.join().unwrap();
         let got = acked.lock().unwrap().clone();
         assert!(!got.is_empty(), "round {round}: child acknowledged nothing");
-        eprintln!("round {round}: {} batches acknowledged before SIGKILL", got.len());
+        eprintln!(
+            "round {round}: {} batches acknowledged before SIGKILL",
+            got.len()
+        );
         all_acked.extend(got);
         verify(dir.path(), &all_acked);
     }

@@ -396,6 +396,10 @@ impl Infra {
             }
             let load1 = (CPUS as f64 * u * 1.2 * rng.jitter(0.1) + 2.0 * fill_io).max(0.0);
             let step_min = s.step_min();
+            if campaign.is_none() {
+                // Initial step: the averages start settled.
+                hs.load = [load1; 3];
+            }
             hs.load[0] = load1;
             hs.load[1] += (load1 - hs.load[1]) * (1.0 - (-step_min / 5.0).exp());
             hs.load[2] += (load1 - hs.load[2]) * (1.0 - (-step_min / 15.0).exp());

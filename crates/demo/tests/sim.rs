@@ -3,7 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use vigia_demo::{Event, EventKind, FaultKind, SimConfig, Simulator};
-use vigia_model::{Labels, SeriesSamples, is_stale_nan, is_valid_label_name, is_valid_metric_name};
+use vigia_model::{
+    Appender, Labels, Matcher, MemStorage, Querier, SeriesSamples, is_stale_nan,
+    is_valid_label_name, is_valid_metric_name,
+};
 
 const MIN: i64 = 60_000;
 const HOUR: i64 = 60 * MIN;
@@ -991,4 +994,42 @@ fn odd_configurations_and_ranges_do_not_panic() {
         10,
         "5 hosts x 2 jobs"
     );
+}
+
+#[test]
+fn feeds_an_appender_in_chunks() {
+    // The intended use: backfill chunk by chunk into any `Appender`, then query it.
+    let store = MemStorage::new();
+    let mut s = sim(13);
+    let crash = s
+        .faults()
+        .into_iter()
+        .find(|f| f.kind == FaultKind::HostDown)
+        .unwrap();
+    let (from, to) = (crash.start_ms - HOUR, crash.end_ms + HOUR);
+    let mut t = from;
+    let mut appended = 0;
+    while t < to {
+        let out = store.append(&s.samples(t, (t + 17 * MIN).min(to))).unwrap();
+        assert_eq!(out.rejected_total(), 0);
+        appended += out.appended;
+        t += 17 * MIN;
+    }
+    let steps = ((to - from) / MIN) as u64;
+    assert!(appended > steps * 600 && appended <= steps * s.series_count() as u64);
+    let up: Vec<_> = store
+        .select(
+            &[
+                Matcher::equal("__name__", "up"),
+                Matcher::equal("instance", "web-3:9100"),
+            ],
+            from,
+            to,
+        )
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(up.len(), 1);
+    let zeros = up[0].samples.iter().filter(|x| x.v == 0.0).count() as i64;
+    assert_eq!(zeros, (crash.end_ms - crash.start_ms) / MIN);
 }

@@ -225,7 +225,7 @@ impl Engine {
                 "end timestamp must not be before start time".into(),
             ));
         }
-        let points = ((end_ms - start_ms) / step_ms).saturating_add(1);
+        let points = (end_ms.saturating_sub(start_ms) / step_ms).saturating_add(1);
         if points > self.opts.max_points_per_series as i64 {
             return Err(QueryError::BadData(format!(
                 "exceeded maximum resolution of {} points per timeseries. Try decreasing the query resolution (?step=XX)",

@@ -234,7 +234,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val
         "start" => return Ok(Val::Scalar(ev.start as f64 / 1000.0)),
         "end" => return Ok(Val::Scalar(ev.end as f64 / 1000.0)),
         "step" => return Ok(Val::Scalar(ev.step as f64 / 1000.0)),
-        "range" => return Ok(Val::Scalar((ev.end - ev.start) as f64 / 1000.0)),
+        "range" => return Ok(Val::Scalar(ev.end.saturating_sub(ev.start) as f64 / 1000.0)),
         "min_of" | "max_of" => {
             let a = scalar_arg(ev, c, 0, ts)?;
             let b = scalar_arg(ev, c, 1, ts)?;
@@ -1045,9 +1045,9 @@ fn extrapolated_rate(
             prev = p.1;
         }
     }
-    let mut to_start = (first_t - range_start) as f64 / 1000.0;
-    let mut to_end = (range_end - last_t) as f64 / 1000.0;
-    let sampled = (last_t - first_t) as f64 / 1000.0;
+    let mut to_start = first_t.saturating_sub(range_start) as f64 / 1000.0;
+    let mut to_end = range_end.saturating_sub(last_t) as f64 / 1000.0;
+    let sampled = last_t.saturating_sub(first_t) as f64 / 1000.0;
     let avg_between = sampled / (pts.len() - 1) as f64;
     let threshold = avg_between * 1.1;
     if to_start >= threshold {

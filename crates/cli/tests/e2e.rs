@@ -891,3 +891,42 @@ fn tls_serves_https_with_the_configured_certificate() {
     );
     assert_eq!(v.stop(), Some(0));
 }
+
+#[test]
+fn demo_backfills_history_and_serves_it() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Proc(
+        Command::new(env!("CARGO_BIN_EXE_vigia"))
+            .args(["demo", "--listen", "127.0.0.1:0", "--history", "2d", "--seed", "7", "--no-live", "--data-dir"])
+            .arg(dir.path().join("demo"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let out = child.0.stdout.take().unwrap();
+    let mut url = None;
+    let mut backfilled = None;
+    for line in BufReader::new(out).lines().map_while(Result::ok) {
+        if let Some(u) = line.strip_prefix("vigia listening on ") {
+            url = Some(u.trim().to_string());
+        }
+        if line.starts_with("demo: backfilled ") {
+            backfilled = line.split_whitespace().nth(2).and_then(|n| n.parse::<u64>().ok());
+            break;
+        }
+    }
+    let url = url.expect("demo printed its URL");
+    let n = backfilled.expect("demo reported its backfill");
+    assert!(n > 1_000_000, "2 days of ~600 series at 60 s: {n} samples");
+    let c = client();
+    let j: serde_json::Value = c.get(format!("{url}/api/v1/query?query=count(count by (__name__) ({{__name__=~\"vigia_.*\"}}))")).send().unwrap().json().unwrap();
+    let names: f64 = j["data"]["result"][0]["value"][1].as_str().unwrap().parse().unwrap();
+    assert!(names >= 10.0, "campaign series present: {j}");
+    let j: serde_json::Value = c.get(format!("{url}/api/v1/query?query=sum(vigia_registrations_total)")).send().unwrap().json().unwrap();
+    let regs: f64 = j["data"]["result"][0]["value"][1].as_str().unwrap().parse().unwrap();
+    assert!(regs > 0.0, "{j}");
+    let j: serde_json::Value = c.get(format!("{url}/api/v1/series?match[]=up")).send().unwrap().json().unwrap();
+    assert!(j["data"].as_array().unwrap().len() >= 5, "5–10 hosts: {j}");
+}

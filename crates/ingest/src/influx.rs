@@ -228,6 +228,12 @@ pub fn parse(
             c.expect(b'=', "'=' after tag key")?;
             let v = c.ident(b",", "tag value")?;
             tags.push((k, v));
+            if tags.len() >= limits.max_label_count {
+                return Err(c.err(format!(
+                    "more than {} tags",
+                    limits.max_label_count.saturating_sub(1)
+                )));
+            }
         }
         if !matches!(c.peek(), Some(b' ' | b'\t')) {
             return Err(c.err("missing fields"));
@@ -428,6 +434,15 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("out of range"));
+        let many: String = (0..100_000).map(|i| format!(",t{i}=v")).collect();
+        let e = parse(
+            format!("m{many} f=1").as_bytes(),
+            Precision::Ns,
+            0,
+            &Limits::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("more than 63 tags"), "{e}");
         let small = Limits {
             max_samples_per_request: 2,
             ..Limits::default()

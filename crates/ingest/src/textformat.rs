@@ -278,8 +278,12 @@ impl Parser<'_> {
                         Some(_) => i += 1,
                     }
                 }
-                if pairs.iter().any(|l| l.name == lname) {
-                    return Err(err(format!("duplicate label name {lname:?}")));
+                // Duplicates are found after sorting (validate_pairs), avoiding a quadratic scan.
+                if pairs.len() >= self.limits.max_label_count {
+                    return Err(err(format!(
+                        "more than {} labels",
+                        self.limits.max_label_count
+                    )));
                 }
                 pairs.push(Label {
                     name: lname.to_string(),
@@ -529,6 +533,18 @@ mod tests {
         assert_eq!(d.series[0].labels.get("a"), Some("C:\\q\\"));
         let e = parse(b"x{a=\"\xff\"} 1", None, 0, &Limits::default()).unwrap_err();
         assert!(e.to_string().contains("UTF-8"));
+        // Many labels on one line are refused while parsing, not after a quadratic scan.
+        let many: String = (0..100_000).map(|i| format!("l{i}=\"v\",")).collect();
+        let e = parse(
+            format!("m{{{many}}} 1").as_bytes(),
+            None,
+            0,
+            &Limits::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("more than 64 labels"), "{e}");
+        let e = parse(b"m{a=\"1\",b=\"2\",a=\"3\"} 1", None, 0, &Limits::default()).unwrap_err();
+        assert!(e.to_string().contains("duplicate label name \"a\""), "{e}");
         let small = Limits {
             max_samples_per_request: 1,
             ..Limits::default()

@@ -304,8 +304,17 @@ pub(crate) fn build_batch(
         let Some(labels) = relabel::process(&labels, &job.metric_relabel_configs) else {
             continue;
         };
-        if labels.metric_name().is_none() {
-            continue;
+        // Relabelling (e.g. labelmap, or a replace of __name__) can produce names that are not
+        // valid; as in Prometheus such a sample fails the whole scrape.
+        let name_ok = labels
+            .metric_name()
+            .is_some_and(vigia_model::is_valid_metric_name);
+        if !name_ok
+            || labels
+                .iter()
+                .any(|l| !vigia_model::is_valid_label_name(&l.name))
+        {
+            return Err(format!("invalid metric name or label names: {labels}"));
         }
         for l in &labels {
             if job.label_name_length_limit > 0 && l.name.len() > job.label_name_length_limit {
@@ -512,6 +521,15 @@ mod tests {
                 .contains("label_name_length_limit")
         );
         job.label_name_length_limit = 0;
+        let mut bad = job.clone();
+        bad.metric_relabel_configs =
+            serde_saphyr::from_str("[{regex: 'x', replacement: 'bad-name', action: labelmap}]")
+                .unwrap();
+        assert!(
+            build_batch(&bad, &target, &Limits::default(), &md, body, None, 100)
+                .unwrap_err()
+                .contains("invalid metric name or label names")
+        );
         job.label_limit = 3;
         assert!(
             build_batch(&job, &target, &Limits::default(), &md, body, None, 100)

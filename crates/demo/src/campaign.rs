@@ -59,8 +59,12 @@ pub(crate) struct CampaignDelta {
     pub(crate) regs: Vec<(usize, usize, u64)>,
     pub(crate) joins: [u64; 6],
     pub(crate) leaves: u64,
+    /// Ids of the attendees who left.
+    pub(crate) left_ids: Vec<u32>,
     pub(crate) engagement: [u64; 4],
     pub(crate) new_engaged: u64,
+    /// Ids of the attendees who engaged for the first time.
+    pub(crate) engaged_ids: Vec<u32>,
     /// Conversions per channel and price index.
     pub(crate) conversions: [[u64; 2]; 6],
     pub(crate) costs: [f64; 6],
@@ -88,8 +92,10 @@ pub(crate) struct CampaignState {
     conv_expected: Option<[f64; 6]>,
     rating_expected: Option<f64>,
     pub(crate) attendees: u64,
-    /// Attendees who left so far (they leave in join order).
-    pub(crate) left: u64,
+    /// Ids (join order) of the attendees present now.
+    pub(crate) present: Vec<u32>,
+    /// Per attendee id: has engaged at least once.
+    pub(crate) has_engaged: Vec<bool>,
     pub(crate) engaged: u64,
     open_pool: u64,
     click_pool: u64,
@@ -295,6 +301,11 @@ impl Campaign {
                 st.joins[c] += n;
                 st.attendees += n;
             }
+            let first = st.has_engaged.len();
+            let total = first + d.joins.iter().sum::<u64>() as usize;
+            st.present
+                .extend((first..total).map(|id| u32::try_from(id).unwrap_or(u32::MAX)));
+            st.has_engaged.resize(total, false);
         }
         let hazard = if m >= 90.0 {
             0.4
@@ -305,7 +316,13 @@ impl Campaign {
         };
         d.leaves = rng.thin(st.attendees, 1.0 - (-hazard * step_min).exp());
         st.attendees -= d.leaves;
-        st.left += d.leaves;
+        for _ in 0..d.leaves {
+            if st.present.is_empty() {
+                break;
+            }
+            let i = (rng.next_u64() % st.present.len() as u64) as usize;
+            d.left_ids.push(st.present.swap_remove(i));
+        }
 
         // Engagement during the webinar.
         let joins_total: u64 = st.joins.iter().sum();
@@ -321,12 +338,34 @@ impl Campaign {
             let events: u64 = d.engagement.iter().sum();
             let pending = ((self.engaged_target * joins_total as f64).round() as u64)
                 .saturating_sub(st.engaged);
+            // Newly engaged attendees are drawn among the present ones who never engaged.
+            let mut candidates: Vec<u32> = st
+                .present
+                .iter()
+                .copied()
+                .filter(|&id| !st.has_engaged.get(id as usize).copied().unwrap_or(true))
+                .collect();
             d.new_engaged = rng
                 .thin(pending, 1.0 - (-0.07 * step_min).exp())
-                .min(events);
+                .min(events)
+                .min(candidates.len() as u64);
+            for _ in 0..d.new_engaged {
+                let i = (rng.next_u64() % candidates.len().max(1) as u64) as usize;
+                if i < candidates.len() {
+                    let id = candidates.swap_remove(i);
+                    if let Some(f) = st.has_engaged.get_mut(id as usize) {
+                        *f = true;
+                    }
+                    d.engaged_ids.push(id);
+                }
+            }
             st.engaged += d.new_engaged;
-            if st.engaged == 0 {
-                // Every engagement event comes from an engaged attendee.
+            let engaged_present = st
+                .present
+                .iter()
+                .any(|&id| st.has_engaged.get(id as usize).copied().unwrap_or(false));
+            if !engaged_present {
+                // Every engagement event comes from an engaged attendee who is present.
                 d.engagement = [0; 4];
             }
         }

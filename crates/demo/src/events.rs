@@ -144,7 +144,7 @@ pub(crate) fn from_delta(
             next_id += 1;
         }
     }
-    for id in st.left - d.leaves..st.left {
+    for id in &d.left_ids {
         kinds.push(EventKind::Attendance {
             action: AttendanceAction::Leave,
             attendee_id: format!("a-{id}"),
@@ -160,12 +160,19 @@ pub(crate) fn from_delta(
         let j = (rng.next_u64() % (i as u64 + 1)) as usize;
         eng.swap(i, j);
     }
-    let engaged_before = st.engaged - d.new_engaged;
+    let engaged_present: Vec<u32> = st
+        .present
+        .iter()
+        .copied()
+        .filter(|&id| st.has_engaged.get(id as usize).copied().unwrap_or(false))
+        .collect();
     for (i, kind) in eng.into_iter().enumerate() {
-        let id = if (i as u64) < d.new_engaged {
-            engaged_before + i as u64
-        } else {
-            rng.next_u64() % st.engaged.max(1)
+        let id = match d.engaged_ids.get(i) {
+            Some(id) => *id,
+            None => {
+                let j = (rng.next_u64() % engaged_present.len().max(1) as u64) as usize;
+                engaged_present.get(j).copied().unwrap_or(0)
+            }
         };
         kinds.push(EventKind::Engagement {
             engagement: s(ENGAGEMENT.get(kind).copied().unwrap_or("chat")),

@@ -811,6 +811,43 @@ fn events_reproduce_the_campaign_counters() {
         engaged.len() as f64,
         inc("vigia_engaged_attendees_total", &[])
     );
+    // Replay attendance: leaves and engagement only from attendees who joined and are present.
+    let mut present: BTreeSet<&str> = BTreeSet::new();
+    let mut left = 0;
+    for e in &events {
+        match &e.kind {
+            EventKind::Attendance {
+                action: vigia_demo::AttendanceAction::Join,
+                attendee_id,
+                ..
+            } => {
+                assert!(
+                    present.insert(attendee_id.as_str()),
+                    "{attendee_id} joined twice"
+                );
+            }
+            EventKind::Attendance { attendee_id, .. } => {
+                assert!(
+                    present.remove(attendee_id.as_str()),
+                    "{attendee_id} left without being present"
+                );
+                left += 1;
+            }
+            EventKind::Engagement { attendee_id, .. } => {
+                assert!(
+                    present.contains(attendee_id.as_str()),
+                    "{attendee_id} engaged while absent"
+                );
+            }
+            _ => {}
+        }
+    }
+    assert!(left > 1000);
+    assert_eq!(
+        present.len() as f64,
+        sum_at(&b, "vigia_attendees_current", &[], to - MIN),
+        "replayed attendance = gauge"
+    );
     let views = count(&|k| matches!(k, EventKind::PageView { .. }));
     assert_eq!(views, inc("vigia_page_views_total", &[]));
     // Timestamps: ordered within the range's steps, ids unique, JSON round trip.

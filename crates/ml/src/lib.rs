@@ -2,6 +2,7 @@
 //! configuration and state snapshots, offline CSV scoring, and the NAB benchmark and scorer.
 
 pub mod detector;
+pub mod insight;
 pub mod nab;
 pub mod time;
 

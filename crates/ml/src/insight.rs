@@ -1,0 +1,401 @@
+//! Plain-language insight for an anomaly event: which pattern it is (spike, dip, level shift,
+//! trend change, variance change, missing data) and how unusual it is relative to a baseline
+//! the caller chooses (the series' recent history, or the same hour on previous days).
+
+use std::fmt;
+
+/// The shape of an anomaly event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pattern {
+    /// A short excursion upwards that comes back.
+    Spike,
+    /// A short excursion downwards that comes back.
+    Dip,
+    /// A step to a new level that persists (up or down, see [`Insight::shift_sigmas`]).
+    LevelShift,
+    /// The slope changed: the series ramps away from its usual course.
+    TrendChange,
+    /// The spread changed while the level did not.
+    VarianceChange,
+    /// Samples stopped arriving (gaps much longer than the usual interval).
+    MissingData,
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Pattern::Spike => "spike",
+            Pattern::Dip => "dip",
+            Pattern::LevelShift => "level shift",
+            Pattern::TrendChange => "trend change",
+            Pattern::VarianceChange => "variance change",
+            Pattern::MissingData => "missing data",
+        })
+    }
+}
+
+/// What an event looks like against its baseline.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Insight {
+    /// The pattern named.
+    pub pattern: Pattern,
+    /// Most extreme event value divided by the baseline's typical (median) value; `None` when
+    /// the baseline level is zero or of the other sign (a ratio would mislead).
+    pub peak_ratio: Option<f64>,
+    /// Most extreme deviation from the baseline median, in robust standard deviations.
+    pub peak_sigmas: f64,
+    /// Deviation of the event's last third from the baseline median, in robust sds (signed).
+    pub shift_sigmas: f64,
+    /// Event spread (around its own linear fit) divided by the baseline spread.
+    pub spread_ratio: f64,
+    /// The most extreme event value.
+    pub peak_value: f64,
+    /// The baseline median.
+    pub usual_value: f64,
+    /// Event duration in milliseconds (last minus first timestamp).
+    pub duration_ms: i64,
+}
+
+impl Insight {
+    /// A sentence such as "p95 latency on web-3 rose to 4.1× its usual level for 12 minutes
+    /// (spike, 9.3σ)". `subject` names the series; `context` says what "usual" means (e.g.
+    /// "for this hour").
+    pub fn describe(&self, subject: &str, context: &str) -> String {
+        let dur = human_duration(self.duration_ms);
+        let ctx = if context.is_empty() {
+            String::new()
+        } else {
+            format!(" {context}")
+        };
+        let how = match self.pattern {
+            Pattern::MissingData => format!("{subject} stopped reporting for {dur}"),
+            Pattern::VarianceChange => format!(
+                "{subject} became {:.1}× as {} as usual{ctx}, for {dur}",
+                if self.spread_ratio >= 1.0 {
+                    self.spread_ratio
+                } else {
+                    1.0 / self.spread_ratio.max(1e-9)
+                },
+                if self.spread_ratio >= 1.0 {
+                    "volatile"
+                } else {
+                    "flat"
+                },
+            ),
+            Pattern::TrendChange => format!(
+                "{subject} is trending {} away from its usual level{ctx} ({:.1}σ after {dur})",
+                if self.shift_sigmas >= 0.0 {
+                    "up"
+                } else {
+                    "down"
+                },
+                self.shift_sigmas.abs()
+            ),
+            _ => {
+                let verb = if self.peak_value >= self.usual_value {
+                    "rose"
+                } else {
+                    "fell"
+                };
+                match self.peak_ratio {
+                    Some(r) => {
+                        format!("{subject} {verb} to {r:.1}× its usual level{ctx} for {dur}")
+                    }
+                    None => format!(
+                        "{subject} {verb} to {} ({:.1}σ from usual{ctx}) for {dur}",
+                        self.peak_value, self.peak_sigmas
+                    ),
+                }
+            }
+        };
+        format!("{how} ({}, {:.1}σ)", self.pattern, self.peak_sigmas)
+    }
+}
+
+fn human_duration(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    if s < 120 {
+        format!("{s} seconds")
+    } else if s < 7200 {
+        format!("{} minutes", s / 60)
+    } else if s < 172_800 {
+        format!("{} hours", s / 3600)
+    } else {
+        format!("{} days", s / 86_400)
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => v.get(n / 2).copied().unwrap_or(0.0),
+        _ => {
+            (v.get(n / 2 - 1).copied().unwrap_or(0.0) + v.get(n / 2).copied().unwrap_or(0.0)) / 2.0
+        }
+    }
+}
+
+/// Least-squares line through `(i, y_i)`: returns (slope per sample, residual sd).
+fn line_fit(y: &[f64]) -> (f64, f64) {
+    let n = y.len() as f64;
+    if y.len() < 3 {
+        return (0.0, 0.0);
+    }
+    let mx = (n - 1.0) / 2.0;
+    let my = y.iter().sum::<f64>() / n;
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for (i, &v) in y.iter().enumerate() {
+        let dx = i as f64 - mx;
+        sxy += dx * (v - my);
+        sxx += dx * dx;
+    }
+    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    let sse: f64 = y
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| (v - my - slope * (i as f64 - mx)).powi(2))
+        .sum();
+    (slope, (sse / (n - 2.0)).sqrt())
+}
+
+/// Sum of squared errors of the best single step (two flat segments) through `y`.
+fn step_sse(y: &[f64]) -> f64 {
+    let n = y.len();
+    let total: f64 = y.iter().sum();
+    let total_sq: f64 = y.iter().map(|v| v * v).sum();
+    let mut best = f64::INFINITY;
+    let mut left = 0.0;
+    let mut left_sq = 0.0;
+    for (k, &v) in y.iter().enumerate().take(n.saturating_sub(1)) {
+        left += v;
+        left_sq += v * v;
+        let nl = (k + 1) as f64;
+        let nr = (n - k - 1) as f64;
+        let sse =
+            (left_sq - left * left / nl) + ((total_sq - left_sq) - (total - left).powi(2) / nr);
+        best = best.min(sse);
+    }
+    best
+}
+
+/// Names the pattern of `event` (the anomalous stretch, oldest first) against `baseline`
+/// (normal behaviour before it, or the same hours on earlier days). Both are
+/// `(timestamp_ms, value)`. Returns `None` when the baseline has fewer than 5 samples.
+pub fn classify(baseline: &[(i64, f64)], event: &[(i64, f64)]) -> Option<Insight> {
+    if baseline.len() < 5 {
+        return None;
+    }
+    let mut vals: Vec<f64> = baseline.iter().map(|p| p.1).collect();
+    let usual = median(&mut vals);
+    let mut dev: Vec<f64> = vals.iter().map(|v| (v - usual).abs()).collect();
+    let mad = median(&mut dev) * 1.4826;
+    let (_, base_resid) = line_fit(&baseline.iter().map(|p| p.1).collect::<Vec<_>>());
+    let scale_floor = 1e-9 * usual.abs().max(1e-300);
+    let sigma = mad.max(base_resid * 0.5).max(scale_floor);
+    let mut intervals: Vec<i64> = baseline
+        .windows(2)
+        .map(|w| w[1].0 - w[0].0)
+        .filter(|&d| d > 0)
+        .collect();
+    let typical = if intervals.is_empty() {
+        0
+    } else {
+        intervals.sort_unstable();
+        intervals.get(intervals.len() / 2).copied().unwrap_or(0)
+    };
+
+    let last_base = baseline.last().map_or(0, |p| p.0);
+    let first_ts = event.first().map_or(last_base, |p| p.0);
+    let last_ts = event.last().map_or(last_base, |p| p.0);
+    let longest_gap = std::iter::once(last_base)
+        .chain(event.iter().map(|p| p.0))
+        .collect::<Vec<_>>()
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .max()
+        .unwrap_or(0);
+    let ratio_of = |v: f64| {
+        (usual > 0.0 && v >= 0.0 || usual < 0.0 && v <= 0.0)
+            .then(|| v / usual)
+            .filter(|r| r.is_finite())
+    };
+
+    if event.is_empty() || (typical > 0 && longest_gap > 5 * typical) {
+        return Some(Insight {
+            pattern: Pattern::MissingData,
+            peak_ratio: None,
+            peak_sigmas: 0.0,
+            shift_sigmas: 0.0,
+            spread_ratio: 1.0,
+            peak_value: usual,
+            usual_value: usual,
+            duration_ms: if event.is_empty() {
+                0
+            } else {
+                longest_gap.max(last_ts - first_ts)
+            },
+        });
+    }
+
+    let y: Vec<f64> = event.iter().map(|p| p.1).collect();
+    let peak_value = y
+        .iter()
+        .copied()
+        .max_by(|a, b| (a - usual).abs().total_cmp(&(b - usual).abs()))
+        .unwrap_or(usual);
+    let peak_sigmas = (peak_value - usual).abs() / sigma;
+    let tail_len = (y.len() / 3).max(1);
+    let tail = y.get(y.len() - tail_len..).unwrap_or(&[]);
+    let shift_sigmas = (tail.iter().sum::<f64>() / tail_len as f64 - usual) / sigma;
+    let (slope, resid) = line_fit(&y);
+    let spread_ratio = resid / base_resid.max(sigma * 0.1).max(scale_floor);
+
+    let n = y.len() as f64;
+    let line_sse = resid * resid * (n - 2.0).max(1.0);
+    let step = step_sse(&y);
+    let ramp = (slope * n).abs() / sigma;
+    // Share of event samples more than 2 sd from usual: high for a changed spread, low for an
+    // isolated spike or dip.
+    let wide = y
+        .iter()
+        .filter(|v| (*v - usual).abs() > 2.0 * sigma)
+        .count() as f64
+        / n;
+    let long = y.len() >= 6;
+    let spread_changed = !(0.5..=2.0).contains(&spread_ratio);
+    let pattern = if shift_sigmas.abs() >= 3.0 && long {
+        if ramp >= 3.0 && line_sse < 0.8 * step {
+            Pattern::TrendChange
+        } else {
+            Pattern::LevelShift
+        }
+    } else if spread_changed && long && (wide > 0.25 || spread_ratio < 0.5) {
+        Pattern::VarianceChange
+    } else if peak_sigmas >= 3.0 {
+        if peak_value >= usual {
+            Pattern::Spike
+        } else {
+            Pattern::Dip
+        }
+    } else if spread_changed && long {
+        Pattern::VarianceChange
+    } else if ramp >= 3.0 {
+        Pattern::TrendChange
+    } else if peak_value >= usual {
+        Pattern::Spike
+    } else {
+        Pattern::Dip
+    };
+    Some(Insight {
+        pattern,
+        peak_ratio: ratio_of(peak_value),
+        peak_sigmas,
+        shift_sigmas,
+        spread_ratio,
+        peak_value,
+        usual_value: usual,
+        duration_ms: last_ts - first_ts,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STEP: i64 = 60_000;
+
+    type Series = Vec<(i64, f64)>;
+
+    fn noise(i: usize) -> f64 {
+        // Deterministic pseudo-noise in [-1, 1].
+        let x = (i as f64 * 12.9898).sin() * 43_758.545;
+        2.0 * (x - x.floor()) - 1.0
+    }
+
+    fn baseline() -> Vec<(i64, f64)> {
+        (0..200)
+            .map(|i| (i as i64 * STEP, 100.0 + noise(i)))
+            .collect()
+    }
+
+    fn event(f: impl Fn(usize) -> f64, len: usize) -> Vec<(i64, f64)> {
+        (0..len).map(|k| ((200 + k) as i64 * STEP, f(k))).collect()
+    }
+
+    #[test]
+    fn names_each_pattern() {
+        let b = baseline();
+        let cases: Vec<(&str, Series, Pattern)> = vec![
+            (
+                "spike",
+                event(
+                    |k| {
+                        if k == 2 {
+                            180.0
+                        } else {
+                            100.0 + noise(300 + k)
+                        }
+                    },
+                    8,
+                ),
+                Pattern::Spike,
+            ),
+            (
+                "dip",
+                event(|k| if k == 3 { 40.0 } else { 100.0 + noise(300 + k) }, 8),
+                Pattern::Dip,
+            ),
+            (
+                "level shift",
+                event(|k| 130.0 + noise(300 + k), 20),
+                Pattern::LevelShift,
+            ),
+            (
+                "level shift down",
+                event(|k| 70.0 + noise(300 + k), 20),
+                Pattern::LevelShift,
+            ),
+            (
+                "trend",
+                event(|k| 100.0 + 2.0 * k as f64 + noise(300 + k), 30),
+                Pattern::TrendChange,
+            ),
+            (
+                "variance",
+                event(|k| 100.0 + 2.5 * noise(300 + k), 40),
+                Pattern::VarianceChange,
+            ),
+            ("flatline", event(|_| 100.2, 40), Pattern::VarianceChange),
+            (
+                "missing",
+                vec![(260 * STEP, 100.0), (261 * STEP, 100.5)],
+                Pattern::MissingData,
+            ),
+            ("nothing at all", Vec::new(), Pattern::MissingData),
+        ];
+        for (name, ev, want) in cases {
+            let got = classify(&b, &ev).unwrap();
+            assert_eq!(got.pattern, want, "{name}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn describes_in_plain_language() {
+        let b: Vec<(i64, f64)> = (0..200)
+            .map(|i| (i as i64 * STEP, 1.0 + 0.01 * noise(i)))
+            .collect();
+        let ev = event(|k| if k < 12 { 4.1 } else { 1.0 }, 13);
+        let ins = classify(&b, &ev).unwrap();
+        let text = ins.describe("p95 latency on web-3", "for this hour");
+        assert!(
+            text.starts_with(
+                "p95 latency on web-3 rose to 4.1× its usual level for this hour for 12 minutes"
+            ),
+            "{text}"
+        );
+        assert!(classify(&b[..3], &ev).is_none());
+    }
+}

@@ -93,7 +93,7 @@ fn select(db: &MemStorage, matchers: &[Matcher]) -> Vec<Series> {
 /// Polls until `cond` holds; fails after a generous deadline (not a timing assertion: the
 /// conditions need only a few 100 ms scrape intervals).
 async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    for _ in 0..400 {
+    for _ in 0..800 {
         if cond() {
             return;
         }

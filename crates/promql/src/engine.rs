@@ -57,7 +57,8 @@ const MAX_OPERATORS: usize = 1024;
 
 /// Rejects queries whose syntax tree would be deep enough to threaten the stack during
 /// parsing, evaluation or drop. Characters inside string literals are not counted.
-fn check_nesting(query: &str) -> Result<(), QueryError> {
+/// Returns a weight (bracket depth plus operator count) estimating the syntax tree depth.
+fn check_nesting(query: &str) -> Result<usize, QueryError> {
     let (mut depth, mut max_depth, mut ops) = (0usize, 0usize, 0usize);
     let mut quote: Option<char> = None;
     let mut escaped = false;
@@ -98,7 +99,7 @@ fn check_nesting(query: &str) -> Result<(), QueryError> {
             "invalid parameter \"query\": query has more than {MAX_OPERATORS} operators"
         )));
     }
-    Ok(())
+    Ok(max_depth + ops)
 }
 
 /// Parses a query, mapping parser errors to [`QueryError::BadData`].
@@ -110,7 +111,44 @@ pub(crate) fn parse_query(query: &str) -> Result<Expr, QueryError> {
 
 /// Parses and pretty-prints a query (the `/api/v1/format_query` endpoint).
 pub fn format_query(query: &str) -> Result<String, QueryError> {
-    Ok(parse_query(query)?.prettify())
+    with_big_stack(query, || Ok(parse_query(query)?.prettify()))
+}
+
+/// Stack size of the thread that parses and evaluates a query: syntax trees are walked
+/// recursively, and a caller's thread (e.g. a 2 MiB blocking-pool thread) may be too small for
+/// the deepest query [`check_nesting`] admits. Only touched pages are committed.
+const EVAL_STACK_BYTES: usize = 64 << 20;
+
+/// Queries up to this weight (see [`check_nesting`]) are evaluated on the caller's thread.
+const INLINE_WEIGHT: usize = 32;
+
+/// Runs `f` on a scoped thread with a large stack when `query` is deep; inline otherwise, or if
+/// such a thread cannot be spawned.
+fn with_big_stack<T: Send>(
+    query: &str,
+    f: impl FnOnce() -> Result<T, QueryError> + Send,
+) -> Result<T, QueryError> {
+    if check_nesting(query)? <= INLINE_WEIGHT {
+        return f();
+    }
+    let mut slot = Some(f);
+    let joined = std::thread::scope(|scope| {
+        let slot_ref = &mut slot;
+        let spawned = std::thread::Builder::new()
+            .name("promql-eval".into())
+            .stack_size(EVAL_STACK_BYTES)
+            .spawn_scoped(scope, move || slot_ref.take().map(|f| f()));
+        spawned.ok().map(|h| h.join())
+    });
+    match joined {
+        Some(Ok(Some(r))) => r,
+        Some(Ok(None)) => Err(QueryError::Execution("query evaluation did not run".into())),
+        Some(Err(_)) => Err(QueryError::Execution("query evaluation panicked".into())),
+        None => match slot.take() {
+            Some(f) => f(),
+            None => Err(QueryError::Execution("query evaluation did not run".into())),
+        },
+    }
 }
 
 impl Engine {
@@ -150,6 +188,16 @@ impl Engine {
 
     /// Evaluates `query` at one instant (`time_ms`).
     pub fn instant(
+        &self,
+        q: &dyn Querier,
+        query: &str,
+        time_ms: i64,
+        p: &QueryParams,
+    ) -> Result<QueryOutput, QueryError> {
+        with_big_stack(query, || self.instant_inner(q, query, time_ms, p))
+    }
+
+    fn instant_inner(
         &self,
         q: &dyn Querier,
         query: &str,
@@ -206,6 +254,21 @@ impl Engine {
 
     /// Evaluates `query` at every step from `start_ms` to `end_ms` (inclusive).
     pub fn range(
+        &self,
+        q: &dyn Querier,
+        query: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+        p: &QueryParams,
+    ) -> Result<QueryOutput, QueryError> {
+        with_big_stack(query, || {
+            self.range_inner(q, query, start_ms, end_ms, step_ms, p)
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn range_inner(
         &self,
         q: &dyn Querier,
         query: &str,

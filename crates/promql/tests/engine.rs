@@ -276,3 +276,25 @@ fn long_operator_chains_within_limits_work() {
     let q = vec!["req_total"; 1000].join(" or ");
     assert!(engine().instant(&s, &q, 60_000, &p()).is_ok());
 }
+
+#[test]
+fn deep_queries_work_from_small_stack_threads() {
+    // Callers such as a 2 MiB blocking-pool thread must not overflow on the deepest admitted query.
+    let h = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            let s = store();
+            let q = format!(
+                "{}{}{}",
+                "(".repeat(200),
+                vec!["req_total"; 1000].join(" + "),
+                ")".repeat(200)
+            );
+            engine().instant(&s, &q, 60_000, &p()).map(|o| o.value)
+        })
+        .unwrap();
+    let Value::Vector(v) = h.join().unwrap().unwrap() else {
+        panic!()
+    };
+    assert_eq!(v.len(), 2);
+}

@@ -22,6 +22,11 @@ pub const INDEX_MAGIC: [u8; 4] = *b"VIDX";
 pub const FORMAT_VERSION: u8 = 1;
 /// Chunk encoding: pco timestamps + pco values.
 pub const ENC_PCO: u8 = 1;
+/// Chunk encoding: pco values only; the timestamps are those of an earlier `ENC_PCO` chunk of the
+/// same file whose timestamp column is identical (series scraped together share timestamps).
+pub const ENC_PCO_SHARED_TS: u8 = 2;
+/// Distinct timestamp columns remembered for sharing while writing one block.
+const MAX_SHARED_TS: usize = 65_536;
 /// Largest number of samples in one chunk.
 pub const MAX_CHUNK_SAMPLES: usize = 16384;
 /// Size of the index table of contents at the end of the file.
@@ -108,7 +113,7 @@ pub fn new_ulid() -> String {
 pub fn encode_chunk(samples: &[Sample]) -> Result<Vec<u8>, StorageError> {
     let ts: Vec<i64> = samples.iter().map(|s| s.t).collect();
     let vs: Vec<f64> = samples.iter().map(|s| s.v).collect();
-    let cfg = pco::ChunkConfig::default();
+    let cfg = chunk_config();
     let pe = |e: pco::errors::PcoError| StorageError::Other(format!("pco compression failed: {e}"));
     let tb = pco::standalone::simple_compress(&ts, &cfg).map_err(pe)?;
     let vb = pco::standalone::simple_compress(&vs, &cfg).map_err(pe)?;
@@ -117,6 +122,42 @@ pub fn encode_chunk(samples: &[Sample]) -> Result<Vec<u8>, StorageError> {
     put_bytes(&mut out, &tb);
     out.extend_from_slice(&vb);
     Ok(out)
+}
+
+/// pco settings for block chunks (level 12 was measured: no gain on node_exporter-like data).
+fn chunk_config() -> pco::ChunkConfig {
+    pco::ChunkConfig::default()
+}
+
+fn pco_err(e: pco::errors::PcoError) -> StorageError {
+    StorageError::Other(format!("pco compression failed: {e}"))
+}
+
+/// Compresses only the values of a chunk (for [`ENC_PCO_SHARED_TS`]): count, the offset of the
+/// chunk frame holding the timestamps, then the pco values.
+pub fn encode_chunk_shared(samples: &[Sample], ts_ref: u64) -> Result<Vec<u8>, StorageError> {
+    let vs: Vec<f64> = samples.iter().map(|s| s.v).collect();
+    let vb = pco::standalone::simple_compress(&vs, &chunk_config()).map_err(pco_err)?;
+    let mut out = Vec::with_capacity(vb.len() + 12);
+    put_uvarint(&mut out, samples.len() as u64);
+    put_uvarint(&mut out, ts_ref);
+    out.extend_from_slice(&vb);
+    Ok(out)
+}
+
+/// Timestamps of an [`ENC_PCO`] chunk payload.
+pub fn decode_chunk_ts(payload: &[u8]) -> Result<Vec<i64>, String> {
+    let mut r = Reader::new(payload);
+    let n = r.uvarint().map_err(|e| e.to_string())? as usize;
+    let tb = r.bytes_prefixed().map_err(|e| e.to_string())?;
+    let ts: Vec<i64> = pco::standalone::simple_decompress(tb).map_err(|e| e.to_string())?;
+    if ts.len() != n {
+        return Err(format!(
+            "chunk holds {} timestamps, header says {n}",
+            ts.len()
+        ));
+    }
+    Ok(ts)
 }
 
 /// Decompresses a chunk payload written by [`encode_chunk`].
@@ -185,6 +226,7 @@ where
     chunks.push(FORMAT_VERSION);
     chunks.extend_from_slice(&[0, 0, 0]);
     let mut labels_list: Vec<Labels> = Vec::new();
+    let mut ts_cols: std::collections::HashMap<Vec<i64>, u64> = std::collections::HashMap::new();
     let mut metas: Vec<Vec<ChunkMeta>> = Vec::new();
     let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
     let mut stats = BlockStats::default();
@@ -203,12 +245,21 @@ where
             let (Some(first), Some(last)) = (part.first(), part.last()) else {
                 continue;
             };
-            let payload = encode_chunk(part)?;
             let off = chunks.len() as u64;
+            let ts: Vec<i64> = part.iter().map(|s| s.t).collect();
+            let (enc, payload) = match ts_cols.get(&ts) {
+                Some(&r) => (ENC_PCO_SHARED_TS, encode_chunk_shared(part, r)?),
+                None => {
+                    if ts_cols.len() < MAX_SHARED_TS && part.len() > 1 {
+                        ts_cols.insert(ts, off);
+                    }
+                    (ENC_PCO, encode_chunk(part)?)
+                }
+            };
             let mut frame = Vec::with_capacity(payload.len() + 10);
             put_uvarint(&mut frame, payload.len() as u64 + 1);
             let body_start = frame.len();
-            frame.push(ENC_PCO);
+            frame.push(enc);
             frame.extend_from_slice(&payload);
             let crc = crc32fast::hash(frame.get(body_start..).unwrap_or(&[]));
             frame.extend_from_slice(&crc.to_le_bytes());
@@ -550,26 +601,75 @@ impl Block {
             if c.max_t < min_t || c.min_t > max_t {
                 continue;
             }
-            let frame = self
-                .chunks
-                .read_at(c.off, c.len as usize)
-                .map_err(io_err(&cp))?;
-            let mut r = Reader::new(&frame);
-            let len = r.len(frame.len()).map_err(|e| corrupt(&cp, e))?;
-            let body = r.bytes(len).map_err(|e| corrupt(&cp, e))?;
-            let crc = r.u32().map_err(|e| corrupt(&cp, e))?;
-            if crc32fast::hash(body) != crc {
-                return Err(corrupt(&cp, format!("chunk at {} CRC mismatch", c.off)));
-            }
-            match body.split_first() {
-                Some((&ENC_PCO, payload)) => {
-                    let samples = decode_chunk(payload).map_err(|e| corrupt(&cp, e))?;
-                    out.extend(samples.into_iter().filter(|s| s.t >= min_t && s.t <= max_t));
+            let body = self.read_frame(c.off, Some(c.len))?;
+            let samples = match body.split_first() {
+                Some((&ENC_PCO, payload)) => decode_chunk(payload).map_err(|e| corrupt(&cp, e))?,
+                Some((&ENC_PCO_SHARED_TS, payload)) => {
+                    let mut r = Reader::new(payload);
+                    let n = r.uvarint().map_err(|e| corrupt(&cp, e))?;
+                    let ts_ref = r.uvarint().map_err(|e| corrupt(&cp, e))?;
+                    if ts_ref >= c.off {
+                        return Err(corrupt(
+                            &cp,
+                            "shared timestamps must reference an earlier chunk",
+                        ));
+                    }
+                    let vb = r.bytes(r.remaining()).map_err(|e| corrupt(&cp, e))?;
+                    let vs: Vec<f64> =
+                        pco::standalone::simple_decompress(vb).map_err(|e| corrupt(&cp, e))?;
+                    let tbody = self.read_frame(ts_ref, None)?;
+                    let ts = match tbody.split_first() {
+                        Some((&ENC_PCO, p)) => decode_chunk_ts(p).map_err(|e| corrupt(&cp, e))?,
+                        _ => {
+                            return Err(corrupt(
+                                &cp,
+                                "shared timestamps reference a chunk without timestamps",
+                            ));
+                        }
+                    };
+                    if ts.len() as u64 != n || vs.len() as u64 != n {
+                        return Err(corrupt(&cp, "shared-timestamp chunk length mismatch"));
+                    }
+                    ts.into_iter()
+                        .zip(vs)
+                        .map(|(t, v)| Sample::new(t, v))
+                        .collect()
                 }
                 _ => return Err(corrupt(&cp, "unknown chunk encoding")),
-            }
+            };
+            out.extend(samples.into_iter().filter(|s| s.t >= min_t && s.t <= max_t));
         }
         Ok(out)
+    }
+
+    /// Reads and CRC-checks the chunk frame at `off`, returning its body (encoding byte +
+    /// payload). `len` is the whole frame length when known.
+    fn read_frame(&self, off: u64, len: Option<u32>) -> Result<Vec<u8>, StorageError> {
+        let cp = self.dir.join("chunks");
+        let frame = match len {
+            Some(l) => self.chunks.read_at(off, l as usize).map_err(io_err(&cp))?,
+            None => {
+                let avail = self.chunks.len().saturating_sub(off).min(10) as usize;
+                let head = self.chunks.read_at(off, avail).map_err(io_err(&cp))?;
+                let mut r = Reader::new(&head);
+                let body_len = r.uvarint().map_err(|e| corrupt(&cp, e))?;
+                let total = (r.pos() as u64).saturating_add(body_len).saturating_add(4);
+                if off.saturating_add(total) > self.chunks.len() {
+                    return Err(corrupt(&cp, "chunk frame past end of file"));
+                }
+                self.chunks
+                    .read_at(off, total as usize)
+                    .map_err(io_err(&cp))?
+            }
+        };
+        let mut r = Reader::new(&frame);
+        let blen = r.len(frame.len()).map_err(|e| corrupt(&cp, e))?;
+        let body = r.bytes(blen).map_err(|e| corrupt(&cp, e))?;
+        let crc = r.u32().map_err(|e| corrupt(&cp, e))?;
+        if crc32fast::hash(body) != crc {
+            return Err(corrupt(&cp, format!("chunk at {off} CRC mismatch")));
+        }
+        Ok(body.to_vec())
     }
 
     /// Every series with all its samples (compaction, rewrite).

@@ -63,8 +63,10 @@ pub struct ServerResult {
     pub cpu_seconds: f64,
     /// Samples per server CPU second.
     pub samples_per_cpu_second: f64,
-    /// Peak resident memory, bytes.
+    /// Peak resident memory during ingest, bytes.
     pub peak_rss_bytes: u64,
+    /// Peak resident memory including the flush into blocks (vigia only), bytes.
+    pub flush_peak_rss_bytes: u64,
     /// Resident memory before ingest, bytes.
     pub idle_rss_bytes: u64,
     /// Peak RSS above idle, per active series, bytes.
@@ -536,7 +538,7 @@ pub fn run(args: IngestBenchArgs) -> anyhow::Result<()> {
     if !r.status().is_success() {
         bail!("vigia flush failed: {}", r.text().unwrap_or_default());
     }
-    vres.peak_rss_bytes = vres.peak_rss_bytes.max(procs::rss(vigia.child.id()).0);
+    vres.flush_peak_rss_bytes = procs::rss(vigia.child.id()).0;
     vres.disk_bytes = procs::dir_bytes(&vdir);
     vres.bytes_per_sample = vres.disk_bytes as f64 / samples.max(1) as f64;
     drop(vigia);

@@ -46,6 +46,9 @@ pub(crate) const PRICES: [f64; 2] = [200.0, 300.0];
 /// The campaign currency.
 pub(crate) const CURRENCY: &str = "EUR";
 
+/// Minutes from the webinar start to its end.
+const END_MIN: f64 = (WEBINAR_LEN / MINUTE) as f64;
+
 /// Campaign targets.
 pub(crate) const TARGET_REGISTRATIONS: f64 = 2000.0;
 const CONVERSION_RATE: f64 = 0.25;
@@ -88,7 +91,6 @@ impl CampaignDelta {
 pub(crate) struct CampaignState {
     regs: [u64; 6],
     pub(crate) joins: [u64; 6],
-    join_expected: Option<[f64; 6]>,
     conv_expected: Option<[f64; 6]>,
     rating_expected: Option<f64>,
     pub(crate) attendees: u64,
@@ -200,7 +202,7 @@ impl Campaign {
             organic_payments: [day0 + DAY + 12 * HOUR, day0 + 6 * DAY + 12 * HOUR],
         };
         // Normalise so that the expected registrations up to the end of the webinar hit the target.
-        let close = s.webinar + WEBINAR_LEN;
+        let close = s.webinar;
         let steps = ((close - s.start) / s.step).clamp(0, 20_000_000);
         let mut total = 0.0;
         for k in 1..=steps {
@@ -220,7 +222,7 @@ impl Campaign {
 
     /// Un-normalised registration intensity of channel `c` for the step ending at `t`.
     fn raw_intensity(&self, s: &Schedule, t: i64, c: usize, ads_stopped: bool) -> f64 {
-        if t <= s.start || t > s.webinar + WEBINAR_LEN {
+        if t <= s.start || t > s.webinar {
             return 0.0;
         }
         let span = (s.webinar - s.start).max(DAY) as f64;
@@ -277,10 +279,8 @@ impl Campaign {
             }
         }
 
-        // Attendance: joins from 15 minutes before to 45 minutes after the start.
-        if m >= -15.0 && st.join_expected.is_none() {
-            st.join_expected = Some(std::array::from_fn(|c| SHOW_UP[c] * st.regs[c] as f64));
-        }
+        // Attendance: joins from 15 minutes before to 45 minutes after the start, in proportion
+        // to the registrations so far.
         let join_density = if (-15.0..0.0).contains(&m) {
             0.20 / 15.0
         } else if (0.0..10.0).contains(&m) {
@@ -290,10 +290,9 @@ impl Campaign {
         } else {
             0.0
         };
-        if let Some(je) = st.join_expected
-            && join_density > 0.0
-        {
-            for (c, expected) in je.iter().enumerate() {
+        if join_density > 0.0 {
+            for (c, show_up) in SHOW_UP.iter().enumerate() {
+                let expected = show_up * st.regs[c] as f64;
                 let n = rng
                     .poisson(expected * join_density * step_min)
                     .min(st.regs[c].saturating_sub(st.joins[c]));
@@ -307,7 +306,7 @@ impl Campaign {
                 .extend((first..total).map(|id| u32::try_from(id).unwrap_or(u32::MAX)));
             st.has_engaged.resize(total, false);
         }
-        let hazard = if m >= 90.0 {
+        let hazard = if m >= END_MIN {
             0.4
         } else if m >= 0.0 {
             0.004
@@ -326,7 +325,7 @@ impl Campaign {
 
         // Engagement during the webinar.
         let joins_total: u64 = st.joins.iter().sum();
-        if (0.0..90.0).contains(&m) && st.attendees > 0 {
+        if (0.0..END_MIN).contains(&m) && st.attendees > 0 {
             let a = st.attendees as f64 * step_min;
             let poll = [20.0, 45.0, 70.0].iter().any(|p| m >= *p && m < p + 3.0);
             d.engagement = [
@@ -395,11 +394,11 @@ impl Campaign {
         }
 
         // Satisfaction survey after the webinar.
-        if m >= 90.0 && st.rating_expected.is_none() {
+        if m >= END_MIN && st.rating_expected.is_none() {
             st.rating_expected = Some(SURVEY_RATE * joins_total as f64);
         }
         if let Some(re) = st.rating_expected {
-            let mr = m - 90.0;
+            let mr = m - END_MIN;
             if (0.0..1440.0).contains(&mr) {
                 let n = rng.poisson(re * (-mr / 45.0).exp() / 45.0 * step_min);
                 for _ in 0..n {
@@ -465,7 +464,7 @@ impl Campaign {
 
         // Page views and load times.
         let background = 0.3 * activity(t) * step_min;
-        let webinar_now = (-15.0..90.0).contains(&m);
+        let webinar_now = (-15.0..END_MIN).contains(&m);
         let lambdas = [
             4.0 * expected_regs + background,
             1.4 * expected_regs + 0.2 * background,

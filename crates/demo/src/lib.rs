@@ -101,6 +101,23 @@ impl Simulator {
         }
     }
 
+    /// A simulator placed for `vigia demo`: history `[end_ms - history_ms, end_ms)`, then live.
+    ///
+    /// With at least 14 days of history the timeline is [`SimConfig::new`]'s (the story of
+    /// faults and the webinar 12 days in). With less, the webinar starts `min(3 h, history / 2)`
+    /// before `end_ms`, so attendance, engagement and the first conversions are in the history.
+    /// In both cases the live fault cycle starts 25 minutes before `end_ms`: its first error
+    /// burst begins 5 minutes before the end of the history and the next faults follow live.
+    pub fn for_demo(seed: u64, end_ms: i64, history_ms: i64) -> Self {
+        let mut cfg = SimConfig::new(seed, end_ms);
+        let history = history_ms.max(cfg.step_ms);
+        cfg = SimConfig::new(seed, end_ms.saturating_sub(history));
+        if history < 14 * schedule::DAY {
+            cfg.webinar_at_ms = end_ms - (3 * schedule::HOUR).min(history / 2);
+        }
+        Self::new(cfg).with_live_faults_from(Some(end_ms - 25 * schedule::MINUTE))
+    }
+
     /// Number of series the simulator produces.
     pub fn series_count(&self) -> usize {
         self.catalog.labels.len()

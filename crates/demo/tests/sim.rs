@@ -1070,3 +1070,42 @@ fn feeds_an_appender_in_chunks() {
     let zeros = up[0].samples.iter().filter(|x| x.v == 0.0).count() as i64;
     assert_eq!(zeros, (crash.end_ms - crash.start_ms) / MIN);
 }
+
+#[test]
+fn demo_placement_shows_the_campaign_and_faults_soon() {
+    let end = START + 14 * DAY;
+    // Short history: the webinar and its first conversions are in the history.
+    let mut s = Simulator::for_demo(3, end, 6 * HOUR);
+    assert_eq!(s.webinar_at_ms(), end - 3 * HOUR);
+    let b = s.samples(end - MIN, end);
+    let at = end - MIN;
+    assert!(sum_at(&b, "vigia_registrations_total", &[], at) > 1800.0);
+    assert!(sum_at(&b, "vigia_attendance_joins_total", &[], at) > 1500.0);
+    assert!(sum_at(&b, "vigia_engaged_attendees_total", &[], at) > 1000.0);
+    assert!(sum_at(&b, "vigia_conversions_total", &[], at) > 50.0);
+    assert!(sum_at(&b, "vigia_satisfaction_rating_count", &[], at) > 100.0);
+    // A fault is under way at the end of the history and more follow within the first hour.
+    let soon = s.faults_between(end - MIN, end + HOUR);
+    assert!(
+        soon.iter()
+            .any(|f| f.kind == FaultKind::ErrorBurst && f.start_ms < end && f.end_ms > end),
+        "{soon:?}"
+    );
+    assert!(
+        soon.iter()
+            .any(|f| f.kind == FaultKind::LatencySpike && f.start_ms > end),
+        "{soon:?}"
+    );
+    // Tiny history: still no panic, the webinar is half-way in.
+    let s = Simulator::for_demo(3, end, 10 * MIN);
+    assert_eq!(s.webinar_at_ms(), end - 5 * MIN);
+    // Default 14 days: the usual story, live cycle starting near the end.
+    let s = Simulator::for_demo(3, end, 14 * DAY);
+    assert_eq!(s.webinar_at_ms(), SimConfig::new(3, START).webinar_at_ms);
+    assert_eq!(s.live_faults_from(), Some(end - 25 * MIN));
+    assert_eq!(
+        s.faults_between(START, end - 30 * MIN).len(),
+        6,
+        "the story only"
+    );
+}

@@ -54,6 +54,7 @@ pub fn parse(
         series: Vec::new(),
         metadata: Vec::new(),
         meta_index: HashMap::new(),
+        current_type: "unknown",
     };
     let mut eof = false;
     for (i, raw) in body.split(|b| *b == b'\n').enumerate() {
@@ -95,6 +96,8 @@ struct Parser<'a> {
     series: Vec<SeriesSamples>,
     metadata: Vec<MetricMetadata>,
     meta_index: HashMap<String, usize>,
+    /// Type of the last `# TYPE` line, which (as in Prometheus) governs the samples after it.
+    current_type: &'static str,
 }
 
 fn is_name_start(c: u8) -> bool {
@@ -173,6 +176,7 @@ impl Parser<'_> {
                     other => return Err(format!("unknown metric type {other:?}")),
                 };
                 self.meta(name).kind = kind.to_string();
+                self.current_type = kind;
             }
             _ => {
                 self.meta(name).unit = arg.trim().to_string();
@@ -333,6 +337,18 @@ impl Parser<'_> {
         {
             return Ok(());
         }
+        let normalised = match self.current_type {
+            "histogram" => "le",
+            "summary" => "quantile",
+            _ => "",
+        };
+        if !normalised.is_empty() {
+            for l in pairs.iter_mut().filter(|l| l.name == normalised) {
+                if let Some(f) = parse_float(&l.value) {
+                    l.value = format_openmetrics_float(f);
+                }
+            }
+        }
         let labels = validate_pairs(pairs, self.limits).map_err(err)?;
         self.limits.check_samples(self.series.len() + 1)?;
         self.limits.check_series(self.series.len() + 1)?;
@@ -379,6 +395,36 @@ pub(crate) fn parse_float(s: &str) -> Option<f64> {
         return None;
     }
     s.parse::<f64>().ok()
+}
+
+/// Formats a float as Prometheus 3 normalises `le` and `quantile` label values: Go's shortest
+/// `%g` (exponent when it is below -4 or at least 6, two-digit exponent) with `.0` appended
+/// when the result has neither `.` nor `e`.
+pub(crate) fn format_openmetrics_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    if f == 0.0 {
+        return "0.0".into();
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits as `d[.ddd]e[-]x`.
+    let e = format!("{f:e}");
+    let (mantissa, exp) = e.split_once('e').unwrap_or((e.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let s = if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.unsigned_abs())
+    } else {
+        format!("{f}")
+    };
+    if s.contains(['.', 'e']) { s } else { s + ".0" }
 }
 
 #[cfg(test)]
@@ -440,6 +486,40 @@ mod tests {
         assert_eq!(d.metadata[0].help, "The total \\ number\n of requests.");
         assert_eq!(d.metadata[0].kind, "counter");
         assert_eq!(d.metadata[1].kind, "summary");
+    }
+
+    #[test]
+    fn le_and_quantile_are_normalised_like_prometheus_3() {
+        let cases = [
+            (1.0, "1.0"),
+            (-1.0, "-1.0"),
+            (0.25, "0.25"),
+            (100000.0, "100000.0"),
+            (1_000_000.0, "1e+06"),
+            (1_234_567.0, "1.234567e+06"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1.5e-7, "1.5e-07"),
+            (2.5e300, "2.5e+300"),
+            (f64::INFINITY, "+Inf"),
+        ];
+        for (f, want) in cases {
+            assert_eq!(format_openmetrics_float(f), want, "{f}");
+        }
+        let body = "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"0.5\"} 1\nh_bucket{le=\"+Inf\"} 1\n\
+                    # TYPE s summary\ns{quantile=\"1\"} 2\n# TYPE g gauge\ng{le=\"1\"} 3\n";
+        let d = parse(body.as_bytes(), None, 0, &Limits::default()).unwrap();
+        let got: Vec<String> = d.series.iter().map(|s| s.labels.to_string()).collect();
+        assert_eq!(
+            got,
+            vec![
+                "h_bucket{le=\"1.0\"}",
+                "h_bucket{le=\"0.5\"}",
+                "h_bucket{le=\"+Inf\"}",
+                "s{quantile=\"1.0\"}",
+                "g{le=\"1\"}"
+            ]
+        );
     }
 
     #[test]

@@ -30,6 +30,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("http_requests_total", 60_000),
         ("topk(5, rate(http_requests_total[5m]))", 60_000),
         (
+            "rate(http_requests_total[5m]) / on(instance, job) group_left rate(http_requests_total[10m])",
+            60_000,
+        ),
+        (
             "max_over_time(rate(http_requests_total{job=\"j1\"}[5m])[1h:1m])",
             300_000,
         ),

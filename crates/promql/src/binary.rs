@@ -9,6 +9,7 @@ use promql_parser::parser::token::{
 };
 use promql_parser::parser::{BinModifier, BinaryExpr, LabelModifier, VectorMatchCardinality};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use vigia_model::{Labels, METRIC_NAME};
 
 fn is_comparison(op: TokenType) -> bool {
@@ -71,18 +72,6 @@ fn matching(m: &Option<BinModifier>, set_op: bool) -> Matching {
             Matching { on, labels, card }
         }
     }
-}
-
-/// The matching signature: the listed labels with `on`, otherwise all labels except the listed
-/// ones and `__name__`. Encoded as a label set.
-fn signature(l: &Labels, m: &Matching) -> Labels {
-    let mut b = l.builder();
-    if m.on {
-        b.retain(|n| m.labels.iter().any(|x| x == n));
-    } else {
-        b.retain(|n| n != METRIC_NAME && !m.labels.iter().any(|x| x == n));
-    }
-    b.build()
 }
 
 fn bool_drop(op: TokenType, return_bool: bool) -> bool {
@@ -164,20 +153,76 @@ fn vector_scalar(
     Ok(Val::Vector(out))
 }
 
+/// True when label `n` is part of the matching signature.
+fn in_sig(n: &str, m: &Matching) -> bool {
+    if m.on {
+        m.labels.iter().any(|x| x == n)
+    } else {
+        n != METRIC_NAME && !m.labels.iter().any(|x| x == n)
+    }
+}
+
+/// Hash of the signature labels, computed without allocating.
+fn sig_hash(l: &Labels, m: &Matching) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for x in l.iter().filter(|x| in_sig(&x.name, m)) {
+        for b in x
+            .name
+            .bytes()
+            .chain([0xff])
+            .chain(x.value.bytes())
+            .chain([0xfe])
+        {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
+fn sig_eq(a: &Labels, b: &Labels, m: &Matching) -> bool {
+    a.iter()
+        .filter(|x| in_sig(&x.name, m))
+        .eq(b.iter().filter(|x| in_sig(&x.name, m)))
+}
+
+/// Elements indexed by matching signature (hash buckets, verified on lookup).
+struct SigIndex(HashMap<u64, Vec<usize>>);
+
+impl SigIndex {
+    fn new(els: &[Elem], m: &Matching) -> Self {
+        let mut map: HashMap<u64, Vec<usize>> = HashMap::with_capacity(els.len());
+        for (i, e) in els.iter().enumerate() {
+            map.entry(sig_hash(&e.metric, m)).or_default().push(i);
+        }
+        Self(map)
+    }
+
+    /// Index of the first element whose signature equals that of `l`.
+    fn find(&self, els: &[Elem], l: &Labels, m: &Matching) -> Option<usize> {
+        self.0
+            .get(&sig_hash(l, m))?
+            .iter()
+            .copied()
+            .find(|&i| els.get(i).is_some_and(|e| sig_eq(&e.metric, l, m)))
+    }
+}
+
 fn and_unless(l: Vec<Elem>, r: Vec<Elem>, m: &Matching, and: bool) -> Vec<Elem> {
-    let sigs: HashSet<Labels> = r.iter().map(|e| signature(&e.metric, m)).collect();
+    let idx = SigIndex::new(&r, m);
     l.into_iter()
-        .filter(|e| sigs.contains(&signature(&e.metric, m)) == and)
+        .filter(|e| idx.find(&r, &e.metric, m).is_some() == and)
         .collect()
 }
 
 fn or(l: Vec<Elem>, r: Vec<Elem>, m: &Matching) -> Vec<Elem> {
-    let sigs: HashSet<Labels> = l.iter().map(|e| signature(&e.metric, m)).collect();
+    let idx = SigIndex::new(&l, m);
+    let extra: Vec<Elem> = r
+        .into_iter()
+        .filter(|e| idx.find(&l, &e.metric, m).is_none())
+        .collect();
     let mut out = l;
-    out.extend(
-        r.into_iter()
-            .filter(|e| !sigs.contains(&signature(&e.metric, m))),
-    );
+    out.extend(extra);
     out
 }
 
@@ -189,41 +234,52 @@ fn vector_vector(
     return_bool: bool,
 ) -> Result<Val, QueryError> {
     let one_to_many = matches!(m.card, VectorMatchCardinality::OneToMany(_));
+    let card_one = matches!(m.card, VectorMatchCardinality::OneToOne);
     let include: Vec<String> = m
         .card
         .labels()
         .map(|l| l.labels.clone())
         .unwrap_or_default();
     let (lhs, rhs) = if one_to_many { (rhs, lhs) } else { (lhs, rhs) };
-    let mut right: HashMap<Labels, Elem> = HashMap::with_capacity(rhs.len());
-    for rs in rhs {
-        let sig = signature(&rs.metric, m);
-        if let Some(d) = right.get(&sig) {
+    // The right side is the "one" side: its signatures must be unique.
+    let mut right: HashMap<u64, Vec<usize>> = HashMap::with_capacity(rhs.len());
+    for (i, rs) in rhs.iter().enumerate() {
+        let bucket = right.entry(sig_hash(&rs.metric, m)).or_default();
+        let dup = bucket
+            .iter()
+            .filter_map(|&j| rhs.get(j))
+            .find(|d| sig_eq(&d.metric, &rs.metric, m));
+        if let Some(d) = dup {
             let side = if one_to_many { "left" } else { "right" };
             let mut pair = [rs.metric.to_string_full(), d.metric.to_string_full()];
             pair.sort();
+            let mut sig = rs.metric.builder();
+            sig.retain(|n| in_sig(n, m));
             return Err(QueryError::Execution(format!(
                 "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
-                sig.to_string_full(),
+                sig.build().to_string_full(),
                 pair[0],
                 pair[1]
             )));
         }
-        right.insert(sig, rs);
+        bucket.push(i);
     }
-    let mut matched: HashMap<Labels, Option<HashSet<Labels>>> = HashMap::new();
+    let right = SigIndex(right);
+    // Per matched right element: the result label sets produced so far (many-to-one only).
+    let mut matched: HashMap<usize, HashSet<Arc<Labels>>> = HashMap::new();
     let mut out = Vec::new();
     for ls in lhs {
-        let sig = signature(&ls.metric, m);
-        let Some(rs) = right.get(&sig) else { continue };
+        let Some(ri) = right.find(&rhs, &ls.metric, m) else {
+            continue;
+        };
+        let Some(rs) = rhs.get(ri) else { continue };
         let (fl, fr) = if one_to_many {
             (rs.v, ls.v)
         } else {
             (ls.v, rs.v)
         };
         let metric = result_metric(&ls.metric, &rs.metric, m, &include);
-        let card_one = matches!(m.card, VectorMatchCardinality::OneToOne);
-        match matched.get_mut(&sig) {
+        match matched.get_mut(&ri) {
             Some(set) => {
                 if card_one {
                     return Err(QueryError::Execution(
@@ -231,9 +287,7 @@ fn vector_vector(
                             .into(),
                     ));
                 }
-                if let Some(set) = set
-                    && !set.insert(metric.clone())
-                {
+                if !set.insert(metric.clone()) {
                     return Err(QueryError::Execution(
                         "multiple matches for matching labels in many-to-one matching; grouping labels must ensure unique results"
                             .into(),
@@ -241,14 +295,11 @@ fn vector_vector(
                 }
             }
             None => {
-                let v = if card_one {
-                    None
-                } else {
-                    let mut s = HashSet::new();
-                    s.insert(metric.clone());
-                    Some(s)
-                };
-                matched.insert(sig, v);
+                let mut set = HashSet::new();
+                if !card_one {
+                    set.insert(metric.clone());
+                }
+                matched.insert(ri, set);
             }
         }
         let (mut val, keep) = apply(op, fl, fr)?;
@@ -259,7 +310,7 @@ fn vector_vector(
         }
         let drop = bool_drop(op, return_bool) || ls.drop_name;
         out.push(Elem {
-            metric: metric.into(),
+            metric,
             t: ls.t,
             v: val,
             drop_name: drop,
@@ -268,9 +319,14 @@ fn vector_vector(
     Ok(Val::Vector(out))
 }
 
-fn result_metric(l: &Labels, r: &Labels, m: &Matching, include: &[String]) -> Labels {
+fn result_metric(l: &Arc<Labels>, r: &Labels, m: &Matching, include: &[String]) -> Arc<Labels> {
+    let one = matches!(m.card, VectorMatchCardinality::OneToOne);
+    if include.is_empty() && (!one || (!m.on && m.labels.is_empty())) {
+        // Nothing to change: share the left-hand label set.
+        return l.clone();
+    }
     let mut b = l.builder();
-    if matches!(m.card, VectorMatchCardinality::OneToOne) {
+    if one {
         if m.on {
             b.retain(|n| m.labels.iter().any(|x| x == n));
         } else {
@@ -287,7 +343,7 @@ fn result_metric(l: &Labels, r: &Labels, m: &Matching, include: &[String]) -> La
             }
         }
     }
-    b.build()
+    Arc::new(b.build())
 }
 
 /// Prometheus's `Labels.String()`: every label, including `__name__`, inside braces.

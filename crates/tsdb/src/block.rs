@@ -27,6 +27,8 @@ pub const ENC_PCO: u8 = 1;
 pub const ENC_PCO_SHARED_TS: u8 = 2;
 /// Distinct timestamp columns remembered for sharing while writing one block.
 const MAX_SHARED_TS: usize = 65_536;
+/// Total timestamps remembered for sharing while writing one block (bounds writer memory).
+const MAX_SHARED_TS_SAMPLES: usize = 4 << 20;
 /// Largest number of samples in one chunk.
 pub const MAX_CHUNK_SAMPLES: usize = 16384;
 /// Size of the index table of contents at the end of the file.
@@ -227,6 +229,7 @@ where
     chunks.extend_from_slice(&[0, 0, 0]);
     let mut labels_list: Vec<Labels> = Vec::new();
     let mut ts_cols: std::collections::HashMap<Vec<i64>, u64> = std::collections::HashMap::new();
+    let mut ts_cols_samples = 0usize;
     let mut metas: Vec<Vec<ChunkMeta>> = Vec::new();
     let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
     let mut stats = BlockStats::default();
@@ -250,7 +253,11 @@ where
             let (enc, payload) = match ts_cols.get(&ts) {
                 Some(&r) => (ENC_PCO_SHARED_TS, encode_chunk_shared(part, r)?),
                 None => {
-                    if ts_cols.len() < MAX_SHARED_TS && part.len() > 1 {
+                    if ts_cols.len() < MAX_SHARED_TS
+                        && part.len() > 1
+                        && ts_cols_samples + part.len() <= MAX_SHARED_TS_SAMPLES
+                    {
+                        ts_cols_samples += part.len();
                         ts_cols.insert(ts, off);
                     }
                     (ENC_PCO, encode_chunk(part)?)

@@ -83,6 +83,8 @@ pub struct Tsdb {
     compactions: AtomicU64,
     bg: Arc<BgControl>,
     bg_handle: Mutex<Option<JoinHandle<()>>>,
+    /// Held open (and flock-ed) for the lifetime of the database when opened with [`Tsdb::open`].
+    dir_lock: Mutex<Option<std::fs::File>>,
 }
 
 impl std::fmt::Debug for Tsdb {
@@ -139,8 +141,29 @@ fn load_samples(srcs: &[Src], min_t: i64, max_t: i64) -> Result<Vec<Sample>, Sto
 impl Tsdb {
     /// Opens (creating if needed) the data dir, replays the WAL, loads blocks, starts the
     /// background maintenance thread (head cutting, compaction, retention).
+    /// Takes an exclusive lock on `<dir>/lock` so two processes cannot share a data directory.
     pub fn open(dir: &Path, opts: TsdbOptions) -> Result<Arc<Tsdb>, StorageError> {
-        Self::open_with(Arc::new(RealFs), dir, opts, true)
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let lp = dir.join("lock");
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lp)
+            .map_err(io_err(&lp))?;
+        match f.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StorageError::Other(format!(
+                    "data directory {} is in use by another process",
+                    dir.display()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&lp)(e)),
+        }
+        let db = Self::open_with(Arc::new(RealFs), dir, opts, true)?;
+        *db.dir_lock.lock() = Some(f);
+        Ok(db)
     }
 
     /// Like [`Tsdb::open`] over any [`Vfs`]; `background` starts the maintenance thread
@@ -255,6 +278,7 @@ impl Tsdb {
                 cv: Condvar::new(),
             }),
             bg_handle: Mutex::new(None),
+            dir_lock: Mutex::new(None),
         });
         if background {
             let weak = Arc::downgrade(&db);
@@ -266,6 +290,13 @@ impl Tsdb {
             *db.bg_handle.lock() = Some(h);
         }
         Ok(db)
+    }
+
+    fn ensure_open(&self) -> Result<(), StorageError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StorageError::Closed);
+        }
+        Ok(())
     }
 
     /// The data directory.
@@ -370,7 +401,12 @@ impl Tsdb {
         let _g = self.maint.lock();
         let bd = self.opts.block_duration_ms;
         let mut cut_any = false;
-        while let Some((lo, hi)) = self.head.time_range() {
+        // bounded: each cut removes the oldest block range; racing late appends can only
+        // re-populate it a few times
+        for _ in 0..10_000 {
+            let Some((lo, hi)) = self.head.time_range() else {
+                break;
+            };
             if hi.saturating_sub(lo) <= bd.saturating_mul(3) / 2 {
                 break;
             }
@@ -942,11 +978,15 @@ fn dir_size(vfs: &dyn Vfs, p: &Path) -> u64 {
 
 impl StorageAdmin for Tsdb {
     fn flush(&self) -> Result<(), StorageError> {
+        self.ensure_open()?;
         let _g = self.maint.lock();
         let bd = self.opts.block_duration_ms;
         if let Some((_, hi)) = self.head.time_range() {
             let target = hi.saturating_add(1);
-            while let Some((lo, _)) = self.head.time_range() {
+            for _ in 0..1_000_000 {
+                let Some((lo, _)) = self.head.time_range() else {
+                    break;
+                };
                 if lo >= target {
                     break;
                 }
@@ -970,6 +1010,7 @@ impl StorageAdmin for Tsdb {
         min_t: i64,
         max_t: i64,
     ) -> Result<(), StorageError> {
+        self.ensure_open()?;
         let _g = self.maint.lock();
         let mut tomb = Vec::new();
         for (_, s) in self.head.select_series(matchers) {
@@ -1025,6 +1066,7 @@ impl StorageAdmin for Tsdb {
     }
 
     fn snapshot(&self) -> Result<String, StorageError> {
+        self.ensure_open()?;
         let _g = self.maint.lock();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

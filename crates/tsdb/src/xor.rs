@@ -24,6 +24,10 @@ impl BitWriter {
         let mut n = n;
         while n > 0 {
             if self.free == 0 {
+                if self.buf.len() == self.buf.capacity() {
+                    // grow in small steps: head chunks are many and small
+                    self.buf.reserve_exact((self.buf.len() / 4).clamp(8, 64));
+                }
                 self.buf.push(0);
                 self.free = 8;
             }

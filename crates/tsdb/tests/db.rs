@@ -195,6 +195,18 @@ fn append_rules_ooo_and_backfill() {
 }
 
 #[test]
+fn data_dir_is_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Tsdb::open(dir.path(), opts()).unwrap();
+    assert!(Tsdb::open(dir.path(), opts()).is_err());
+    db.close().unwrap();
+    drop(db);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let db = Tsdb::open(dir.path(), opts()).unwrap();
+    db.close().unwrap();
+}
+
+#[test]
 fn invalid_series_and_limit() {
     let dir = tempfile::tempdir().unwrap();
     let db = open(

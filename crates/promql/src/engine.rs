@@ -8,6 +8,7 @@ use crate::value::{
 use promql_parser::parser::{self, Expr};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 use vigia_model::{Labels, Querier, Sample, Series};
 
@@ -168,6 +169,7 @@ impl Engine {
         start: i64,
         end: i64,
         p: &QueryParams,
+        cancel: Option<&'a AtomicBool>,
     ) -> Evaluator<'a> {
         let timeout = p
             .timeout
@@ -176,14 +178,13 @@ impl Engine {
             .lookback_delta_ms
             .filter(|l| *l > 0)
             .unwrap_or(self.opts.lookback_delta_ms);
-        Evaluator::new(
-            q,
-            start,
-            end,
-            lookback,
-            Instant::now() + timeout,
-            self.opts.max_samples,
-        )
+        let now = Instant::now();
+        let deadline = now
+            .checked_add(timeout)
+            .unwrap_or_else(|| now + Duration::from_secs(365 * 86_400));
+        let mut ev = Evaluator::new(q, start, end, lookback, deadline, self.opts.max_samples);
+        ev.cancel = cancel;
+        ev
     }
 
     /// Evaluates `query` at one instant (`time_ms`).
@@ -194,7 +195,22 @@ impl Engine {
         time_ms: i64,
         p: &QueryParams,
     ) -> Result<QueryOutput, QueryError> {
-        with_big_stack(query, || self.instant_inner(q, query, time_ms, p))
+        with_big_stack(query, || self.instant_inner(q, query, time_ms, p, None))
+    }
+
+    /// Like [`Engine::instant`]; setting `cancel` (from another thread) abandons the query with
+    /// [`QueryError::Canceled`].
+    pub fn instant_cancelable(
+        &self,
+        q: &dyn Querier,
+        query: &str,
+        time_ms: i64,
+        p: &QueryParams,
+        cancel: &AtomicBool,
+    ) -> Result<QueryOutput, QueryError> {
+        with_big_stack(query, || {
+            self.instant_inner(q, query, time_ms, p, Some(cancel))
+        })
     }
 
     fn instant_inner(
@@ -203,10 +219,11 @@ impl Engine {
         query: &str,
         time_ms: i64,
         p: &QueryParams,
+        cancel: Option<&AtomicBool>,
     ) -> Result<QueryOutput, QueryError> {
         let began = Instant::now();
         let expr = parse_query(query)?;
-        let mut ev = self.evaluator(q, time_ms, time_ms, p);
+        let mut ev = self.evaluator(q, time_ms, time_ms, p, cancel);
         ev.preload(&expr, time_ms, time_ms, 0)?;
         let val = ev.eval(&expr, time_ms)?;
         let value = match val {
@@ -263,7 +280,25 @@ impl Engine {
         p: &QueryParams,
     ) -> Result<QueryOutput, QueryError> {
         with_big_stack(query, || {
-            self.range_inner(q, query, start_ms, end_ms, step_ms, p)
+            self.range_inner(q, query, start_ms, end_ms, step_ms, p, None)
+        })
+    }
+
+    /// Like [`Engine::range`]; setting `cancel` (from another thread) abandons the query with
+    /// [`QueryError::Canceled`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn range_cancelable(
+        &self,
+        q: &dyn Querier,
+        query: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+        p: &QueryParams,
+        cancel: &AtomicBool,
+    ) -> Result<QueryOutput, QueryError> {
+        with_big_stack(query, || {
+            self.range_inner(q, query, start_ms, end_ms, step_ms, p, Some(cancel))
         })
     }
 
@@ -276,6 +311,7 @@ impl Engine {
         end_ms: i64,
         step_ms: i64,
         p: &QueryParams,
+        cancel: Option<&AtomicBool>,
     ) -> Result<QueryOutput, QueryError> {
         let began = Instant::now();
         if step_ms <= 0 {
@@ -309,7 +345,7 @@ impl Engine {
                 )));
             }
         }
-        let mut ev = self.evaluator(q, start_ms, end_ms, p);
+        let mut ev = self.evaluator(q, start_ms, end_ms, p, cancel);
         ev.step = step_ms;
         ev.preload(&expr, start_ms, end_ms, 0)?;
         let mut index: HashMap<Arc<Labels>, usize> = HashMap::new();

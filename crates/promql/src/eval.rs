@@ -28,6 +28,8 @@ pub(crate) struct Evaluator<'a> {
     pub lookback: i64,
     /// Query step (ms); 0 for instant queries.
     pub step: i64,
+    /// Set by the caller to abandon the query.
+    pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
     deadline: Instant,
     max_samples: usize,
     loaded: u64,
@@ -115,6 +117,7 @@ impl<'a> Evaluator<'a> {
             end,
             lookback,
             step: 0,
+            cancel: None,
             deadline,
             max_samples,
             loaded: 0,
@@ -143,6 +146,12 @@ impl<'a> Evaluator<'a> {
     }
 
     pub fn check_deadline(&self) -> Result<(), QueryError> {
+        if self
+            .cancel
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            return Err(QueryError::Canceled("query execution".into()));
+        }
         if Instant::now() > self.deadline {
             return Err(QueryError::Timeout("query execution".into()));
         }

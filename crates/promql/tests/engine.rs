@@ -298,3 +298,37 @@ fn deep_queries_work_from_small_stack_threads() {
     };
     assert_eq!(v.len(), 2);
 }
+
+#[test]
+fn cancellation() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let s = store();
+    let flag = AtomicBool::new(true);
+    let err = engine()
+        .instant_cancelable(&s, "req_total", 0, &p(), &flag)
+        .unwrap_err();
+    assert_eq!(err.error_type(), "canceled");
+    let err = engine()
+        .range_cancelable(&s, "req_total", 0, 60_000, 1_000, &p(), &flag)
+        .unwrap_err();
+    assert_eq!(err.error_type(), "canceled");
+    // Canceled from another thread while running a query that would otherwise take minutes.
+    let flag = AtomicBool::new(false);
+    let q = "max_over_time(max_over_time(max_over_time(req_total[1h:1s])[1h:1s])[1h:1s])";
+    let err = std::thread::scope(|sc| {
+        sc.spawn(|| {
+            std::thread::sleep(Duration::from_millis(20));
+            flag.store(true, Ordering::Relaxed);
+        });
+        engine()
+            .instant_cancelable(&s, q, 3_600_000, &p(), &flag)
+            .unwrap_err()
+    });
+    assert_eq!(err.error_type(), "canceled", "{err:?}");
+    let flag = AtomicBool::new(false);
+    assert!(
+        engine()
+            .instant_cancelable(&s, "req_total", 0, &p(), &flag)
+            .is_ok()
+    );
+}

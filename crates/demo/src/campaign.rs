@@ -122,6 +122,8 @@ pub(crate) struct Campaign {
     scale: f64,
     engaged_target: f64,
     organic_payments: [i64; 2],
+    /// Calendar pushes: (channel, when, peak multiplier, decay time in ms).
+    boosts: Vec<(usize, i64, f64, i64)>,
 }
 
 impl Campaign {
@@ -200,6 +202,16 @@ impl Campaign {
             engaged_target: 0.73
                 + 0.04 * ((mix64(seed ^ 0xE6A6) >> 11) as f64 / (1u64 << 53) as f64),
             organic_payments: [day0 + DAY + 12 * HOUR, day0 + 6 * DAY + 12 * HOUR],
+            boosts: s
+                .list_blasts
+                .iter()
+                .map(|&b| (0, b, 5.0, 3 * HOUR))
+                .chain([2, 7, 9].map(|d| (1, day0 + d * DAY + 12 * HOUR, 3.0, 2 * HOUR)))
+                .chain([
+                    (REFERRAL, day0 + 7 * DAY + 15 * HOUR, 3.0, 4 * HOUR),
+                    (5, day0 + 8 * DAY + 8 * HOUR, 4.0, 6 * HOUR),
+                ])
+                .collect(),
         };
         // Normalise so that the expected registrations up to the end of the webinar hit the target.
         let close = s.webinar;
@@ -229,15 +241,13 @@ impl Campaign {
         let p = ((t - s.start) as f64 / span).clamp(0.0, 1.0);
         let surge = if s.webinar - t < DAY { 0.8 } else { 0.0 };
         let mut x = activity(t) * (0.5 + p + surge) * SHARE[c] * s.step_min();
-        if c == 0 {
-            let boost: f64 = s
-                .list_blasts
-                .iter()
-                .filter(|&&b| b <= t)
-                .map(|&b| 5.0 * (-((t - b) as f64) / (3 * HOUR) as f64).exp())
-                .sum();
-            x *= 1.0 + boost;
-        }
+        let boost: f64 = self
+            .boosts
+            .iter()
+            .filter(|b| b.0 == c && b.1 <= t)
+            .map(|&(_, at, peak, tau)| peak * (-((t - at) as f64) / tau as f64).exp())
+            .sum();
+        x *= 1.0 + boost;
         if c == ADS && ads_stopped {
             x = 0.0;
         }

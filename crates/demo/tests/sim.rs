@@ -532,6 +532,27 @@ fn registrations_follow_the_daily_rhythm_and_calendar() {
         after > 2.0 * day_before.max(1.0),
         "after blast {after} vs day before {day_before}"
     );
+    // The partner newsletter (day 8, 08:00) lifts partner registrations.
+    let partner = [("channel", "partner")];
+    let news = DAY0 + 8 * DAY + 8 * HOUR;
+    let after = increase(
+        &b,
+        "vigia_registrations_total",
+        &partner,
+        news,
+        news + 6 * HOUR,
+    );
+    let day_before = increase(
+        &b,
+        "vigia_registrations_total",
+        &partner,
+        news - DAY,
+        news - DAY + 6 * HOUR,
+    );
+    assert!(
+        after > 1.5 * day_before.max(2.0),
+        "after newsletter {after} vs day before {day_before}"
+    );
     let sent = increase(
         &b,
         "vigia_emails_total",

@@ -752,6 +752,59 @@ mod tests {
     }
 
     #[test]
+    fn shared_timestamps_roundtrip_and_save_space() {
+        let fs = SimFs::new();
+        let parent = Path::new("/d");
+        crate::vfs::create_dir_durable(&fs, parent).unwrap();
+        let ts: Vec<i64> = (0..480).map(|i| i * 15_000 + (i * 7) % 10).collect();
+        let series: Vec<(Labels, Vec<Sample>)> = (0..50)
+            .map(|s| {
+                let l =
+                    Labels::from_pairs([("__name__", "m".to_string()), ("i", format!("{s:03}"))]);
+                (
+                    l,
+                    ts.iter()
+                        .map(|t| Sample::new(*t, (s * 1000) as f64 + *t as f64 / 15_000.0))
+                        .collect(),
+                )
+            })
+            .collect();
+        let meta = write_block(&fs, parent, series.iter().cloned().map(Ok), 1, vec![])
+            .unwrap()
+            .unwrap();
+        let blk = Block::open(&fs, &parent.join(&meta.ulid)).unwrap();
+        for (i, (_, s)) in series.iter().enumerate() {
+            assert_eq!(
+                bits(&blk.samples(i as u32, i64::MIN, i64::MAX).unwrap()),
+                bits(s)
+            );
+        }
+        // one timestamp column for 50 series instead of 50 copies
+        let ts_alone = pco::standalone::simple_compress(&ts, &chunk_config())
+            .unwrap()
+            .len() as u64;
+        let unshared: u64 = series
+            .iter()
+            .map(|(_, s)| encode_chunk(s).unwrap().len() as u64 + 6)
+            .sum();
+        assert!(
+            blk.chunks.len() + 40 * ts_alone < unshared,
+            "{} vs {unshared} (ts column {ts_alone} B)",
+            blk.chunks.len()
+        );
+        // damage the shared column: every series depending on it reports corruption
+        let cp = parent.join(&meta.ulid).join("chunks");
+        let mut data = fs.read(&cp).unwrap();
+        data[20] ^= 0x01;
+        fs.create(&cp).unwrap().write_all(&data).unwrap();
+        let blk = Block::open(&fs, &parent.join(&meta.ulid)).unwrap();
+        assert!(matches!(
+            blk.samples(7, i64::MIN, i64::MAX),
+            Err(StorageError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
     fn corrupt_index_is_detected() {
         let fs = SimFs::new();
         let parent = Path::new("/d");

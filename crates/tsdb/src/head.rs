@@ -564,6 +564,47 @@ mod tests {
         assert!(vigia_model::is_stale_nan(s[2].v));
     }
 
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    proptest! {
+        /// `append` against a naive model of the Prometheus rules; `insert_any` (replay) against
+        /// a sorted map. Timestamps repeat and go backwards; values include NaN payloads.
+        #[test]
+        fn append_matches_model(ops in proptest::collection::vec((0i64..400, prop::sample::select(vec![0u64, 1, 0x7ff0_0000_0000_0002, 0x7ff8_0000_0000_0000, 0x8000_0000_0000_0000, 0x7ff0_0000_0000_0000])), 0..400), window in 0i64..50) {
+            let mut d = SeriesData::default();
+            let mut model: BTreeMap<i64, u64> = BTreeMap::new();
+            for (t, bits) in &ops {
+                let v = f64::from_bits(*bits);
+                let want = match model.last_key_value().map(|(k, _)| *k) {
+                    None => Ok(AppendKind::Stored),
+                    Some(max) => match model.get(t) {
+                        Some(b) if b == bits => Ok(AppendKind::Duplicate),
+                        Some(_) => Err(RejectReason::DuplicateTimestamp),
+                        None if *t > max => Ok(AppendKind::Stored),
+                        None if window > 0 && *t >= max - window => Ok(AppendKind::Stored),
+                        None => Err(RejectReason::OutOfOrder),
+                    },
+                };
+                prop_assert_eq!(d.append(*t, v, window), want);
+                if want == Ok(AppendKind::Stored) {
+                    model.insert(*t, *bits);
+                }
+            }
+            let got: Vec<(i64, u64)> = d.all_samples().iter().map(|s| (s.t, s.v.to_bits())).collect();
+            prop_assert_eq!(got, model.into_iter().collect::<Vec<_>>());
+
+            let mut r = SeriesData::default();
+            let mut m2: BTreeMap<i64, u64> = BTreeMap::new();
+            for (t, bits) in &ops {
+                r.insert_any(*t, f64::from_bits(*bits));
+                m2.entry(*t).or_insert(*bits);
+            }
+            let got: Vec<(i64, u64)> = r.all_samples().iter().map(|s| (s.t, s.v.to_bits())).collect();
+            prop_assert_eq!(got, m2.into_iter().collect::<Vec<_>>());
+        }
+    }
+
     #[test]
     fn many_ooo_merge_and_chunks() {
         let mut d = SeriesData::default();

@@ -228,6 +228,65 @@ impl Default for QuerySection {
     }
 }
 
+/// `anomaly:` — live anomaly detection on selected series.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnomalySection {
+    /// PromQL series selectors of the series to score (none = detection off).
+    pub selectors: Vec<String>,
+    /// History replayed into the detectors at start (default 24h).
+    pub warmup: PromDuration,
+    /// Score thresholds of the low/medium/high/critical bands.
+    pub bands: vigia_anomaly::Bands,
+    /// Consecutive samples below the low band that end an event (default 5).
+    pub close_after: usize,
+    /// Most series scored (default 10,000).
+    pub max_series: usize,
+}
+
+impl Default for AnomalySection {
+    fn default() -> Self {
+        Self {
+            selectors: Vec::new(),
+            warmup: PromDuration(24 * 3_600_000),
+            bands: vigia_anomaly::Bands::default(),
+            close_after: 5,
+            max_series: 10_000,
+        }
+    }
+}
+
+impl AnomalySection {
+    /// The live engine's settings; selectors parsed with the PromQL parser.
+    pub fn to_live(&self) -> Result<vigia_anomaly::LiveConfig, Vec<String>> {
+        let mut errs = Vec::new();
+        let mut selectors = Vec::new();
+        for (i, s) in self.selectors.iter().enumerate() {
+            match vigia_server::params::parse_selector(s) {
+                Ok(m) => selectors.push(m),
+                Err(e) => errs.push(format!("anomaly.selectors[{i}]: {e}")),
+            }
+        }
+        if let Err(e) = self.bands.validate() {
+            errs.push(format!("anomaly.bands: {e}"));
+        }
+        if self.close_after == 0 {
+            errs.push("anomaly.close_after: must be at least 1".into());
+        }
+        if !errs.is_empty() {
+            return Err(errs);
+        }
+        Ok(vigia_anomaly::LiveConfig {
+            selectors,
+            warmup_ms: self.warmup.as_millis(),
+            bands: self.bands,
+            close_after: self.close_after,
+            max_series: self.max_series,
+            detector: vigia_ml::DetectorConfig::default(),
+        })
+    }
+}
+
 /// The whole configuration file.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
@@ -243,6 +302,8 @@ pub struct Config {
     pub limits: LimitsSection,
     /// `query:`.
     pub query: QuerySection,
+    /// `anomaly:`.
+    pub anomaly: AnomalySection,
     /// The file's text, for `/api/v1/status/config` (rendered redacted).
     pub source: String,
 }
@@ -258,6 +319,7 @@ struct TopLevel {
     web: Option<serde::de::IgnoredAny>,
     limits: Option<serde::de::IgnoredAny>,
     query: Option<serde::de::IgnoredAny>,
+    anomaly: Option<serde::de::IgnoredAny>,
 }
 
 /// Parses only one section, ignoring the others, so each section's first error is reported
@@ -281,6 +343,7 @@ section_parser!(parse_storage, storage, StorageSection);
 section_parser!(parse_web, web, WebSection);
 section_parser!(parse_limits, limits, LimitsSection);
 section_parser!(parse_query, query, QuerySection);
+section_parser!(parse_anomaly, anomaly, AnomalySection);
 
 fn located(file: &Path, e: &serde_saphyr::Error) -> ConfigError {
     let (line, column) = e
@@ -331,6 +394,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
     take!(parse_web, web);
     take!(parse_limits, limits);
     take!(parse_query, query);
+    take!(parse_anomaly, anomaly);
     errors.sort_by_key(|e| (e.line, e.column));
     errors.extend(validate(&cfg).into_iter().map(|message| ConfigError {
         file: file.to_path_buf(),
@@ -390,6 +454,9 @@ pub fn validate(cfg: &Config) -> Vec<String> {
                 t.name
             ));
         }
+    }
+    if let Err(e) = cfg.anomaly.to_live() {
+        errs.extend(e);
     }
     if let Some(tls) = &cfg.web.tls_server_config {
         for (what, p) in [("cert_file", &tls.cert_file), ("key_file", &tls.key_file)] {

@@ -15,6 +15,17 @@ use vigia_demo::{SimConfig, Simulator};
 use vigia_model::PromDuration;
 use vigia_server::AppState;
 
+/// Configuration the demo runs with (written to `<data-dir>/demo.yaml`).
+const DEMO_CONFIG: &str = "# Written by `vigia demo`; rewritten at every start.
+anomaly:
+  selectors:
+    - node_memory_MemAvailable_bytes
+    - node_filesystem_avail_bytes
+    - node_load1
+    - vigia_attendees_current
+  warmup: 24h
+";
+
 /// Flags of `vigia demo`.
 #[derive(Args, Debug, Clone)]
 pub struct DemoArgs {
@@ -43,10 +54,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     if !(args.speed > 0.0 && args.speed.is_finite()) {
         anyhow::bail!("--speed must be a positive number");
     }
+    // The demo's configuration is an ordinary file in its data directory, so users can read it.
+    std::fs::create_dir_all(&args.data_dir)?;
+    let config = args.data_dir.join("demo.yaml");
+    std::fs::write(&config, DEMO_CONFIG)?;
     let serve_args = ServeArgs {
         listen: args.listen,
         data_dir: args.data_dir.clone(),
-        config: None,
+        config: Some(config),
         enable_admin_api: true,
         retention: Some(PromDuration(
             args.history.as_millis().max(86_400_000) + 86_400_000,

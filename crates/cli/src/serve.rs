@@ -179,8 +179,34 @@ async fn serve(
         lookback_delta_ms: cfg.query.lookback_delta.as_millis(),
         ..vigia_promql::EngineOptions::default()
     }));
+    // Live anomaly detection taps every ingestion path by wrapping the storage appender.
+    let live = cfg
+        .anomaly
+        .to_live()
+        .map_err(|e| anyhow::anyhow!(e.join("; ")))?;
+    let (appender, anomaly): (
+        Arc<dyn vigia_model::Appender>,
+        Option<Arc<vigia_anomaly::AnomalyEngine>>,
+    ) = if live.selectors.is_empty() {
+        (db.clone(), None)
+    } else {
+        let engine =
+            vigia_anomaly::AnomalyEngine::new(db.clone(), &args.data_dir.join("anomaly"), live)?;
+        let (e2, db2) = (engine.clone(), db.clone());
+        let warmed = tokio::task::spawn_blocking(move || {
+            e2.warm_up(db2.as_ref(), chrono::Utc::now().timestamp_millis())
+        })
+        .await
+        .context("warm-up task")??;
+        tracing::info!(config_hash = %engine.config_hash(), series = engine.series_count(), samples = warmed, "anomaly detection on");
+        println!("anomaly detector config {}", engine.config_hash());
+        (
+            engine.clone() as Arc<dyn vigia_model::Appender>,
+            Some(engine),
+        )
+    };
     let scrape = Arc::new(vigia_ingest::scrape::ScrapeManager::new(
-        db.clone(),
+        appender.clone(),
         metadata.clone(),
     ));
     scrape
@@ -196,11 +222,16 @@ async fn serve(
             scrape.clone(),
             state_slot.clone(),
         );
+        let anomaly_for_reload = anomaly.clone();
         Arc::new(move || {
             let new = load_config(&args).map_err(|e| e.to_string())?;
+            let live = new.anomaly.to_live().map_err(|e| e.join("; "))?;
             scrape
                 .apply(&new.global, &new.scrape_configs)
                 .map_err(|e| e.to_string())?;
+            if let Some(a) = &anomaly_for_reload {
+                a.reconfigure(live);
+            }
             if let Some(state) = slot.lock().as_ref() {
                 *state.settings.write() = Arc::new(runtime_settings(&new));
             }
@@ -211,11 +242,14 @@ async fn serve(
     };
 
     let state = Arc::new(AppState {
-        appender: db.clone(),
+        appender,
         querier: db.clone(),
         admin: db.clone(),
         engine,
         metadata,
+        anomalies: anomaly
+            .clone()
+            .map(|a| a as Arc<dyn vigia_model::AnomalyFeed>),
         scrape: Some(scrape.clone()),
         metrics,
         settings: parking_lot::RwLock::new(Arc::new(runtime_settings(&cfg))),

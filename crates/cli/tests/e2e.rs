@@ -898,7 +898,17 @@ fn demo_backfills_history_and_serves_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Proc(
         Command::new(env!("CARGO_BIN_EXE_vigia"))
-            .args(["demo", "--listen", "127.0.0.1:0", "--history", "2d", "--seed", "7", "--no-live", "--data-dir"])
+            .args([
+                "demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--history",
+                "2d",
+                "--seed",
+                "7",
+                "--no-live",
+                "--data-dir",
+            ])
             .arg(dir.path().join("demo"))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -913,7 +923,10 @@ fn demo_backfills_history_and_serves_it() {
             url = Some(u.trim().to_string());
         }
         if line.starts_with("demo: backfilled ") {
-            backfilled = line.split_whitespace().nth(2).and_then(|n| n.parse::<u64>().ok());
+            backfilled = line
+                .split_whitespace()
+                .nth(2)
+                .and_then(|n| n.parse::<u64>().ok());
             break;
         }
     }
@@ -921,12 +934,114 @@ fn demo_backfills_history_and_serves_it() {
     let n = backfilled.expect("demo reported its backfill");
     assert!(n > 1_000_000, "2 days of ~600 series at 60 s: {n} samples");
     let c = client();
-    let j: serde_json::Value = c.get(format!("{url}/api/v1/query?query=count(count by (__name__) ({{__name__=~\"vigia_.*\"}}))")).send().unwrap().json().unwrap();
-    let names: f64 = j["data"]["result"][0]["value"][1].as_str().unwrap().parse().unwrap();
+    let j: serde_json::Value = c
+        .get(format!(
+            "{url}/api/v1/query?query=count(count by (__name__) ({{__name__=~\"vigia_.*\"}}))"
+        ))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let names: f64 = j["data"]["result"][0]["value"][1]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(names >= 10.0, "campaign series present: {j}");
-    let j: serde_json::Value = c.get(format!("{url}/api/v1/query?query=sum(vigia_registrations_total)")).send().unwrap().json().unwrap();
-    let regs: f64 = j["data"]["result"][0]["value"][1].as_str().unwrap().parse().unwrap();
+    let j: serde_json::Value = c
+        .get(format!(
+            "{url}/api/v1/query?query=sum(vigia_registrations_total)"
+        ))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let regs: f64 = j["data"]["result"][0]["value"][1]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(regs > 0.0, "{j}");
-    let j: serde_json::Value = c.get(format!("{url}/api/v1/series?match[]=up")).send().unwrap().json().unwrap();
+    let j: serde_json::Value = c
+        .get(format!("{url}/api/v1/series?match[]=up"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
     assert!(j["data"].as_array().unwrap().len() >= 5, "5–10 hosts: {j}");
+}
+
+#[test]
+fn anomaly_scores_are_series_and_spikes_become_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("vigia.yaml");
+    std::fs::write(
+        &cfg,
+        "anomaly:\n  selectors: ['latency_seconds{job=\"api\"}']\n",
+    )
+    .unwrap();
+    let v = Vigia::start(
+        &dir.path().join("data"),
+        &["--config", cfg.to_str().unwrap()],
+    );
+    let t0 = now_ms() - 3 * 86_400_000;
+    let mut t = t0;
+    let mut batch = Vec::new();
+    let send = |batch: &mut Vec<SeriesSamples>| {
+        assert_eq!(
+            remote_write(&v.url, vigia_ingest::remote_write::encode(batch))
+                .status()
+                .as_u16(),
+            204
+        );
+        batch.clear();
+    };
+    for i in 0..3000 {
+        let value = if (2900..2910).contains(&i) {
+            4.0
+        } else {
+            0.2 + ((i * 37) % 11) as f64 / 100.0
+        };
+        batch.push(series("latency_seconds", "api", &[(t, value)]));
+        batch.push(series("latency_seconds", "batch", &[(t, value)]));
+        t += 60_000;
+        if batch.len() >= 200 {
+            send(&mut batch);
+        }
+    }
+    send(&mut batch);
+    let at = (t - 60_000) as f64 / 1000.0;
+    let (_, j) = v.get_json(&format!(
+        "/api/v1/query?query=count(anomaly_score)&time={at}"
+    ));
+    assert_eq!(
+        j["data"]["result"][0]["value"][1], "1",
+        "only the selected series is scored: {j}"
+    );
+    let spike = (t0 + 2905 * 60_000) as f64 / 1000.0;
+    let (_, j) = v.get_json(&format!("/api/v1/query?query=max_over_time(anomaly_score%7Bmetric%3D%22latency_seconds%22%7D%5B15m%5D)&time={spike}"));
+    let peak: f64 = j["data"]["result"][0]["value"][1]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(peak >= 0.7, "the spike scores high: {j}");
+    let (code, j) = v.get_json(&format!("/api/v1/anomalies?since={}", t0 / 1000));
+    assert_eq!(code, 200, "{j}");
+    let events = j["data"].as_array().unwrap();
+    assert!(!events.is_empty(), "{j}");
+    let e = events
+        .iter()
+        .find(|e| e["labels"]["job"] == "api")
+        .expect("event on the selected series");
+    assert!(
+        e["insight"].as_str().unwrap().contains("latency_seconds"),
+        "{e}"
+    );
+    assert!(
+        ["low", "medium", "high", "critical"].contains(&e["severity"].as_str().unwrap()),
+        "{e}"
+    );
+    let (code, _) = v.get_json("/api/v1/anomalies?severity=extreme");
+    assert_eq!(code, 400);
 }

@@ -26,7 +26,10 @@ pub struct DurationError {
 /// Parses a Prometheus duration into milliseconds. Units must appear in decreasing order
 /// (`y w d h m s ms`), each at most once; `0` alone is accepted.
 pub fn parse_duration(s: &str) -> Result<i64, DurationError> {
-    let err = |reason| DurationError { input: s.to_string(), reason };
+    let err = |reason| DurationError {
+        input: s.to_string(),
+        reason,
+    };
     if s == "0" {
         return Ok(0);
     }
@@ -123,7 +126,9 @@ impl serde::Serialize for PromDuration {
 impl<'de> serde::Deserialize<'de> for PromDuration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        parse_duration(&s).map(PromDuration).map_err(serde::de::Error::custom)
+        parse_duration(&s)
+            .map(PromDuration)
+            .map_err(serde::de::Error::custom)
     }
 }
 

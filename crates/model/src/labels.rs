@@ -6,7 +6,9 @@ use std::fmt;
 pub const METRIC_NAME: &str = "__name__";
 
 /// One label pair.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Label {
     /// Label name.
     pub name: String,
@@ -25,7 +27,9 @@ impl Labels {
     }
 
     /// Builds from arbitrary pairs: sorts, drops empty values, keeps the last of duplicate names.
-    pub fn from_pairs<N: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (N, V)>) -> Self {
+    pub fn from_pairs<N: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> Self {
         let mut b = LabelsBuilder::new();
         for (n, v) in pairs {
             b.set(n, v);
@@ -36,7 +40,9 @@ impl Labels {
     /// Builds from pairs that must already be sorted by name and unique; returns `None` otherwise.
     pub fn from_sorted(labels: Vec<Label>) -> Option<Self> {
         if labels.windows(2).all(|w| w[0].name < w[1].name) {
-            Some(Self(labels.into_iter().filter(|l| !l.value.is_empty()).collect()))
+            Some(Self(
+                labels.into_iter().filter(|l| !l.value.is_empty()).collect(),
+            ))
         } else {
             None
         }
@@ -83,12 +89,20 @@ impl Labels {
 
     /// A builder seeded with these labels.
     pub fn builder(&self) -> LabelsBuilder {
-        LabelsBuilder { labels: self.0.clone() }
+        LabelsBuilder {
+            labels: self.0.clone(),
+        }
     }
 
     /// A copy without the metric name.
     pub fn without_metric_name(&self) -> Labels {
-        Labels(self.0.iter().filter(|l| l.name != METRIC_NAME).cloned().collect())
+        Labels(
+            self.0
+                .iter()
+                .filter(|l| l.name != METRIC_NAME)
+                .cloned()
+                .collect(),
+        )
     }
 
     /// Stable 64-bit hash (FNV-1a over `name\xffvalue\xff` pairs); stable across processes and
@@ -98,7 +112,13 @@ impl Labels {
         const PRIME: u64 = 0x0000_0100_0000_01b3;
         let mut h = OFFSET;
         for l in &self.0 {
-            for b in l.name.bytes().chain([0xff]).chain(l.value.bytes()).chain([0xff]) {
+            for b in l
+                .name
+                .bytes()
+                .chain([0xff])
+                .chain(l.value.bytes())
+                .chain([0xff])
+            {
                 h ^= u64::from(b);
                 h = h.wrapping_mul(PRIME);
             }
@@ -190,7 +210,10 @@ impl LabelsBuilder {
 
     /// Current value of a label.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.labels.iter().find(|l| l.name == name).map(|l| l.value.as_str())
+        self.labels
+            .iter()
+            .find(|l| l.name == name)
+            .map(|l| l.value.as_str())
     }
 
     /// Keeps only the labels whose name satisfies `keep`.
@@ -251,7 +274,13 @@ mod tests {
     #[test]
     fn hash_is_stable() {
         let l = Labels::from_pairs([("a", "1")]);
-        assert_eq!(l.stable_hash(), Labels::from_pairs([("a", "1")]).stable_hash());
-        assert_ne!(l.stable_hash(), Labels::from_pairs([("a", "2")]).stable_hash());
+        assert_eq!(
+            l.stable_hash(),
+            Labels::from_pairs([("a", "1")]).stable_hash()
+        );
+        assert_ne!(
+            l.stable_hash(),
+            Labels::from_pairs([("a", "2")]).stable_hash()
+        );
     }
 }

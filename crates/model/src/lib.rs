@@ -6,17 +6,21 @@
 //! It performs no I/O and knows nothing about any concrete storage engine.
 #![deny(missing_docs)]
 
+mod anomaly;
 mod duration;
 mod labels;
 mod matcher;
-mod sample;
 mod mem;
+mod sample;
 mod storage;
 
+pub use anomaly::{AnomalyEvent, AnomalyFeed, Severity};
 pub use duration::{DurationError, PromDuration, format_duration, parse_duration};
-pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME, is_valid_label_name, is_valid_metric_name};
-pub use mem::MemStorage;
+pub use labels::{
+    Label, Labels, LabelsBuilder, METRIC_NAME, is_valid_label_name, is_valid_metric_name,
+};
 pub use matcher::{MatchOp, Matcher};
+pub use mem::MemStorage;
 pub use sample::{STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};
 pub use storage::{
     AppendOutcome, Appender, CardinalityStats, LabelValueCount, Querier, RejectReason, Series,

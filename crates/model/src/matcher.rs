@@ -52,7 +52,11 @@ impl PartialEq for Matcher {
 
 impl Matcher {
     /// Builds a matcher; regex operators compile `^(?:value)$` and fail on a bad pattern.
-    pub fn new(op: MatchOp, name: impl Into<String>, value: impl Into<String>) -> Result<Self, StorageError> {
+    pub fn new(
+        op: MatchOp,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<Self, StorageError> {
         let name = name.into();
         let value = value.into();
         let re = match op {
@@ -60,16 +64,28 @@ impl Matcher {
                 regex::RegexBuilder::new(&format!("^(?s:{value})$"))
                     .size_limit(REGEX_SIZE_LIMIT)
                     .build()
-                    .map_err(|e| StorageError::InvalidMatcher(format!("{name}{op}{value:?}: {e}")))?,
+                    .map_err(|e| {
+                        StorageError::InvalidMatcher(format!("{name}{op}{value:?}: {e}"))
+                    })?,
             ),
             _ => None,
         };
-        Ok(Self { name, op, value, re })
+        Ok(Self {
+            name,
+            op,
+            value,
+            re,
+        })
     }
 
     /// `name="value"`.
     pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { name: name.into(), op: MatchOp::Equal, value: value.into(), re: None }
+        Self {
+            name: name.into(),
+            op: MatchOp::Equal,
+            value: value.into(),
+            re: None,
+        }
     }
 
     /// True when the label value `v` (empty string for a missing label) satisfies the matcher.

@@ -26,13 +26,25 @@ impl MemStorage {
     }
 
     fn matching(&self, matchers: &[Matcher], min_t: i64, max_t: i64) -> Vec<Series> {
-        let Ok(guard) = self.series.read() else { return Vec::new() };
+        let Ok(guard) = self.series.read() else {
+            return Vec::new();
+        };
         guard
             .iter()
-            .filter(|(l, _)| matchers.iter().all(|m| m.matches(l.get(&m.name).unwrap_or(""))))
+            .filter(|(l, _)| {
+                matchers
+                    .iter()
+                    .all(|m| m.matches(l.get(&m.name).unwrap_or("")))
+            })
             .filter_map(|(l, s)| {
-                let samples: Vec<Sample> = s.range(min_t..=max_t).map(|(t, v)| Sample::new(*t, *v)).collect();
-                (!samples.is_empty()).then(|| Series { labels: l.clone(), samples })
+                let samples: Vec<Sample> = s
+                    .range(min_t..=max_t)
+                    .map(|(t, v)| Sample::new(*t, *v))
+                    .collect();
+                (!samples.is_empty()).then(|| Series {
+                    labels: l.clone(),
+                    samples,
+                })
             })
             .collect()
     }
@@ -41,7 +53,10 @@ impl MemStorage {
 impl Appender for MemStorage {
     fn append(&self, batch: &[SeriesSamples]) -> Result<AppendOutcome, StorageError> {
         let mut out = AppendOutcome::default();
-        let mut guard = self.series.write().map_err(|_| StorageError::Other("lock poisoned".into()))?;
+        let mut guard = self
+            .series
+            .write()
+            .map_err(|_| StorageError::Other("lock poisoned".into()))?;
         for s in batch {
             let entry = guard.entry(s.labels.clone()).or_insert_with(|| {
                 out.new_series += 1;
@@ -57,15 +72,36 @@ impl Appender for MemStorage {
 }
 
 impl Querier for MemStorage {
-    fn select(&self, matchers: &[Matcher], min_t: i64, max_t: i64) -> Result<SeriesSet, StorageError> {
-        Ok(Box::new(self.matching(matchers, min_t, max_t).into_iter().map(Ok)))
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+    ) -> Result<SeriesSet, StorageError> {
+        Ok(Box::new(
+            self.matching(matchers, min_t, max_t).into_iter().map(Ok),
+        ))
     }
 
-    fn series(&self, matchers: &[Matcher], min_t: i64, max_t: i64) -> Result<Vec<Labels>, StorageError> {
-        Ok(self.matching(matchers, min_t, max_t).into_iter().map(|s| s.labels).collect())
+    fn series(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+    ) -> Result<Vec<Labels>, StorageError> {
+        Ok(self
+            .matching(matchers, min_t, max_t)
+            .into_iter()
+            .map(|s| s.labels)
+            .collect())
     }
 
-    fn label_names(&self, matchers: &[Matcher], min_t: i64, max_t: i64) -> Result<Vec<String>, StorageError> {
+    fn label_names(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+    ) -> Result<Vec<String>, StorageError> {
         let mut names = BTreeSet::new();
         for s in self.matching(matchers, min_t, max_t) {
             names.extend(s.labels.iter().map(|l| l.name.clone()));
@@ -91,7 +127,10 @@ impl Querier for MemStorage {
 
     fn cardinality(&self, _limit: usize) -> Result<CardinalityStats, StorageError> {
         let n = self.series.read().map(|s| s.len()).unwrap_or(0);
-        Ok(CardinalityStats { num_series: n as u64, ..Default::default() })
+        Ok(CardinalityStats {
+            num_series: n as u64,
+            ..Default::default()
+        })
     }
 }
 
@@ -103,11 +142,26 @@ mod tests {
     fn roundtrip() {
         let m = MemStorage::new();
         let l = Labels::from_pairs([("__name__", "x"), ("a", "1")]);
-        m.append(&[SeriesSamples { labels: l.clone(), samples: vec![Sample::new(2, 2.0), Sample::new(1, 1.0)] }])
-            .unwrap();
-        let got: Vec<Series> = m.select(&[Matcher::equal("a", "1")], 0, 10).unwrap().map(|s| s.unwrap()).collect();
+        m.append(&[SeriesSamples {
+            labels: l.clone(),
+            samples: vec![Sample::new(2, 2.0), Sample::new(1, 1.0)],
+        }])
+        .unwrap();
+        let got: Vec<Series> = m
+            .select(&[Matcher::equal("a", "1")], 0, 10)
+            .unwrap()
+            .map(|s| s.unwrap())
+            .collect();
         assert_eq!(got.len(), 1);
-        assert_eq!(got[0].samples, vec![Sample::new(1, 1.0), Sample::new(2, 2.0)]);
-        assert!(m.select(&[Matcher::equal("a", "2")], 0, 10).unwrap().next().is_none());
+        assert_eq!(
+            got[0].samples,
+            vec![Sample::new(1, 1.0), Sample::new(2, 2.0)]
+        );
+        assert!(
+            m.select(&[Matcher::equal("a", "2")], 0, 10)
+                .unwrap()
+                .next()
+                .is_none()
+        );
     }
 }

@@ -53,7 +53,9 @@ impl StorageError {
     pub fn is_client_error(&self) -> bool {
         matches!(
             self,
-            StorageError::InvalidSeries { .. } | StorageError::InvalidMatcher(_) | StorageError::LimitExceeded(_)
+            StorageError::InvalidSeries { .. }
+                | StorageError::InvalidMatcher(_)
+                | StorageError::LimitExceeded(_)
         )
     }
 }
@@ -135,13 +137,28 @@ pub type SeriesSet = Box<dyn Iterator<Item = Result<Series, StorageError>> + Sen
 /// Reads samples and label metadata. Safe to call concurrently with appends.
 pub trait Querier: Send + Sync {
     /// Series matching all `matchers` with at least one sample in `[min_t, max_t]` (ms, inclusive).
-    fn select(&self, matchers: &[Matcher], min_t: i64, max_t: i64) -> Result<SeriesSet, StorageError>;
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+    ) -> Result<SeriesSet, StorageError>;
 
     /// Label sets (no samples) of series matching `matchers` with data in the range, sorted.
-    fn series(&self, matchers: &[Matcher], min_t: i64, max_t: i64) -> Result<Vec<Labels>, StorageError>;
+    fn series(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+    ) -> Result<Vec<Labels>, StorageError>;
 
     /// Sorted label names of matching series (all series when `matchers` is empty).
-    fn label_names(&self, matchers: &[Matcher], min_t: i64, max_t: i64) -> Result<Vec<String>, StorageError>;
+    fn label_names(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+    ) -> Result<Vec<String>, StorageError>;
 
     /// Sorted values of label `name` among matching series (all series when `matchers` is empty).
     fn label_values(
@@ -219,7 +236,12 @@ pub trait StorageAdmin: Send + Sync {
     /// Persists the whole head into blocks, compacts and truncates the WAL.
     fn flush(&self) -> Result<(), StorageError>;
     /// Deletes matching series' samples in `[min_t, max_t]`.
-    fn delete_series(&self, matchers: &[Matcher], min_t: i64, max_t: i64) -> Result<(), StorageError>;
+    fn delete_series(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+    ) -> Result<(), StorageError>;
     /// Writes a consistent snapshot under `<data-dir>/snapshots/<name>` and returns the name.
     fn snapshot(&self) -> Result<String, StorageError>;
     /// Engine statistics.

@@ -53,6 +53,8 @@ pub fn routes(_state: Arc<AppState>) -> Router<Arc<AppState>> {
             "/api/v1/query_exemplars",
             get(query::exemplars).post(query::exemplars),
         )
+        // anomalies
+        .route("/api/v1/anomalies", get(read::anomalies))
         // admin
         .route(
             "/api/v1/admin/tsdb/flush",

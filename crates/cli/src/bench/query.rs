@@ -122,9 +122,9 @@ impl Workload {
 /// (integer gauge) and `up`. Sample timestamps are offset 7..=451 ms from whole seconds so they
 /// never coincide with evaluation times or range boundaries at whole or half seconds, where
 /// Prometheus 2.x (closed ranges) and 3.x (left-open ranges) differ. Counters start far above
-/// zero, so `rate`'s zero-point limit on extrapolation (changed in Prometheus 2.51) never
-/// applies at the start of the data. Values are chosen so that no two series of
-/// a gauge or counter tie (each has a distinct tiny binary fraction), which keeps `topk`/`sort`
+/// zero and never reset at their first sample, so `rate`'s zero-point limit on extrapolation
+/// (changed in Prometheus 2.51) never applies at the start of the data. Values are chosen so
+/// that no two series of a gauge or counter tie (each has a distinct tiny binary fraction), which keeps `topk`/`sort`
 /// deterministic. The last instance stops reporting after 70 % of the steps (when there are at
 /// least 3 instances), for `absent_over_time` and lookback behaviour.
 pub fn workload(instances: usize, steps: usize, t0: i64, interval_ms: i64, seed: u64) -> Workload {
@@ -158,8 +158,8 @@ pub fn workload(instances: usize, steps: usize, t0: i64, interval_ms: i64, seed:
                 let max_inc = if code == "500" { 3 } else { 20 };
                 let mut v = 10_000.0 + rng.below(1000) as f64;
                 let vals = (0..steps)
-                    .map(|_| {
-                        if rng.chance(0.004) {
+                    .map(|k| {
+                        if k > 0 && rng.chance(0.004) {
                             v = rng.below(5) as f64;
                         } else {
                             v += rng.below(max_inc + 1) as f64 + frac;
@@ -186,8 +186,8 @@ pub fn workload(instances: usize, steps: usize, t0: i64, interval_ms: i64, seed:
             let mut sum = 10_000.0;
             let mut per_step: Vec<([f64; 7], f64)> = Vec::with_capacity(steps);
             let speed = 1.0 + inst as f64 * 0.37;
-            for _ in 0..steps {
-                if rng.chance(0.003) {
+            for k in 0..steps {
+                if k > 0 && rng.chance(0.003) {
                     counts = [0.0; 7];
                     sum = 0.0;
                 }

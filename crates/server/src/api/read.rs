@@ -224,3 +224,40 @@ pub async fn export(State(s): State<Arc<AppState>>, req: Request) -> ApiResult<R
     )
         .into_response())
 }
+
+/// `GET /api/v1/anomalies?since=&until=&severity=`: anomaly events, newest first (docs/api.md).
+pub async fn anomalies(State(s): State<Arc<AppState>>, req: Request) -> ApiResult<Response> {
+    let p = request_params(&s, req).await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let since = p.time_or("since", now - 24 * 3_600_000)?;
+    let until = p.time_or("until", now)?;
+    let severity = match p.get("severity") {
+        None | Some("") => vigia_model::Severity::Low,
+        Some(v) => v.parse().map_err(|e: String| {
+            ApiError::bad_data(format!("invalid parameter \"severity\": {e}"))
+        })?,
+    };
+    let events = match &s.anomalies {
+        Some(feed) => feed.events(since, until, severity),
+        None => Vec::new(),
+    };
+    let data: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "id": e.id,
+                "metric": e.metric,
+                "labels": e.labels,
+                "start": super::json_ts(e.start_ms),
+                "end": e.end_ms.map(super::json_ts),
+                "active": e.end_ms.is_none(),
+                "peakScore": e.peak_score,
+                "peakAt": super::json_ts(e.peak_ms),
+                "severity": e.severity,
+                "pattern": e.pattern,
+                "insight": e.insight,
+            })
+        })
+        .collect();
+    Ok(success(data.into()))
+}

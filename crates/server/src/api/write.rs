@@ -119,16 +119,13 @@ pub async fn remote_write(State(state): State<Arc<AppState>>, req: Request) -> A
 pub async fn influx(State(state): State<Arc<AppState>>, req: Request) -> ApiResult<Response> {
     let (_, query, body) = body_of(&state, "influx", req).await?;
     let params = Params::parse(query.as_deref(), None)?;
-    let precision = match params.get("precision").unwrap_or("ns") {
-        "ns" | "n" | "" => vigia_ingest::influx::Precision::Ns,
-        "us" | "u" | "µs" => vigia_ingest::influx::Precision::Us,
-        "ms" => vigia_ingest::influx::Precision::Ms,
-        "s" => vigia_ingest::influx::Precision::S,
-        other => {
-            return Err(ApiError::bad_data(format!(
-                "invalid precision {other:?}: use ns, us, ms or s"
-            )));
-        }
+    let precision = match params.get("precision") {
+        None | Some("") => vigia_ingest::influx::Precision::Ns,
+        Some(p) => vigia_ingest::influx::Precision::parse(p).ok_or_else(|| {
+            ApiError::bad_data(format!(
+                "invalid precision {p:?}: use ns, us, ms, s, m or h"
+            ))
+        })?,
     };
     let now = chrono::Utc::now().timestamp_millis();
     let limits = state.settings().limits.clone();

@@ -457,7 +457,7 @@ impl Campaign {
         let cents = |x: f64| (x * 100.0).round() / 100.0;
         d.costs[0] = cents(0.002 * sent as f64);
         d.costs[1] = cents(2.5 * expected[1] * rng.jitter(0.15));
-        d.costs[ADS] = cents(4.0 * expected[ADS] * rng.jitter(0.15));
+        d.costs[ADS] = cents(5.0 * expected[ADS] * rng.jitter(0.15));
         d.costs[3] = self
             .organic_payments
             .iter()

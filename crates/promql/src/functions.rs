@@ -518,7 +518,12 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val
                         ));
                     }
                     let mut b = metric.builder();
-                    b.set(label.clone(), format_float(*q));
+                    let mut qs = format_float(*q);
+                    if qs.bytes().all(|c| c.is_ascii_digit() || c == b'-') {
+                        // Quantile labels always carry a decimal point ("0.0", "1.0").
+                        qs.push_str(".0");
+                    }
+                    b.set(label.clone(), qs);
                     out.push(Elem {
                         metric: b.build().into(),
                         t: ts,

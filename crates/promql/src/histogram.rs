@@ -141,11 +141,13 @@ pub(crate) fn bucket_fraction(lower: f64, upper: f64, buckets: Vec<Bucket>) -> f
             }
         };
         let ub = x.upper;
-        let infinite = lb == f64::NEG_INFINITY || ub == f64::INFINITY;
-        // No interpolation into a bucket of infinite width: it contributes nothing.
-        let interp = |v: f64, is_lower: bool| {
-            if infinite {
-                if is_lower { x.count } else { rank }
+        // No interpolation into a bucket of infinite width: a point inside it is taken to
+        // lie on the bucket's finite boundary.
+        let interp = |v: f64| {
+            if ub == f64::INFINITY {
+                rank
+            } else if lb == f64::NEG_INFINITY {
+                x.count
             } else {
                 rank + (x.count - rank) * (v - lb) / (ub - lb)
             }
@@ -162,11 +164,11 @@ pub(crate) fn bucket_fraction(lower: f64, upper: f64, buckets: Vec<Bucket>) -> f
             break;
         }
         if !lower_set && lb < lower && ub > lower {
-            lower_rank = interp(lower, true);
+            lower_rank = interp(lower);
             lower_set = true;
         }
         if !upper_set && lb < upper && ub > upper {
-            upper_rank = interp(upper, false);
+            upper_rank = interp(upper);
             upper_set = true;
         }
         if lower_set && upper_set {

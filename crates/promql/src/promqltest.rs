@@ -506,7 +506,7 @@ fn load_line(store: &MemStorage, hist: &MemStorage, l: &str, interval: i64, nhcb
             b.del("le");
             mark(b.build());
         }
-        mark(labels.clone());
+        // The classic float series stay queryable; only the converted native one is marked.
     }
     let Ok(vals) = expand_values(rest) else {
         return;
@@ -1025,7 +1025,9 @@ pub fn compat_report(reports: &[FileReport]) -> String {
          - A case is **skipped** only mechanically: promql-parser rejects its query (and the case \
          does not expect a failure), its expected result contains a native histogram (`{{{{…}}}}`), \
          or one of its selectors matches a series that was loaded with native-histogram samples or \
-         through `load_with_nhcb` (vigia stores floats only).\n\
+         the native histogram that `load_with_nhcb` derives from classic buckets (vigia stores \
+         floats only; the classic `_bucket`/`_sum`/`_count` float series of such a load are \
+         loaded and their cases run).\n\
          - Floats compare with a relative tolerance of 1e-6; `NaN` equals `NaN`; order matters only \
          with `expect ordered`.\n\
          - `expect warn|info msg:` compares the message without the trailing `(line:col)` position, \

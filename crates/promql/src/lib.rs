@@ -5,6 +5,15 @@
 //! [`vigia_model::Querier`]. Also contains the [`promqltest`] script runner used to check
 //! compatibility against Prometheus's own test scripts.
 //!
+//! How a query runs: the query is parsed (rejecting trees nested deeper than the stack can
+//! take), the time range every selector needs is computed from the tree (offsets, `@`,
+//! subquery windows) and loaded once from the `Querier`, then the expression is evaluated one
+//! step at a time (a range query is a loop over steps; a subquery recurses over its own steps).
+//! Selectors read from the preloaded samples with forward-moving cursors. The deadline and the
+//! cancel flag are checked at every node; samples loaded and held are counted against
+//! `max_samples`. Names that Prometheus 3.x drops are only flagged during evaluation and removed
+//! at the end (delayed name removal).
+//!
 //! ```
 //! use vigia_model::{Appender, Labels, MemStorage, Sample, SeriesSamples};
 //! use vigia_promql::{Engine, EngineOptions, QueryParams, Value};

@@ -1035,7 +1035,11 @@ pub fn compat_report(reports: &[FileReport]) -> String {
          with that position stripped.\n\
          - Like Prometheus's runner, every instant case that is expected to succeed is also run as \
          a range query (t-1m … t+1m, step 1m) and the middle step must give the same result \
-         (skipped for queries using `start()`, `end()`, `step()`, `range()`).\n"
+         (skipped for queries using `start()`, `end()`, `step()`, `range()`).\n\
+         - Also like Prometheus's runner, such cases are re-run with `@ <eval time>` added to every \
+         selector and subquery and evaluated at other times (-10t, 0, t/5, t, 10t), which must not \
+         change the result (skipped when time-dependent functions such as `time()` or \
+         `timestamp()` are used).\n"
     );
     let _ = writeln!(
         s,

@@ -215,38 +215,52 @@ impl Tsdb {
 
         let head = Head::new(opts.max_series);
         let wal_dir = dir.join("wal");
-        let info = wal::replay(&*vfs, &wal_dir)?;
         let mut replayed = 0u64;
-        for rec in &info.records {
-            match rec {
-                Record::Series(v) => {
-                    for (id, l) in v {
-                        head.create_with_id(*id, l);
-                    }
+        let mut unknown = 0u64;
+        let mut apply = |rec: Record| match rec {
+            Record::Series(v) => {
+                for (id, l) in &v {
+                    head.create_with_id(*id, l);
                 }
-                Record::Samples(v) => {
-                    for (id, t, val) in v {
-                        if let Some(s) = head.by_id(*id) {
-                            s.data.lock().insert_any(*t, *val);
-                            head.observe_time(*t);
+            }
+            Record::Samples(v) => {
+                let mut last: Option<Arc<HeadSeries>> = None;
+                for (id, t, val) in v {
+                    let s = match &last {
+                        Some(s) if s.id == id => Some(s.clone()),
+                        _ => head.by_id(id),
+                    };
+                    match s {
+                        Some(s) => {
+                            s.data.lock().insert_any(t, val);
+                            head.observe_time(t);
                             replayed += 1;
+                            last = Some(s);
                         }
-                    }
-                }
-                Record::Tombstones(v) => {
-                    for (id, a, b) in v {
-                        if let Some(s) = head.by_id(*id) {
-                            let mut d = s.data.lock();
-                            let keep: Vec<Sample> = d
-                                .all_samples()
-                                .into_iter()
-                                .filter(|s| s.t < *a || s.t > *b)
-                                .collect();
-                            d.rebuild(&keep);
-                        }
+                        None => unknown += 1,
                     }
                 }
             }
+            Record::Tombstones(v) => {
+                for (id, a, b) in v {
+                    if let Some(s) = head.by_id(id) {
+                        let mut d = s.data.lock();
+                        let keep: Vec<Sample> = d
+                            .all_samples()
+                            .into_iter()
+                            .filter(|s| s.t < a || s.t > b)
+                            .collect();
+                        d.rebuild(&keep);
+                    }
+                }
+            }
+        };
+        let info = wal::replay_with(&*vfs, &wal_dir, &mut apply)?;
+        if unknown > 0 {
+            tracing::warn!(
+                samples = unknown,
+                "WAL samples referencing unknown series were skipped"
+            );
         }
         head.recompute_time_range();
         tracing::info!(

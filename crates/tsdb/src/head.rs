@@ -221,11 +221,47 @@ pub struct HeadSeries {
     pub data: Mutex<SeriesData>,
 }
 
+/// Hasher for keys that are already well-distributed (label-set hashes) or dense ids: mixes
+/// the integer once instead of running SipHash.
+#[derive(Debug, Default, Clone, Copy)]
+struct IdHash;
+
+#[derive(Debug, Default)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        // splitmix64 finaliser: good bucket spread for sequential ids too
+        let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        self.0 = z ^ (z >> 31);
+    }
+}
+
+impl std::hash::BuildHasher for IdHash {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher::default()
+    }
+}
+
 #[derive(Debug, Default)]
 struct SeriesMap {
-    by_id: HashMap<u32, Arc<HeadSeries>>,
-    by_hash: HashMap<u64, u32>,
-    conflicts: HashMap<u64, Vec<u32>>,
+    by_id: HashMap<u32, Arc<HeadSeries>, IdHash>,
+    by_hash: HashMap<u64, u32, IdHash>,
+    conflicts: HashMap<u64, Vec<u32>, IdHash>,
 }
 
 impl SeriesMap {

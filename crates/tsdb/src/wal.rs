@@ -289,6 +289,19 @@ pub struct ReplayInfo {
 /// Reads the checkpoint and the segments after it, truncating a torn or corrupt tail (and
 /// dropping any later segment) with a warning.
 pub fn replay(vfs: &dyn Vfs, dir: &Path) -> Result<ReplayInfo, StorageError> {
+    let mut records = Vec::new();
+    let mut info = replay_with(vfs, dir, &mut |r| records.push(r))?;
+    info.records = records;
+    Ok(info)
+}
+
+/// Like [`replay`] but hands each record to `f` as soon as its file is decoded, so the whole
+/// log is never held in memory at once (`ReplayInfo::records` stays empty).
+pub fn replay_with(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    f: &mut dyn FnMut(Record),
+) -> Result<ReplayInfo, StorageError> {
     vfs.create_dir_all(dir).map_err(io_err(dir))?;
     let names = vfs.read_dir(dir).map_err(io_err(dir))?;
     let mut info = ReplayInfo::default();
@@ -310,7 +323,7 @@ pub fn replay(vfs: &dyn Vfs, dir: &Path) -> Result<ReplayInfo, StorageError> {
         if let Some((off, why)) = err {
             tracing::warn!(path = %p.display(), offset = off, reason = %why, "WAL checkpoint damaged; using the records before the damage");
         }
-        info.records.extend(recs);
+        recs.into_iter().for_each(&mut *f);
         info.last_segment = c;
     }
     let mut segs: Vec<u32> = names.iter().filter_map(|n| parse_segment(n)).collect();
@@ -328,7 +341,7 @@ pub fn replay(vfs: &dyn Vfs, dir: &Path) -> Result<ReplayInfo, StorageError> {
         info.last_segment = info.last_segment.max(s);
         let buf = vfs.read(&p).map_err(io_err(&p))?;
         let (recs, err) = decode_file(&buf);
-        info.records.extend(recs);
+        recs.into_iter().for_each(&mut *f);
         if let Some((off, why)) = err {
             tracing::warn!(path = %p.display(), offset = off, size = buf.len(), reason = %why, "WAL tail torn or corrupt; truncating");
             if off < HEADER_LEN {

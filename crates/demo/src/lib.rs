@@ -109,13 +109,12 @@ impl Simulator {
     /// In both cases the live fault cycle starts 25 minutes before `end_ms`: its first error
     /// burst begins 5 minutes before the end of the history and the next faults follow live.
     pub fn for_demo(seed: u64, end_ms: i64, history_ms: i64) -> Self {
-        let mut cfg = SimConfig::new(seed, end_ms);
-        let history = history_ms.max(cfg.step_ms);
-        cfg = SimConfig::new(seed, end_ms.saturating_sub(history));
+        let history = history_ms.max(schedule::MINUTE);
+        let mut cfg = SimConfig::new(seed, end_ms.saturating_sub(history));
         if history < 14 * schedule::DAY {
-            cfg.webinar_at_ms = end_ms - (3 * schedule::HOUR).min(history / 2);
+            cfg.webinar_at_ms = end_ms.saturating_sub((3 * schedule::HOUR).min(history / 2));
         }
-        Self::new(cfg).with_live_faults_from(Some(end_ms - 25 * schedule::MINUTE))
+        Self::new(cfg).with_live_faults_from(Some(end_ms.saturating_sub(25 * schedule::MINUTE)))
     }
 
     /// Number of series the simulator produces.

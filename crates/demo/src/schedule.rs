@@ -1,7 +1,7 @@
 //! Configuration, the calendar (daily rhythm, weekends, email blasts) and the fixed schedule of
 //! faults. Everything here is a pure function of the configuration and a timestamp.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One minute in milliseconds.
 pub(crate) const MINUTE: i64 = 60_000;
@@ -45,7 +45,7 @@ impl SimConfig {
 }
 
 /// What a scheduled fault does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
     /// A process leaks memory: `node_memory_MemAvailable_bytes` falls towards zero.
@@ -63,7 +63,7 @@ pub enum FaultKind {
 }
 
 /// A scheduled fault, for documentation and tests.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fault {
     /// Short stable name (`web-3-memory-leak`).
     pub name: String,

@@ -466,6 +466,11 @@ impl Tsdb {
         self.add_block(meta, &self.dir.clone())?;
         for (_, smp, s) in &collected {
             let mut d = s.data.lock();
+            if d.count_before(end) == smp.len() {
+                // nothing arrived below `end` since collection: drop whole chunks
+                d.drop_before(end);
+                continue;
+            }
             let all = d.all_samples();
             let rest: Vec<Sample> = all
                 .into_iter()

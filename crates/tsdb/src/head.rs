@@ -198,6 +198,57 @@ impl SeriesData {
         self.samples(i64::MIN, i64::MAX)
     }
 
+    /// Number of samples with `t < end`; decodes only a chunk straddling `end`.
+    pub fn count_before(&self, end: i64) -> usize {
+        let mut n = 0;
+        for c in &self.closed {
+            if c.max_t < end {
+                n += usize::from(c.count);
+            } else if c.min_t < end {
+                n += c.iter().filter(|s| s.t < end).count();
+            }
+        }
+        if self.open.count() > 0 {
+            if self.open.max_t() < end {
+                n += usize::from(self.open.count());
+            } else if self.open.min_t() < end {
+                n += self.open.iter().filter(|s| s.t < end).count();
+            }
+        }
+        n + self.ooo.iter().filter(|s| s.t < end).count()
+    }
+
+    /// Removes every sample with `t < end`: whole chunks are dropped without decoding and only
+    /// a chunk straddling `end` is re-encoded.
+    pub fn drop_before(&mut self, end: i64) {
+        let mut kept = Vec::with_capacity(self.closed.len());
+        for c in std::mem::take(&mut self.closed) {
+            if c.max_t < end {
+                continue;
+            }
+            if c.min_t >= end {
+                kept.push(c);
+                continue;
+            }
+            let mut x = XorChunk::new();
+            for s in c.iter().filter(|s| s.t >= end) {
+                x.append(s.t, s.v);
+            }
+            if x.count() > 0 {
+                kept.push(x.close());
+            }
+        }
+        self.closed = kept;
+        if self.open.count() > 0 && self.open.min_t() < end {
+            let mut x = XorChunk::new();
+            for s in self.open.iter().filter(|s| s.t >= end) {
+                x.append(s.t, s.v);
+            }
+            self.open = x;
+        }
+        self.ooo.retain(|s| s.t >= end);
+    }
+
     /// Replaces the contents with `samples` (ascending, unique timestamps).
     pub fn rebuild(&mut self, samples: &[Sample]) {
         self.closed.clear();
@@ -639,6 +690,23 @@ mod tests {
             let got: Vec<(i64, u64)> = r.all_samples().iter().map(|s| (s.t, s.v.to_bits())).collect();
             prop_assert_eq!(got, m2.into_iter().collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn drop_before_keeps_the_rest() {
+        let mut d = SeriesData::default();
+        for t in 0..1000 {
+            d.append(t * 10, t as f64, 0).unwrap();
+        }
+        d.insert_any(4995, -1.0);
+        assert_eq!(d.count_before(5000), 501);
+        d.drop_before(5000);
+        let s = d.all_samples();
+        assert_eq!(s.len(), 500);
+        assert_eq!(s[0], Sample::new(5000, 500.0));
+        assert_eq!(d.append(10_000, 1.0, 0), Ok(AppendKind::Stored));
+        d.drop_before(20_000);
+        assert!(d.is_empty());
     }
 
     #[test]

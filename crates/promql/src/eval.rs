@@ -186,6 +186,36 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// Label sets of the series matching `matchers` that have a live (non-stale) sample at
+    /// `ts` within the lookback window. Reads storage directly (used by `info()`).
+    pub fn select_instant(
+        &mut self,
+        matchers: &[Matcher],
+        ts: i64,
+    ) -> Result<Vec<Labels>, QueryError> {
+        let lo = ts.saturating_sub(self.lookback);
+        let set = self
+            .q
+            .select(matchers, lo.saturating_add(1), ts)
+            .map_err(|e| QueryError::Execution(e.to_string()))?;
+        let mut out = Vec::new();
+        for s in set {
+            self.check_deadline()?;
+            let s = s.map_err(|e| QueryError::Execution(e.to_string()))?;
+            self.loaded = self.loaded.saturating_add(s.samples.len() as u64);
+            if self.loaded > self.max_samples as u64 {
+                return Err(QueryError::TooManySamples("query execution".into()));
+            }
+            if s.samples
+                .last()
+                .is_some_and(|x| x.t <= ts && x.t > lo && !is_stale_nan(x.v))
+            {
+                out.push(s.labels);
+            }
+        }
+        Ok(out)
+    }
+
     /// Loads the data every selector of `expr` needs when evaluated over `[s, e]`.
     pub fn preload(&mut self, expr: &Expr, s: i64, e: i64, depth: usize) -> Result<(), QueryError> {
         self.collect_bounds(expr, s, e, depth)?;
@@ -301,7 +331,7 @@ impl<'a> Evaluator<'a> {
             }
             Expr::Paren(p) => self.collect_bounds(&p.expr, s, e, depth)?,
             Expr::Call(c) => {
-                for a in &c.args.args {
+                for a in call_data_args(c) {
                     self.collect_bounds(a, s, e, depth)?;
                 }
             }
@@ -530,6 +560,13 @@ fn seek(samples: &[Sample], hint: usize, t: i64) -> usize {
         .map_or(0, |r| r.partition_point(|x| x.t <= t))
 }
 
+/// The arguments of a call whose selectors read data; `info()`'s second argument is only a
+/// label filter and looks its series up itself.
+fn call_data_args(c: &promql_parser::parser::Call) -> impl Iterator<Item = &Expr> {
+    let n = if c.func.name == "info" { 1 } else { usize::MAX };
+    c.args.args.iter().take(n).map(|a| a.as_ref())
+}
+
 fn collect_selectors<'e>(expr: &'e Expr, out: &mut Vec<(usize, &'e VectorSelector)>) {
     match expr {
         Expr::VectorSelector(vs) => out.push((key(vs), vs)),
@@ -548,7 +585,7 @@ fn collect_selectors<'e>(expr: &'e Expr, out: &mut Vec<(usize, &'e VectorSelecto
         }
         Expr::Paren(p) => collect_selectors(&p.expr, out),
         Expr::Call(c) => {
-            for a in &c.args.args {
+            for a in call_data_args(c) {
                 collect_selectors(a, out);
             }
         }

@@ -893,6 +893,8 @@ const AT_UNSAFE_FUNCTIONS: &[&str] = &[
     "predict_linear",
     "time",
     "timestamp",
+    // Looks its info series up at the evaluation time.
+    "info",
 ];
 
 /// Sets `@ ts` on every selector and subquery that has none (not below an `@` subquery).

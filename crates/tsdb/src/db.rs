@@ -217,15 +217,21 @@ impl Tsdb {
         let wal_dir = dir.join("wal");
         let mut replayed = 0u64;
         let mut unknown = 0u64;
+        // WAL ids of series re-created under a new id → the head series holding those labels
+        let mut aliases: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
         let mut apply = |rec: Record| match rec {
             Record::Series(v) => {
                 for (id, l) in &v {
-                    head.create_with_id(*id, l);
+                    let s = head.create_with_id(*id, l);
+                    if s.id != *id {
+                        aliases.insert(*id, s.id);
+                    }
                 }
             }
             Record::Samples(v) => {
                 let mut last: Option<Arc<HeadSeries>> = None;
                 for (id, t, val) in v {
+                    let id = aliases.get(&id).copied().unwrap_or(id);
                     let s = match &last {
                         Some(s) if s.id == id => Some(s.clone()),
                         _ => head.by_id(id),
@@ -243,6 +249,7 @@ impl Tsdb {
             }
             Record::Tombstones(v) => {
                 for (id, a, b) in v {
+                    let id = aliases.get(&id).copied().unwrap_or(id);
                     if let Some(s) = head.by_id(id) {
                         let mut d = s.data.lock();
                         let keep: Vec<Sample> = d

@@ -505,13 +505,23 @@ impl Head {
     }
 
     /// Creates a series with a given id (WAL replay); returns the existing one on a repeat.
+    /// When a series with the same labels already exists under another id (it was garbage
+    /// collected and re-created before a crash), that series is returned: the caller maps the
+    /// WAL id onto it.
     pub fn create_with_id(&self, id: u32, labels: &Labels) -> Arc<HeadSeries> {
         let mut map = self.series.write();
+        self.next_id
+            .fetch_max(id.saturating_add(1), Ordering::AcqRel);
         if let Some(s) = map.by_id.get(&id) {
             return s.clone();
         }
-        self.next_id
-            .fetch_max(id.saturating_add(1), Ordering::AcqRel);
+        let existing = {
+            let syms = self.syms.read();
+            map.find(labels.stable_hash(), labels, &syms)
+        };
+        if let Some(s) = existing {
+            return s;
+        }
         self.insert_locked(&mut map, id, labels)
     }
 
@@ -690,6 +700,21 @@ mod tests {
             let got: Vec<(i64, u64)> = r.all_samples().iter().map(|s| (s.t, s.v.to_bits())).collect();
             prop_assert_eq!(got, m2.into_iter().collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn replay_recreated_series_is_aliased() {
+        let h = Head::new(0);
+        let a = Labels::from_pairs([("__name__", "a")]);
+        let s1 = h.create_with_id(3, &a);
+        let s2 = h.create_with_id(9, &a);
+        assert_eq!(s1.id, s2.id);
+        assert_eq!(h.num_series(), 1);
+        let (v, created) = h
+            .get_or_create_all(&[&Labels::from_pairs([("__name__", "b")])], &mut |_, _| {})
+            .unwrap();
+        assert_eq!(created, 1);
+        assert!(v[0].id > 9, "new ids never collide with WAL ids");
     }
 
     #[test]

@@ -124,6 +124,10 @@ pub struct IngestReport {
     pub seconds: f64,
     /// Throughput.
     pub samples_per_sec: f64,
+    /// WAL fsyncs done (group commit: fewer than batches when threads overlap).
+    pub wal_fsyncs: u64,
+    /// Mean fsync latency in seconds.
+    pub mean_fsync_seconds: f64,
 }
 
 /// Appends `scrapes` scrapes of `series` series in batches of `batch` samples (one sample per
@@ -173,8 +177,11 @@ pub fn measure_ingest(
             .map_err(|_| StorageError::Other("ingest thread panicked".into()))??;
     }
     let seconds = t0.elapsed().as_secs_f64();
+    let st = db.stats();
     db.close()?;
     Ok(IngestReport {
+        wal_fsyncs: st.wal_fsyncs,
+        mean_fsync_seconds: st.wal_fsync_seconds_sum / st.wal_fsyncs.max(1) as f64,
         threads,
         samples,
         seconds,
@@ -329,8 +336,13 @@ impl fmt::Display for Report {
         for r in [&self.ingest_1, &self.ingest_2] {
             writeln!(
                 f,
-                "ingest {} thread(s): {} samples in {:.2} s = {:.0} samples/s",
-                r.threads, r.samples, r.seconds, r.samples_per_sec
+                "ingest {} thread(s): {} samples in {:.2} s = {:.0} samples/s ({} WAL fsyncs, mean {:.2} ms)",
+                r.threads,
+                r.samples,
+                r.seconds,
+                r.samples_per_sec,
+                r.wal_fsyncs,
+                r.mean_fsync_seconds * 1000.0
             )?;
         }
         let d = &self.disk;

@@ -60,7 +60,7 @@ const MAX_OPERATORS: usize = 1024;
 /// parsing, evaluation or drop. Characters inside string literals are not counted.
 /// Returns a weight (bracket depth plus operator count) estimating the syntax tree depth.
 fn check_nesting(query: &str) -> Result<usize, QueryError> {
-    let (mut depth, mut max_depth, mut ops) = (0usize, 0usize, 0usize);
+    let (mut depth, mut max_depth, mut ops, mut braces) = (0usize, 0usize, 0usize, 0usize);
     let mut quote: Option<char> = None;
     let mut escaped = false;
     for c in query.chars() {
@@ -79,9 +79,18 @@ fn check_nesting(query: &str) -> Result<usize, QueryError> {
             '(' | '[' | '{' => {
                 depth += 1;
                 max_depth = max_depth.max(depth);
+                if c == '{' {
+                    braces += 1;
+                }
             }
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
-            '+' | '-' | '*' | '/' | '%' | '^' | '<' | '>' | '=' | '!' => ops += 1,
+            ')' | ']' | '}' => {
+                depth = depth.saturating_sub(1);
+                if c == '}' {
+                    braces = braces.saturating_sub(1);
+                }
+            }
+            // Label matchers inside braces add no depth to the tree.
+            '+' | '-' | '*' | '/' | '%' | '^' | '<' | '>' | '=' | '!' if braces == 0 => ops += 1,
             _ => {}
         }
     }

@@ -332,3 +332,19 @@ fn cancellation() {
             .is_ok()
     );
 }
+
+#[test]
+fn many_label_matchers_do_not_count_as_operators() {
+    let s = store();
+    let matchers: Vec<String> = (0..600).map(|i| format!("l{i}!=\"x\"")).collect();
+    let q = format!(
+        "req_total{{{}}} + req_total{{{}}}",
+        matchers.join(", "),
+        matchers.join(", ")
+    );
+    let out = engine().instant(&s, &q, 60_000, &p()).unwrap();
+    let Value::Vector(v) = out.value else {
+        panic!()
+    };
+    assert_eq!(v.len(), 2);
+}

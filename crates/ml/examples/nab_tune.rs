@@ -42,7 +42,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let mut next = Vec::new();
         for g in &grid {
-            for v in values.split(',') {
+            // Values are separated by ',' (or by '|' when a value itself contains commas).
+            let sep = if values.contains('|') { '|' } else { ',' };
+            for v in values.split(sep) {
                 let mut c = g.clone();
                 let val: serde_json::Value = serde_json::from_str(v)?;
                 if let Some(o) = c.as_object_mut() {
@@ -69,7 +71,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .iter()
             .map(|p| scorer::score_set(&pairs, p, None).normalized)
             .collect();
-        println!("{:7.2} {:7.2} {:7.2}  {}", ps[0], ps[1], ps[2], g);
+        // Inner split of the tuning half (alternate files): standard score on each part.
+        let part = |skip: usize| -> f64 {
+            let sub: Vec<_> = pairs.iter().skip(skip).step_by(2).copied().collect();
+            corpus
+                .profiles
+                .first()
+                .map_or(0.0, |p| scorer::score_set(&sub, p, None).normalized)
+        };
+        let varied: Vec<String> = rest
+            .iter()
+            .filter_map(|spec| spec.split_once('='))
+            .map(|(k, _)| format!("{k}={}", g.get(k).map_or(String::new(), |v| v.to_string())))
+            .collect();
+        println!(
+            "{:7.2} {:7.2} {:7.2}  a {:6.2} b {:6.2}  {}",
+            ps[0],
+            ps[1],
+            ps[2],
+            part(0),
+            part(1),
+            if varied.is_empty() {
+                g.to_string()
+            } else {
+                varied.join(" ")
+            }
+        );
         if single && let Some(p) = corpus.profiles.first() {
             let t = scorer::score_set(&pairs, p, None).threshold;
             println!("threshold {t}");

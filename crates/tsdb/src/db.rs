@@ -355,6 +355,18 @@ impl Tsdb {
         floor.saturating_sub(self.opts.ooo_window_ms.max(0))
     }
 
+    /// Time that retention is measured from: the newest stored sample (as in Prometheus), but
+    /// never more than 10 minutes past the wall clock, so one sample with a bogus future
+    /// timestamp cannot expire everything else.
+    fn retention_reference(&self) -> Option<i64> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(i64::MAX);
+        self.newest_time()
+            .map(|n| n.min(now.saturating_add(600_000)))
+    }
+
     fn newest_time(&self) -> Option<i64> {
         let h = self.head.time_range().map(|r| r.1);
         let b = self.blocks.read().iter().map(|b| b.meta.max_time - 1).max();
@@ -645,7 +657,7 @@ impl Tsdb {
 
     fn retention_locked(&self) -> Result<usize, StorageError> {
         let mut deleted = 0;
-        if let Some(newest) = self.newest_time() {
+        if let Some(newest) = self.retention_reference() {
             let horizon = newest.saturating_sub(self.opts.retention_ms);
             let old: Vec<Arc<Block>> = self
                 .blocks
@@ -789,7 +801,7 @@ impl Appender for Tsdb {
         out.new_series = created;
         let floor = self.append_floor();
         let too_old = self
-            .newest_time()
+            .retention_reference()
             .map(|n| n.saturating_sub(self.opts.retention_ms))
             .unwrap_or(i64::MIN);
         let ooo = self.opts.ooo_window_ms.max(0);

@@ -451,3 +451,31 @@ fn concurrent_appends_and_queries() {
     assert!(st.wal_fsyncs >= 1 && st.wal_fsyncs <= 800);
     assert_eq!(st.wal_fsync_seconds.last().unwrap().1, st.wal_fsyncs);
 }
+
+#[test]
+fn future_sample_does_not_expire_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let db = open(
+        dir.path(),
+        TsdbOptions {
+            retention_ms: 3_600_000,
+            ..opts()
+        },
+    );
+    db.append(&[ss(&l("m", "a"), &[(now - 60_000, 1.0)])])
+        .unwrap();
+    db.flush().unwrap();
+    // a bogus timestamp 10 years ahead
+    db.append(&[ss(&l("m", "b"), &[(now + 10 * 365 * 86_400_000, 1.0)])])
+        .unwrap();
+    db.apply_retention().unwrap();
+    assert_eq!(all(&db, &[Matcher::equal("job", "a")]).len(), 1);
+    let out = db
+        .append(&[ss(&l("m", "a"), &[(now - 30_000, 2.0)])])
+        .unwrap();
+    assert_eq!(out.rejected_total(), 0, "{out:?}");
+}

@@ -2,6 +2,7 @@
 //! `by`/`without` grouping.
 
 use crate::eval::Evaluator;
+use crate::functions::is_valid_label_name;
 use crate::functions::{format_float, kahan_inc, quantile_of};
 use crate::value::{Elem, QueryError, Val};
 use promql_parser::parser::token::{
@@ -10,7 +11,7 @@ use promql_parser::parser::token::{
 };
 use promql_parser::parser::{AggregateExpr, LabelModifier};
 use std::collections::HashMap;
-use vigia_model::{Labels, METRIC_NAME, is_valid_label_name};
+use vigia_model::{Labels, METRIC_NAME};
 
 fn group_labels(l: &Labels, m: &Option<LabelModifier>) -> Labels {
     match m {

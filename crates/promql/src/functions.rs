@@ -8,7 +8,7 @@ use crate::value::{Elem, QueryError, RSeries, Val};
 use promql_parser::parser::{Call, Expr};
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use vigia_model::{Labels, METRIC_NAME, is_valid_label_name};
+use vigia_model::{Labels, METRIC_NAME};
 
 /// Neumaier-compensated summation step: returns the new sum and compensation.
 pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
@@ -21,6 +21,15 @@ pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
         c + ((inc - t) + sum)
     };
     (t, c)
+}
+
+/// Label-name validity as in Prometheus 3.x (UTF-8 names): any non-empty valid UTF-8 string.
+/// Go strings can hold invalid UTF-8 written as `\xNN` escapes, which promql-parser turns into
+/// the characters U+0080..U+00FF; those (and control characters) are therefore rejected too.
+pub(crate) fn is_valid_label_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| !c.is_control() && !('\u{80}'..='\u{ff}').contains(&c))
 }
 
 /// Formats a float like Go's `strconv.FormatFloat(f, 'f', -1, 64)`.

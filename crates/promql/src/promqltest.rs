@@ -380,7 +380,15 @@ fn parse_series_desc(l: &str) -> Result<(Labels, &str), String> {
                         }
                     }
                     if cur_name.is_empty() {
-                        pairs.push(("__name__".into(), val));
+                        // A quoted label name (`{"a b"="v"}`) or a quoted metric name.
+                        while chars.peek().is_some_and(|(_, c)| c.is_whitespace()) {
+                            chars.next();
+                        }
+                        if chars.peek().is_some_and(|(_, c)| *c == '=') {
+                            cur_name = val;
+                        } else {
+                            pairs.push(("__name__".into(), val));
+                        }
                     } else {
                         pairs.push((std::mem::take(&mut cur_name), val));
                     }

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use vigia_demo::{SimConfig, Simulator};
+use vigia_demo::Simulator;
 use vigia_model::PromDuration;
 use vigia_server::AppState;
 
@@ -81,7 +81,7 @@ fn simulate(state: Arc<AppState>, url: String, args: DemoArgs) {
     let now = chrono::Utc::now().timestamp_millis();
     let end = now.div_euclid(step) * step;
     let start = end - args.history.as_millis().max(step);
-    let mut sim = Simulator::new(SimConfig::new(args.seed, start));
+    let mut sim = Simulator::for_demo(args.seed, end, end - start);
     println!(
         "demo: {} series, history {} from {} (seed {}); webinar at {}",
         sim.series_count(),
@@ -120,16 +120,21 @@ fn simulate(state: Arc<AppState>, url: String, args: DemoArgs) {
     let mut samples = 0u64;
     let chunk = 6 * 3_600_000;
     let mut t = start;
+    let mut events = 0u64;
     while t < end {
         let to = (t + chunk).min(end);
-        let batch = sim.samples(t, to);
-        samples += batch.iter().map(|s| s.samples.len() as u64).sum::<u64>();
-        if let Err(e) = state.appender.append(&batch) {
-            pb.abandon_with_message(format!("append failed: {e}"));
-            return;
+        match write_step(&state, &mut sim, t, to, None) {
+            Ok((n, e)) => {
+                samples += n;
+                events += e;
+            }
+            Err(e) => {
+                pb.abandon_with_message(format!("backfill failed: {e}"));
+                return;
+            }
         }
         pb.inc(((to - t) / step) as u64);
-        pb.set_message(format!("{samples} samples"));
+        pb.set_message(format!("{samples} samples, {events} events"));
         t = to;
     }
     pb.finish_and_clear();
@@ -149,16 +154,67 @@ fn simulate(state: Arc<AppState>, url: String, args: DemoArgs) {
     while state.accepting_writes.load(Ordering::Acquire) {
         std::thread::sleep(period);
         let wall = chrono::Utc::now().timestamp_millis();
-        let mut batch = sim.samples(sim_t, sim_t + step);
-        for s in &mut batch {
-            for p in &mut s.samples {
-                p.t = wall;
-            }
-        }
-        if let Err(e) = state.appender.append(&batch) {
-            tracing::warn!(error = %e, "demo: live append failed; stopping the simulator");
+        if let Err(e) = write_step(&state, &mut sim, sim_t, sim_t + step, Some(wall)) {
+            tracing::warn!(error = %e, "demo: live write failed; stopping the simulator");
             return;
         }
         sim_t += step;
     }
+}
+
+/// Writes one range of the simulation: infrastructure metrics through the append path, business
+/// series as events through the events API's ingestor (exactly what `POST /api/v1/events` does).
+/// With `stamp`, every timestamp is replaced by it (live mode). Returns (samples, events).
+fn write_step(
+    state: &AppState,
+    sim: &mut Simulator,
+    from: i64,
+    to: i64,
+    stamp: Option<i64>,
+) -> Result<(u64, u64), String> {
+    let mut batch: Vec<_> = sim
+        .samples(from, to)
+        .into_iter()
+        .filter(|s| {
+            !s.labels
+                .metric_name()
+                .is_some_and(|n| n.starts_with("vigia_"))
+        })
+        .collect();
+    let mut events = sim.events(from, to);
+    if let Some(t) = stamp {
+        for s in &mut batch {
+            for p in &mut s.samples {
+                p.t = t;
+            }
+        }
+        for e in &mut events {
+            e.timestamp = t;
+        }
+    }
+    let n: u64 = batch.iter().map(|s| s.samples.len() as u64).sum();
+    state.appender.append(&batch).map_err(|e| e.to_string())?;
+    let mut written = n;
+    if let (Some(ing), false) = (&state.events, events.is_empty()) {
+        let body = serde_json::to_vec(&events).map_err(|e| e.to_string())?;
+        let fill = if stamp.is_none() {
+            Some(sim.step_ms())
+        } else {
+            None
+        };
+        let out = ing
+            .ingest_filled(&body, state.appender.as_ref(), fill)
+            .map_err(|e| e.to_string())?;
+        written += out.samples as u64;
+    }
+    // The server's heartbeat keeps event series visible once a minute; over replayed history
+    // the gaps between events are filled at the simulator's step instead.
+    if let Some(ing) = &state.events {
+        written += match stamp {
+            Some(t) => ing.heartbeat(t, state.appender.as_ref()),
+            None => ing.heartbeat_range(from, to, sim.step_ms(), state.appender.as_ref()),
+        }
+        .map_err(|e| e.to_string())? as u64;
+    }
+    Ok((written, events.len() as u64))
 }

@@ -209,6 +209,13 @@ async fn serve(
         appender.clone(),
         metadata.clone(),
     ));
+    let (events_dir, ev_appender) = (args.data_dir.join("events"), appender.clone());
+    let events = tokio::task::spawn_blocking(move || {
+        vigia_ingest::events::EventsIngestor::open(&events_dir, ev_appender.as_ref())
+    })
+    .await
+    .context("events task")?
+    .context("opening the events log")?;
     scrape
         .apply(&cfg.global, &cfg.scrape_configs)
         .context("starting scrape loops")?;
@@ -247,6 +254,7 @@ async fn serve(
         admin: db.clone(),
         engine,
         metadata,
+        events: Some(Arc::new(events)),
         anomalies: anomaly
             .clone()
             .map(|a| a as Arc<dyn vigia_model::AnomalyFeed>),
@@ -288,6 +296,27 @@ async fn serve(
     if let Some(f) = on_ready {
         f(state.clone(), format!("{scheme}://{local}"));
     }
+
+    // Event series are re-emitted once a minute, as a scrape would, so instant queries see
+    // them between events.
+    let hb_state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let s = hb_state.clone();
+            let res = tokio::task::spawn_blocking(move || match &s.events {
+                Some(ev) => ev
+                    .heartbeat(chrono::Utc::now().timestamp_millis(), s.appender.as_ref())
+                    .map(|_| ()),
+                None => Ok(()),
+            })
+            .await;
+            if let Ok(Err(e)) = res {
+                tracing::warn!(error = %e, "events heartbeat failed");
+            }
+        }
+    });
 
     // SIGHUP reloads; SIGINT/SIGTERM shut down.
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())

@@ -1045,3 +1045,58 @@ fn anomaly_scores_are_series_and_spikes_become_events() {
     let (code, _) = v.get_json("/api/v1/anomalies?severity=extreme");
     assert_eq!(code, 400);
 }
+
+#[test]
+fn events_api_counts_each_id_once_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let t = now_ms() - 600_000;
+    let batch = format!(
+        r#"[{{"id":"reg-1","kind":"registration","timestamp":{t},"channel":"email","utm_source":"newsletter"}},
+            {{"id":"reg-2","kind":"registration","timestamp":{},"channel":"email","utm_source":"newsletter"}},
+            {{"id":"conv-1","kind":"conversion","timestamp":{},"channel":"email","amount":250,"currency":"EUR"}}]"#,
+        t + 1000,
+        t + 2000
+    );
+    let post = |url: &str, body: &str| {
+        let r = client()
+            .post(format!("{url}/api/v1/events"))
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        (
+            r.status().as_u16(),
+            r.json::<serde_json::Value>().unwrap_or_default(),
+        )
+    };
+    let v = Vigia::start(&data, &[]);
+    let (code, j) = post(&v.url, &batch);
+    assert_eq!(code, 200, "{j}");
+    assert_eq!(j["data"]["accepted"], 3);
+    let (code, j) = post(
+        &v.url,
+        r#"[{"id":"x","kind":"registration","timestamp":1,"channel":"tv"}]"#,
+    );
+    assert_eq!(code, 400);
+    assert!(
+        j["error"].as_str().unwrap().contains("event 0")
+            && j["error"].as_str().unwrap().contains("channel"),
+        "{j}"
+    );
+    assert_eq!(v.stop(), Some(0));
+    let v = Vigia::start(&data, &[]);
+    let (code, j) = post(&v.url, &batch);
+    assert_eq!(code, 200, "{j}");
+    assert_eq!(j["data"]["accepted"], 0, "all three are repeats: {j}");
+    assert_eq!(j["data"]["duplicates"], 3);
+    let at = (t + 3000) as f64 / 1000.0;
+    let (_, j) = v.get_json(&format!(
+        "/api/v1/query?query=sum(vigia_registrations_total)&time={at}"
+    ));
+    assert_eq!(j["data"]["result"][0]["value"][1], "2", "{j}");
+    let (_, j) = v.get_json(&format!(
+        "/api/v1/query?query=sum(vigia_revenue_total)&time={at}"
+    ));
+    assert_eq!(j["data"]["result"][0]["value"][1], "250", "{j}");
+}

@@ -9,6 +9,8 @@ pub enum ErrorKind {
     TooLarge,
     /// The payload's format or content type is not supported (HTTP 415).
     Unsupported,
+    /// Storing failed on the server's side (HTTP 500).
+    Internal,
 }
 
 /// Errors of decoding, validation, configuration and scraping.
@@ -56,6 +58,19 @@ pub enum IngestError {
     /// A scrape or append failed at run time.
     #[error("scrape failed: {0}")]
     Scrape(String),
+    /// A business event is invalid; the whole batch is rejected.
+    #[error("event {index}: field {field:?}: {reason}")]
+    Event {
+        /// 0-based position of the event in the batch.
+        index: usize,
+        /// The offending field.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Persisting or storing failed.
+    #[error("storing failed: {0}")]
+    Storage(String),
 }
 
 impl IngestError {
@@ -67,7 +82,9 @@ impl IngestError {
             | IngestError::InvalidSeries { .. }
             | IngestError::Line { .. }
             | IngestError::Config(_)
-            | IngestError::Scrape(_) => ErrorKind::BadData,
+            | IngestError::Scrape(_)
+            | IngestError::Event { .. } => ErrorKind::BadData,
+            IngestError::Storage(_) => ErrorKind::Internal,
             IngestError::TooLarge { .. } => ErrorKind::TooLarge,
             IngestError::Unsupported(_) => ErrorKind::Unsupported,
         }

@@ -36,6 +36,7 @@ mod metadata;
 mod validate;
 
 pub mod bench;
+pub mod events;
 pub mod influx;
 pub mod relabel;
 pub mod remote_write;

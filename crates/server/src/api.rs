@@ -29,6 +29,7 @@ pub fn routes(_state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/api/v2/write", post(write::influx))
         .route("/api/v1/import", post(write::vm_import))
         .route("/api/v1/import/prometheus", post(write::text_import))
+        .route("/api/v1/events", post(write::events))
         // read
         .route("/api/v1/export", get(read::export).post(read::export))
         .route("/api/v1/series", get(read::series).post(read::series))

@@ -70,6 +70,8 @@ pub struct AppState {
     pub engine: Arc<vigia_promql::Engine>,
     /// Metric metadata from remote_write, imports and scrapes.
     pub metadata: Arc<MetadataStore>,
+    /// Business events (`POST /api/v1/events`).
+    pub events: Option<Arc<vigia_ingest::events::EventsIngestor>>,
     /// Anomaly events, when live detection is configured.
     pub anomalies: Option<Arc<dyn vigia_model::AnomalyFeed>>,
     /// The scrape manager, when scraping is configured.

@@ -37,6 +37,9 @@ pub struct QueryBenchArgs {
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The vigia binary to benchmark (default: this executable).
+    #[arg(long, hide = true)]
+    pub vigia_bin: Option<PathBuf>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -849,6 +852,19 @@ fn latency(mut d: Vec<Duration>) -> Latency {
 
 /// Entry point of `vigia bench query`.
 pub fn run(args: QueryBenchArgs) -> anyhow::Result<()> {
+    let report = measure(&args)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_table(&report);
+    }
+    Ok(())
+}
+
+/// Loads the workload into both servers, runs the query set and returns the report.
+pub fn measure(args: &QueryBenchArgs) -> anyhow::Result<Report> {
+    // HTTP clients use rustls with the ring provider (a no-op when main already installed it).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let tmp = match &args.work_dir {
         Some(d) => {
             std::fs::create_dir_all(d)?;
@@ -894,7 +910,10 @@ pub fn run(args: QueryBenchArgs) -> anyhow::Result<()> {
         pb
     };
 
-    let exe = std::env::current_exe()?;
+    let exe = match &args.vigia_bin {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()?,
+    };
     let port = procs::free_port()?;
     let vdir = work.join("vigia-data");
     let _ = std::fs::remove_dir_all(&vdir);
@@ -1031,13 +1050,8 @@ pub fn run(args: QueryBenchArgs) -> anyhow::Result<()> {
     };
     drop(vigia);
     drop(prom);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print_table(&report);
-    }
     drop(tmp);
-    Ok(())
+    Ok(report)
 }
 
 fn print_table(r: &Report) {

@@ -17,6 +17,7 @@ fn ingest_error(state: &AppState, protocol: &str, e: IngestError) -> ApiError {
     let (kind, reason) = match e.kind() {
         ErrorKind::TooLarge => (ErrorType::TooLarge, "too_large"),
         ErrorKind::Unsupported => (ErrorType::UnsupportedMedia, "unsupported"),
+        ErrorKind::Internal => (ErrorType::Internal, "internal"),
         _ => (ErrorType::BadData, "bad_data"),
     };
     state.metrics.request_rejected(protocol, reason);
@@ -157,4 +158,28 @@ pub async fn text_import(State(state): State<Arc<AppState>>, req: Request) -> Ap
     let decoded = vigia_ingest::textformat::parse(&body, ct.as_deref(), default_ts, &limits)
         .map_err(|e| ingest_error(&state, "prometheus_text", e))?;
     store(state, "prometheus_text", decoded).await
+}
+
+/// `POST /api/v1/events`: business events (JSON; one, an array, or `{"events": [...]}`).
+/// Answers with how many were counted and how many were repeats; nothing of a rejected batch
+/// is stored.
+pub async fn events(State(state): State<Arc<AppState>>, req: Request) -> ApiResult<Response> {
+    let Some(ing) = state.events.clone() else {
+        return Err(ApiError::new(
+            ErrorType::Unavailable,
+            "the events API is not enabled",
+        ));
+    };
+    let (_, _, body) = body_of(&state, "events", req).await?;
+    let appender = state.appender.clone();
+    let st = state.clone();
+    let outcome = super::blocking(move || {
+        ing.ingest(&body, appender.as_ref())
+            .map_err(|e| ingest_error(&st, "events", e))
+    })
+    .await?;
+    state.metrics.ingested("events", outcome.samples as u64);
+    Ok(crate::error::success(
+        serde_json::to_value(outcome).unwrap_or_default(),
+    ))
 }

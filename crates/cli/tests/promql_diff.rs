@@ -1196,3 +1196,63 @@ fn promql_matches_prometheus() {
     drop(prom);
     assert_eq!(vigia.stop(), Some(0));
 }
+
+/// `vigia bench query` end to end on a small workload: both servers loaded, every query of the
+/// fixed set run over 1 h and 6 h, and every answer equal to Prometheus'. Latencies are
+/// reported, never asserted.
+#[test]
+fn bench_query_small_workload_matches_prometheus() {
+    if real_binary("prometheus").is_none() {
+        return;
+    }
+    let args = query::QueryBenchArgs {
+        series: 180,
+        hours: 6,
+        repetitions: 1,
+        work_dir: None,
+        json: true,
+        vigia_bin: Some(env!("CARGO_BIN_EXE_vigia").into()),
+    };
+    let report = query::measure(&args).unwrap();
+    assert_eq!(report.series, 180);
+    assert_eq!(report.samples, 180 * 6 * 240 - 18 * 6 * 240 * 3 / 10);
+    assert_eq!(report.results.len(), query::QUERIES.len() * 2);
+    for r in &report.results {
+        assert!(r.vigia_error.is_none(), "{}: {:?}", r.query, r.vigia_error);
+        assert!(
+            r.mismatch.is_none(),
+            "{} over {} h: {:?}",
+            r.query,
+            r.range_hours,
+            r.mismatch
+        );
+        assert!(
+            r.series > 0,
+            "{} over {} h returned nothing",
+            r.query,
+            r.range_hours
+        );
+    }
+    println!("{}", serde_json::to_string(&report).unwrap());
+}
+
+/// The full `vigia bench query` workload (2,000 series over 24 h, 5 repetitions), for measuring:
+/// `cargo test -p vigia --release --test promql_diff -- --ignored --nocapture bench_query_full`.
+#[test]
+#[ignore = "benchmark: several minutes"]
+fn bench_query_full() {
+    if real_binary("prometheus").is_none() {
+        return;
+    }
+    let args = query::QueryBenchArgs {
+        series: 2_000,
+        hours: 24,
+        repetitions: 5,
+        work_dir: None,
+        json: false,
+        vigia_bin: Some(env!("CARGO_BIN_EXE_vigia").into()),
+    };
+    let report = query::measure(&args).unwrap();
+    query::print_table(&report);
+    println!("{}", serde_json::to_string(&report).unwrap());
+}

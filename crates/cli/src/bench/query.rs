@@ -1054,7 +1054,8 @@ pub fn measure(args: &QueryBenchArgs) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-fn print_table(r: &Report) {
+/// Prints the report as a table, then the details of every mismatch or vigia error.
+pub fn print_table(r: &Report) {
     println!(
         "load: vigia {:.1} s, prometheus {}; {} timed repetitions per query",
         r.vigia_load_seconds,

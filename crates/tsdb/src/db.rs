@@ -807,6 +807,8 @@ impl Appender for Tsdb {
         let ooo = self.opts.ooo_window_ms.max(0);
         let mut wal_samples: Vec<(u32, i64, f64)> = Vec::new();
         let mut backfill: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
+        // time range of the batch, published once (shared atomics are contended)
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
         for (ss, hs) in batch.iter().zip(series) {
             let mut samples = ss.samples.clone();
             samples.sort_by_key(|s| s.t);
@@ -836,7 +838,6 @@ impl Appender for Tsdb {
                     hs = n;
                     continue;
                 }
-                let (mut lo, mut hi) = (i64::MAX, i64::MIN);
                 for s in &head_samples {
                     match d.append(s.t, s.v, ooo) {
                         Ok(kind) => {
@@ -851,12 +852,12 @@ impl Appender for Tsdb {
                     }
                 }
                 drop(d);
-                if lo <= hi {
-                    self.head.observe_time(lo);
-                    self.head.observe_time(hi);
-                }
                 break;
             }
+        }
+        if lo <= hi {
+            self.head.observe_time(lo);
+            self.head.observe_time(hi);
         }
         if let Some(e) = log_err {
             return Err(e);

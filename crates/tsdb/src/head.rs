@@ -374,8 +374,12 @@ impl Head {
 
     /// Widens the tracked time range.
     pub fn observe_time(&self, t: i64) {
-        self.min_t.fetch_min(t, Ordering::AcqRel);
-        self.max_t.fetch_max(t, Ordering::AcqRel);
+        if t < self.min_t.load(Ordering::Acquire) {
+            self.min_t.fetch_min(t, Ordering::AcqRel);
+        }
+        if t > self.max_t.load(Ordering::Acquire) {
+            self.max_t.fetch_max(t, Ordering::AcqRel);
+        }
     }
 
     /// Recomputes the time range from the series (after truncation).

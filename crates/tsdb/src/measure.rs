@@ -311,8 +311,10 @@ pub struct Report {
     pub ingest_1: IngestReport,
     /// Ingest with 2 threads.
     pub ingest_2: IngestReport,
-    /// Disk usage after flush.
+    /// Disk usage after flush: 5,000 series × 480 samples (a 2 h block).
     pub disk: SizeReport,
+    /// Disk usage of an 18 h block: 500 series × 4,320 samples.
+    pub disk_18h: SizeReport,
     /// Head memory with 120 samples per series.
     pub head_120: HeadMemReport,
     /// Head memory with 1 sample per series.
@@ -326,6 +328,7 @@ pub fn run_all(dir: &Path, scrapes: usize) -> Result<Report, StorageError> {
         ingest_1: measure_ingest(&sub("ingest1"), 1, 5000, 500, scrapes)?,
         ingest_2: measure_ingest(&sub("ingest2"), 2, 5000, 500, scrapes)?,
         disk: measure_disk(&sub("disk"), 5000, 480)?,
+        disk_18h: measure_disk(&sub("disk18h"), 500, 4320)?,
         head_1: measure_head(&sub("head1"), 5000, 1)?,
         head_120: measure_head(&sub("head120"), 5000, 120)?,
     })
@@ -345,12 +348,13 @@ impl fmt::Display for Report {
                 r.mean_fsync_seconds * 1000.0
             )?;
         }
-        let d = &self.disk;
-        writeln!(
-            f,
-            "disk after flush: {} samples, chunks {:.3} B/sample, whole block {:.3} B/sample",
-            d.samples, d.chunk_bytes_per_sample, d.block_bytes_per_sample
-        )?;
+        for (what, d) in [("2h block", &self.disk), ("18h block", &self.disk_18h)] {
+            writeln!(
+                f,
+                "disk after flush ({what}): {} samples, chunks {:.3} B/sample, whole block {:.3} B/sample",
+                d.samples, d.chunk_bytes_per_sample, d.block_bytes_per_sample
+            )?;
+        }
         for h in [&self.head_1, &self.head_120] {
             writeln!(
                 f,

@@ -1004,6 +1004,21 @@ fn summarize(v: &Value) -> String {
     }
 }
 
+/// Known, deliberate differences from Prometheus 3.x, included in the report.
+const KNOWN_DIFFERENCES: &str = "Known differences from Prometheus 3.x:\n\n\
+- Native histograms are not supported (the storage holds floats only); `histogram_count`, \
+`histogram_sum`, `histogram_avg`, `histogram_stddev` and `histogram_stdvar` return nothing for \
+float input, as Prometheus does. Classic `le` buckets work with `histogram_quantile`, \
+`histogram_quantiles` and `histogram_fraction`.\n\
+- Annotations (warnings/infos) carry no `(line:col)` position: promql-parser has none.\n\
+- Syntax newer than promql-parser 0.11.1 (e.g. the `>/` `</` trim operators, `smoothed`/`anchored` \
+range modifiers) is rejected as a parse error; `holt_winters` (removed in 3.x) is unknown.\n\
+- `info()` joins on `instance` and `job` only and looks info series up at the evaluation time.\n\
+- Label names follow 3.x UTF-8 validity; because the parser turns `\\xNN` escapes into \
+characters, names containing U+0080..U+00FF or control characters are rejected as invalid.\n\
+- Protective limits Prometheus lacks: more than 256 nested brackets or 1,024 operators in a \
+query, or subqueries nested more than 32 deep, are rejected as `bad_data`.\n";
+
 /// Renders a Markdown compatibility report listing every skipped and failing case.
 pub fn compat_report(reports: &[FileReport]) -> String {
     let mut s = String::new();
@@ -1051,6 +1066,7 @@ pub fn compat_report(reports: &[FileReport]) -> String {
          change the result (skipped when time-dependent functions such as `time()` or \
          `timestamp()` are used).\n"
     );
+    let _ = writeln!(s, "{KNOWN_DIFFERENCES}");
     let _ = writeln!(
         s,
         "| file | total | passed | failed | skipped |\n|---|---|---|---|---|"

@@ -77,7 +77,17 @@ fn shared_promqltest_scripts() {
         rate * 100.0
     );
     if let Ok(out) = std::env::var("VIGIA_PROMQL_COMPAT_OUT") {
-        std::fs::write(out, vigia_promql::compat_report(&reports)).unwrap();
+        // Sections written by others (from "## Differences from" on) are kept.
+        let kept = std::fs::read_to_string(&out)
+            .ok()
+            .and_then(|old| {
+                old.find("\n## Differences from")
+                    .map(|i| old[i..].to_string())
+            })
+            .unwrap_or_default();
+        let mut doc = vigia_promql::compat_report(&reports);
+        doc.push_str(&kept);
+        std::fs::write(out, doc).unwrap();
     }
     if std::env::var("VIGIA_PROMQL_VERBOSE").is_ok() {
         for r in &reports {

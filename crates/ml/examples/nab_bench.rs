@@ -29,6 +29,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.rows,
         report.detector_seconds
     );
+    let b = vigia_ml::bench_detector(&vigia_ml::DetectorConfig::default());
+    println!(
+        "bench_detector: {:.0} samples/s on one core, {} state bytes per series",
+        b.samples_per_sec, b.state_bytes
+    );
     println!("\n| set | files | standard | reward_low_FP | reward_low_FN |\n|---|---|---|---|---|");
     let mut rows = vec![(
         "all files".to_string(),

@@ -28,10 +28,7 @@ pub trait Detector: Send {
 }
 
 /// Number of surprise features (point, level, step, novelty, combined, pattern).
-const FEATURES: usize = 7;
-/// Most time-of-day buckets of the seasonal profile.
-const MAX_SEASON: usize = 48;
-const DAY_MS: i64 = 86_400_000;
+const FEATURES: usize = 6;
 
 /// Detector settings: one configuration for every series. `Default` is the configuration
 /// chosen on the NAB tuning half (`crates/ml/nab_tuning_files.txt`).
@@ -87,26 +84,9 @@ pub struct DetectorConfig {
     pub suppress_samples: u32,
     /// Factor applied to scores during the hold-down period.
     pub suppress_factor: f64,
-    /// Horizon (samples) of the decaying running peak of raw scores (0 disables). A raw score
-    /// that does not exceed the decayed peak is multiplied by `peak_factor`, so for any
-    /// threshold only the first crossing of an episode is flagged.
-    pub peak_window: f64,
-    /// Factor applied to raw scores below the decayed running peak.
-    pub peak_factor: f64,
-    /// Time-of-day buckets of the seasonal profile (0 disables, at most 48).
-    pub season_buckets: u32,
-    /// Learning rate of a bucket's mean each time the bucket is visited.
-    pub season_rate: f64,
-    /// Weight of the seasonal-residual likelihood (distance from the bucket's usual level).
-    pub season_weight: f64,
-    /// Seasonal-residual share inside the combined feature.
-    pub mix_season: f64,
-    /// Extra likelihood scales `[short_window, likelihood_window]`: each gives its own
-    /// per-feature likelihood statistic, and the statistics of all scales (the main one
-    /// included) are averaged, which smooths the dependence on any single horizon.
-    pub extra_scales: Vec<[f64; 2]>,
     /// Lower bound of a feature's long-term surprise standard deviation in the likelihood
-    /// step (surprises are dimensionless, so an absolute floor keeps scale invariance).
+    /// step. Surprises are dimensionless (logs of z-units), so an absolute floor keeps scale
+    /// invariance while making change after a perfectly regular stretch register.
     pub surprise_sd_floor: f64,
 }
 
@@ -137,13 +117,6 @@ impl Default for DetectorConfig {
             suppress_level: 0.7,
             suppress_samples: 200,
             suppress_factor: 0.5,
-            peak_window: 0.0,
-            peak_factor: 0.5,
-            season_buckets: 0,
-            season_rate: 0.1,
-            season_weight: 0.0,
-            mix_season: 0.0,
-            extra_scales: Vec::new(),
             surprise_sd_floor: 0.001,
         }
     }
@@ -185,9 +158,6 @@ impl DetectorConfig {
             ("pattern_weight", self.pattern_weight),
             ("mix_pattern", self.mix_pattern),
             ("pattern_vigilance", self.pattern_vigilance),
-            ("peak_window", self.peak_window),
-            ("season_weight", self.season_weight),
-            ("mix_season", self.mix_season),
         ];
         for (name, v) in weights {
             if !(v.is_finite() && v >= 0.0) {
@@ -201,27 +171,14 @@ impl DetectorConfig {
                 "pattern_len must be 1..=32 and pattern_capacity >= 1".into(),
             ));
         }
-        if self.season_buckets as usize > MAX_SEASON
-            || !(self.season_rate > 0.0 && self.season_rate <= 1.0)
-        {
-            return Err(MlError::Invalid(
-                "season_buckets must be <= 48 and season_rate in (0, 1]".into(),
-            ));
-        }
         if !(self.surprise_sd_floor.is_finite() && self.surprise_sd_floor > 0.0) {
-            return Err(MlError::Invalid("surprise_sd_floor must be > 0".into()));
-        }
-        if self
-            .extra_scales
-            .iter()
-            .flatten()
-            .any(|w| !(w.is_finite() && *w >= 1.0))
-        {
-            return Err(MlError::Invalid("extra_scales windows must be >= 1".into()));
+            return Err(MlError::Invalid(format!(
+                "surprise_sd_floor must be > 0, got {}",
+                self.surprise_sd_floor
+            )));
         }
         if !(0.0..=1.0).contains(&self.suppress_level)
             || !(0.0..=1.0).contains(&self.suppress_factor)
-            || !(0.0..=1.0).contains(&self.peak_factor)
         {
             return Err(MlError::Invalid(
                 "suppress_level and suppress_factor must be in [0, 1]".into(),
@@ -238,7 +195,6 @@ impl DetectorConfig {
             self.novelty_weight,
             self.combined_weight,
             self.pattern_weight,
-            self.season_weight,
         ]
     }
 }
@@ -284,7 +240,7 @@ impl Ew {
 }
 
 /// The numeric state of [`StreamDetector`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct State {
     n: u64,
     hold: u64,
@@ -298,36 +254,11 @@ struct State {
     short: [f64; FEATURES],
     long: [Ew; FEATURES],
     last_score: f64,
-    peak: f64,
-    season_dev: f64,
-    season: [f64; MAX_SEASON],
-}
-
-impl Default for State {
-    fn default() -> Self {
-        State {
-            n: 0,
-            hold: 0,
-            slow: Ew::default(),
-            fast: 0.0,
-            min: 0.0,
-            max: 0.0,
-            prev: 0.0,
-            step_short: 0.0,
-            step_long: 0.0,
-            short: [0.0; FEATURES],
-            long: [Ew::default(); FEATURES],
-            last_score: 0.0,
-            peak: 0.0,
-            season_dev: 0.0,
-            season: [f64::NAN; MAX_SEASON],
-        }
-    }
 }
 
 impl State {
     /// Visits every floating-point field in a fixed order (the snapshot layout).
-    fn visit(&mut self, season_buckets: usize, f: &mut impl FnMut(&mut f64)) {
+    fn visit(&mut self, f: &mut impl FnMut(&mut f64)) {
         for v in [
             &mut self.slow.mean,
             &mut self.slow.var,
@@ -338,12 +269,7 @@ impl State {
             &mut self.step_short,
             &mut self.step_long,
             &mut self.last_score,
-            &mut self.peak,
-            &mut self.season_dev,
         ] {
-            f(v);
-        }
-        for v in self.season.iter_mut().take(season_buckets) {
             f(v);
         }
         for v in &mut self.short {
@@ -363,52 +289,6 @@ pub struct StreamDetector {
     seed: u64,
     s: State,
     pattern: Option<PatternMemory>,
-    /// Short and long surprise statistics of each extra likelihood scale.
-    scales: Vec<Scale>,
-}
-
-/// Per-feature surprise statistics at one extra likelihood scale.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-struct Scale {
-    short: [f64; FEATURES],
-    long: [Ew; FEATURES],
-}
-
-impl Scale {
-    fn visit(&mut self, f: &mut impl FnMut(&mut f64)) {
-        for v in &mut self.short {
-            f(v);
-        }
-        for e in &mut self.long {
-            f(&mut e.mean);
-            f(&mut e.var);
-        }
-    }
-}
-
-/// The likelihood statistic of one scale: the largest weighted per-feature z of the short
-/// surprise average against the long-term surprise distribution; also returns the sum of the
-/// positive ones. Updates the statistics with `feats`.
-fn likelihood(
-    feats: &[f64; FEATURES],
-    short: &mut [f64; FEATURES],
-    long: &mut [Ew; FEATURES],
-    weights: &[f64; FEATURES],
-    a_short: f64,
-    a_long: f64,
-    sd_floor: f64,
-) -> (f64, f64) {
-    let mut best = 0.0f64;
-    let mut sum = 0.0;
-    for (((&f, short), long), w) in feats.iter().zip(short).zip(long).zip(weights) {
-        *short += a_short * (f - *short);
-        let sd = long.var.max(0.0).sqrt().max(sd_floor);
-        let lz = w * (*short - long.mean) / sd;
-        best = best.max(lz);
-        sum += lz.max(0.0);
-        long.update(f, a_long);
-    }
-    (best, sum)
 }
 
 /// The pattern memory a configuration needs (none when shape novelty is unused).
@@ -434,7 +314,6 @@ impl StreamDetector {
             seed,
             s: State::default(),
             pattern: pattern_memory(cfg),
-            scales: vec![Scale::default(); cfg.extra_scales.len()],
         }
     }
 
@@ -444,7 +323,7 @@ impl StreamDetector {
     }
 
     /// Raw surprise of `x` per feature, from the state before `x` (each `ln(1 + z)`).
-    fn features(&self, x: f64, shape: f64, season: f64) -> [f64; FEATURES] {
+    fn features(&self, x: f64, shape: f64) -> [f64; FEATURES] {
         let s = &self.s;
         let cfg = &self.cfg;
         let range = s.max - s.min;
@@ -477,7 +356,6 @@ impl StreamDetector {
         };
         let novelty = z((x - s.max).max(s.min - x).max(0.0), range);
         let combined = point
-            .max(cfg.mix_season * season)
             .max(cfg.mix_level * level)
             .max(cfg.mix_step * step_change)
             + cfg.mix_novelty * novelty
@@ -490,11 +368,10 @@ impl StreamDetector {
             novelty.ln_1p(),
             combined.ln_1p(),
             shape.ln_1p(),
-            season.min(Z_CAP).ln_1p(),
         ]
     }
 
-    fn step(&mut self, ts: i64, x: f64) -> f64 {
+    fn step(&mut self, x: f64) -> f64 {
         // Shape novelty against the range seen before `x` (the memory then learns `x`).
         let range = self.s.max - self.s.min;
         let n_next = self.s.n + 1;
@@ -514,23 +391,7 @@ impl StreamDetector {
             };
             return 0.0;
         }
-        // Seasonal residual: distance from this time-of-day bucket's usual level.
-        let bucket = season_bucket(ts, self.cfg.season_buckets);
-        let mut season = 0.0;
-        if let Some(&m) = bucket.and_then(|b| self.s.season.get(b))
-            && m.is_finite()
-        {
-            let d = (x - m).abs();
-            let scale = self.s.season_dev;
-            season = if scale > 0.0 {
-                (d / scale).min(Z_CAP)
-            } else if d == 0.0 {
-                0.0
-            } else {
-                Z_CAP
-            };
-        }
-        let feats = self.features(x, shape, season);
+        let feats = self.features(x, shape);
         let cfg = &self.cfg;
         let s = &mut self.s;
         s.n += 1;
@@ -538,33 +399,20 @@ impl StreamDetector {
         // Per feature: likelihood of the recent surprise under its long-term distribution.
         let a_short = ew_alpha(cfg.short_window).max(1.0 / n);
         let a_long = (1.0 / cfg.likelihood_window).max(1.0 / (n - 1.0));
-        let weights = cfg.weights();
-        let (mut best, mut sum) = likelihood(
-            &feats,
-            &mut s.short,
-            &mut s.long,
-            &weights,
-            a_short,
-            a_long,
-            cfg.surprise_sd_floor,
-        );
-        if !self.scales.is_empty() {
-            for (sc, [w_short, w_long]) in self.scales.iter_mut().zip(&cfg.extra_scales) {
-                let (b, su) = likelihood(
-                    &feats,
-                    &mut sc.short,
-                    &mut sc.long,
-                    &weights,
-                    ew_alpha(*w_short).max(1.0 / n),
-                    (1.0 / w_long).max(1.0 / (n - 1.0)),
-                    cfg.surprise_sd_floor,
-                );
-                best += b;
-                sum += su;
-            }
-            let k = (self.scales.len() + 1) as f64;
-            best /= k;
-            sum /= k;
+        let mut best = 0.0f64;
+        let mut sum = 0.0;
+        for (((&f, short), long), w) in feats
+            .iter()
+            .zip(&mut s.short)
+            .zip(&mut s.long)
+            .zip(cfg.weights())
+        {
+            *short += a_short * (f - *short);
+            let sd = long.var.max(0.0).sqrt().max(cfg.surprise_sd_floor);
+            let lz = w * (*short - long.mean) / sd;
+            best = best.max(lz);
+            sum += lz.max(0.0);
+            long.update(f, a_long);
         }
         let mut score = squash(best + cfg.sum_weight * sum);
         // Update the series statistics after scoring (causal: the score used only the past).
@@ -576,24 +424,8 @@ impl StreamDetector {
         s.step_short += ew_alpha(cfg.step_short_window) * (step - s.step_short);
         s.step_long += (1.0 / cfg.step_long_window).max(1.0 / (n - 1.0)) * (step - s.step_long);
         s.prev = x;
-        if let Some(m) = bucket.and_then(|b| s.season.get_mut(b)) {
-            if m.is_finite() {
-                let d = (x - *m).abs();
-                s.season_dev += (1.0 / cfg.slow_window).max(1.0 / n) * (d - s.season_dev);
-                *m += cfg.season_rate * (x - *m);
-            } else {
-                *m = x;
-            }
-        }
         if s.n <= u64::from(cfg.warmup_samples) + 1 {
             score = 0.0;
-        }
-        if cfg.peak_window > 0.0 {
-            let decayed = s.peak * (1.0 - 1.0 / cfg.peak_window.max(1.0));
-            s.peak = decayed.max(score);
-            if score <= decayed {
-                score *= cfg.peak_factor;
-            }
         }
         if s.hold > 0 {
             s.hold -= 1;
@@ -621,20 +453,10 @@ impl StreamDetector {
             ..State::default()
         };
         let mut err = None;
-        s.visit(cfg.season_buckets as usize, &mut |v| match r.f64() {
+        s.visit(&mut |v| match r.f64() {
             Ok(x) => *v = x,
             Err(e) => err = Some(e),
         });
-        if let Some(e) = err {
-            return Err(e);
-        }
-        let mut scales = vec![Scale::default(); cfg.extra_scales.len()];
-        for sc in &mut scales {
-            sc.visit(&mut |v| match r.f64() {
-                Ok(x) => *v = x,
-                Err(e) => err = Some(e),
-            });
-        }
         if let Some(e) = err {
             return Err(e);
         }
@@ -651,17 +473,16 @@ impl StreamDetector {
             seed,
             s,
             pattern,
-            scales,
         })
     }
 }
 
 impl Detector for StreamDetector {
-    fn update(&mut self, timestamp_ms: i64, value: f64) -> f64 {
+    fn update(&mut self, _timestamp_ms: i64, value: f64) -> f64 {
         if !value.is_finite() {
             return self.s.last_score;
         }
-        let score = self.step(timestamp_ms, value);
+        let score = self.step(value);
         self.s.last_score = score;
         score
     }
@@ -674,13 +495,7 @@ impl Detector for StreamDetector {
         out.extend_from_slice(&self.s.n.to_le_bytes());
         out.extend_from_slice(&self.s.hold.to_le_bytes());
         let mut s = self.s;
-        s.visit(self.cfg.season_buckets as usize, &mut |v| {
-            out.extend_from_slice(&v.to_le_bytes())
-        });
-        for sc in &self.scales {
-            let mut sc = *sc;
-            sc.visit(&mut |v| out.extend_from_slice(&v.to_le_bytes()));
-        }
+        s.visit(&mut |v| out.extend_from_slice(&v.to_le_bytes()));
         if let Some(p) = &self.pattern {
             p.write(&mut out);
         }
@@ -718,15 +533,6 @@ impl Reader<'_> {
     fn f64(&mut self) -> Result<f64, MlError> {
         Ok(f64::from_bits(self.u64()?))
     }
-}
-
-/// The time-of-day bucket of `ts` (UTC), if the seasonal profile is enabled.
-fn season_bucket(ts: i64, buckets: u32) -> Option<usize> {
-    if buckets == 0 {
-        return None;
-    }
-    let b = i64::from(buckets.min(MAX_SEASON as u32));
-    usize::try_from(ts.rem_euclid(DAY_MS) * b / DAY_MS).ok()
 }
 
 /// Maps a z-like likelihood statistic onto `[0, 1)` without saturating (so large deviations

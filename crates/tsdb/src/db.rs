@@ -414,17 +414,27 @@ impl Tsdb {
             }
             *v = kept;
         }
-        let meta = write_block(
-            &*self.vfs,
-            &self.dir,
-            items.into_iter().map(Ok),
-            1,
-            Vec::new(),
-        )?;
-        if let Some(m) = &meta {
-            tracing::debug!(block = %m.ulid, samples = m.stats.num_samples, "backfilled samples into a new block");
+        // one block per aligned block-duration window, like blocks cut from the head, so a wide
+        // backfill never produces one block overlapping everything
+        let bd = self.opts.block_duration_ms;
+        let mut windows: BTreeMap<i64, BTreeMap<Labels, Vec<Sample>>> = BTreeMap::new();
+        for (l, v) in items {
+            for s in v {
+                windows
+                    .entry(s.t.div_euclid(bd))
+                    .or_default()
+                    .entry(l.clone())
+                    .or_default()
+                    .push(s);
+            }
         }
-        self.add_block(meta, &self.dir.clone())?;
+        for (_, w) in windows {
+            let meta = write_block(&*self.vfs, &self.dir, w.into_iter().map(Ok), 1, Vec::new())?;
+            if let Some(m) = &meta {
+                tracing::debug!(block = %m.ulid, samples = m.stats.num_samples, "backfilled samples into a new block");
+            }
+            self.add_block(meta, &self.dir.clone())?;
+        }
         Ok(())
     }
 

@@ -182,6 +182,25 @@ fn append_rules_ooo_and_backfill() {
         .unwrap();
     assert_eq!(out.backfilled, 3, "{out:?}");
     assert_eq!(db.num_blocks(), 2);
+    // a wide backfill is split at block-duration boundaries (10 s here)
+    let c = l("m", "c");
+    let out = db
+        .append(&[ss(&c, &[(1_000, 1.0), (15_000, 2.0), (25_000, 3.0)])])
+        .unwrap();
+    assert_eq!(out.backfilled, 3);
+    assert_eq!(db.num_blocks(), 5);
+    assert!(
+        db.block_metas()
+            .iter()
+            .all(|m| m.max_time - 1 - m.min_time < 10_000)
+    );
+    db.compact().unwrap();
+    let metas = db.block_metas();
+    assert!(
+        metas.windows(2).all(|w| w[0].max_time <= w[1].min_time),
+        "{metas:?}"
+    );
+    assert_eq!(all(&db, &[Matcher::equal("job", "c")])[0].samples.len(), 3);
     let got = all(&db, &[Matcher::equal("job", "b")]);
     assert_eq!(
         got[0].samples,

@@ -88,14 +88,14 @@ fn group(els: Vec<Elem>, m: &Option<LabelModifier>) -> Vec<(Labels, Vec<Elem>)> 
 
 fn scalar_param(ev: &mut Evaluator<'_>, a: &AggregateExpr, ts: i64) -> Result<f64, QueryError> {
     let Some(p) = &a.param else {
-        return Err(QueryError::BadData(format!(
+        return Err(QueryError::Execution(format!(
             "no parameter given to {}",
             a.op
         )));
     };
     match ev.eval(p, ts)? {
         Val::Scalar(v) => Ok(v),
-        other => Err(QueryError::BadData(format!(
+        other => Err(QueryError::Execution(format!(
             "expected scalar parameter, got {}",
             other.type_name()
         ))),
@@ -117,14 +117,14 @@ pub(crate) fn eval_aggregate(
         }
         T_COUNT_VALUES => {
             let Some(p) = &a.param else {
-                return Err(QueryError::BadData(
+                return Err(QueryError::Execution(
                     "no parameter given to count_values".into(),
                 ));
             };
             match ev.eval(p, ts)? {
                 Val::Str(s) => label_param = s,
                 other => {
-                    return Err(QueryError::BadData(format!(
+                    return Err(QueryError::Execution(format!(
                         "expected string parameter, got {}",
                         other.type_name()
                     )));
@@ -136,7 +136,7 @@ pub(crate) fn eval_aggregate(
     let input = match ev.eval(&a.expr, ts)? {
         Val::Vector(v) => v,
         other => {
-            return Err(QueryError::BadData(format!(
+            return Err(QueryError::Execution(format!(
                 "expected type instant vector in aggregation expression, got {}",
                 other.type_name()
             )));
@@ -145,10 +145,10 @@ pub(crate) fn eval_aggregate(
     match op {
         T_TOPK | T_BOTTOMK => {
             if k_param.is_nan() {
-                return Err(QueryError::BadData("Parameter value is NaN".into()));
+                return Err(QueryError::Execution("Parameter value is NaN".into()));
             }
             if k_param >= 9.223_372_036_854_776e18 || k_param <= -9.223_372_036_854_776e18 {
-                return Err(QueryError::BadData(format!(
+                return Err(QueryError::Execution(format!(
                     "Scalar value {k_param} overflows int64"
                 )));
             }
@@ -183,10 +183,10 @@ pub(crate) fn eval_aggregate(
         }
         T_LIMITK => {
             if k_param.is_nan() {
-                return Err(QueryError::BadData("Parameter value is NaN".into()));
+                return Err(QueryError::Execution("Parameter value is NaN".into()));
             }
             if k_param >= 9.223_372_036_854_776e18 || k_param <= -9.223_372_036_854_776e18 {
-                return Err(QueryError::BadData(format!(
+                return Err(QueryError::Execution(format!(
                     "Scalar value {k_param} overflows int64"
                 )));
             }
@@ -205,7 +205,7 @@ pub(crate) fn eval_aggregate(
         }
         T_LIMIT_RATIO => {
             if k_param.is_nan() {
-                return Err(QueryError::BadData("Ratio value is NaN".into()));
+                return Err(QueryError::Execution("Ratio value is NaN".into()));
             }
             let mut r = k_param;
             if r > 1.0 {
@@ -235,7 +235,7 @@ pub(crate) fn eval_aggregate(
         }
         T_COUNT_VALUES => {
             if !is_valid_label_name(&label_param) {
-                return Err(QueryError::BadData(format!(
+                return Err(QueryError::Execution(format!(
                     "invalid label name {label_param:?}"
                 )));
             }
@@ -313,7 +313,7 @@ pub(crate) fn eval_aggregate(
                         quantile_of(k_param, &mut vals)
                     }
                     _ => {
-                        return Err(QueryError::BadData(format!(
+                        return Err(QueryError::Execution(format!(
                             "unsupported aggregation {}",
                             a.op
                         )));

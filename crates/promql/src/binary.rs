@@ -33,7 +33,7 @@ pub(crate) fn apply(op: TokenType, l: f64, r: f64) -> Result<(f64, bool), QueryE
         T_GTE => (l, l >= r),
         T_LTE => (l, l <= r),
         _ => {
-            return Err(QueryError::BadData(format!(
+            return Err(QueryError::Execution(format!(
                 "operator \"{op}\" not allowed for this operation"
             )));
         }
@@ -95,7 +95,7 @@ pub(crate) fn eval_binary(
                 if return_bool {
                     return Ok(Val::Scalar(if keep { 1.0 } else { 0.0 }));
                 }
-                return Err(QueryError::BadData(
+                return Err(QueryError::Execution(
                     "comparisons between scalars must use BOOL modifier".into(),
                 ));
             }
@@ -112,7 +112,7 @@ pub(crate) fn eval_binary(
                 _ => vector_vector(op, l, r, &m, return_bool),
             }
         }
-        (l, r) => Err(QueryError::BadData(format!(
+        (l, r) => Err(QueryError::Execution(format!(
             "binary expression must contain only scalar and instant vector types, got {} and {}",
             l.type_name(),
             r.type_name()
@@ -128,7 +128,7 @@ fn vector_scalar(
     return_bool: bool,
 ) -> Result<Val, QueryError> {
     if op.is_set_operator() {
-        return Err(QueryError::BadData(format!(
+        return Err(QueryError::Execution(format!(
             "set operator \"{op}\" not allowed in binary scalar expression"
         )));
     }

@@ -356,7 +356,7 @@ impl<'a> Evaluator<'a> {
                     }
                     Ok(Val::Vector(els))
                 }
-                other => Err(QueryError::BadData(format!(
+                other => Err(QueryError::Execution(format!(
                     "unary expression only allowed on expressions of type scalar or vector, got: {}",
                     other.type_name()
                 ))),
@@ -369,7 +369,7 @@ impl<'a> Evaluator<'a> {
             Expr::Binary(b) => crate::binary::eval_binary(self, b, ts),
             Expr::Aggregate(a) => crate::aggregate::eval_aggregate(self, a, ts),
             Expr::Call(c) => crate::functions::eval_call(self, c, ts),
-            Expr::Extension(_) => Err(QueryError::BadData(
+            Expr::Extension(_) => Err(QueryError::Execution(
                 "extension expressions are not supported".into(),
             )),
         }
@@ -465,7 +465,7 @@ impl<'a> Evaluator<'a> {
                 Ok((out, lo, eff, range))
             }
             Expr::Subquery(sq) => self.eval_subquery(sq, ts),
-            _ => Err(QueryError::BadData(format!(
+            _ => Err(QueryError::Execution(format!(
                 "expected type range vector in call to function, got {}",
                 expr.value_type()
             ))),
@@ -524,7 +524,7 @@ impl<'a> Evaluator<'a> {
                     count += 1;
                 }
                 other => {
-                    return Err(QueryError::BadData(format!(
+                    return Err(QueryError::Execution(format!(
                         "subquery is only allowed on instant vector, got {}",
                         other.type_name()
                     )));

@@ -174,14 +174,14 @@ pub(crate) fn ratio_offset(l: &Labels) -> f64 {
 
 fn arg(c: &Call, i: usize) -> Result<&Expr, QueryError> {
     c.args.args.get(i).map(|b| b.as_ref()).ok_or_else(|| {
-        QueryError::BadData(format!("missing argument {} of {}", i + 1, c.func.name))
+        QueryError::Execution(format!("missing argument {} of {}", i + 1, c.func.name))
     })
 }
 
 fn scalar_arg(ev: &mut Evaluator<'_>, c: &Call, i: usize, ts: i64) -> Result<f64, QueryError> {
     match ev.eval(arg(c, i)?, ts)? {
         Val::Scalar(v) => Ok(v),
-        other => Err(QueryError::BadData(format!(
+        other => Err(QueryError::Execution(format!(
             "expected type scalar in call to function {:?}, got {}",
             c.func.name,
             other.type_name()
@@ -197,7 +197,7 @@ fn vector_arg(
 ) -> Result<Vec<Elem>, QueryError> {
     match ev.eval(arg(c, i)?, ts)? {
         Val::Vector(v) => Ok(v),
-        other => Err(QueryError::BadData(format!(
+        other => Err(QueryError::Execution(format!(
             "expected type instant vector in call to function {:?}, got {}",
             c.func.name,
             other.type_name()
@@ -208,7 +208,7 @@ fn vector_arg(
 fn string_arg(ev: &mut Evaluator<'_>, c: &Call, i: usize, ts: i64) -> Result<String, QueryError> {
     match ev.eval(arg(c, i)?, ts)? {
         Val::Str(s) => Ok(s),
-        other => Err(QueryError::BadData(format!(
+        other => Err(QueryError::Execution(format!(
             "expected type string in call to function {:?}, got {}",
             c.func.name,
             other.type_name()
@@ -363,14 +363,14 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val
                     .size_limit(1 << 20)
                     .build()
                     .map_err(|_| {
-                        QueryError::BadData(format!(
+                        QueryError::Execution(format!(
                             "invalid regular expression in label_replace(): {re_src}"
                         ))
                     })?;
                 ev.regex_cache.insert(re_src.clone(), re);
             }
             if !is_valid_label_name(&dst) {
-                return Err(QueryError::BadData(format!(
+                return Err(QueryError::Execution(format!(
                     "invalid destination label name in label_replace(): {dst}"
                 )));
             }
@@ -402,14 +402,14 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val
             for i in 3..c.args.len() {
                 let s = string_arg(ev, c, i, ts)?;
                 if !is_valid_label_name(&s) {
-                    return Err(QueryError::BadData(format!(
+                    return Err(QueryError::Execution(format!(
                         "invalid source label name in label_join(): {s}"
                     )));
                 }
                 srcs.push(s);
             }
             if !is_valid_label_name(&dst) {
-                return Err(QueryError::BadData(format!(
+                return Err(QueryError::Execution(format!(
                     "invalid destination label name in label_join(): {dst}"
                 )));
             }
@@ -502,7 +502,9 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val
             let v = vector_arg(ev, c, 0, ts)?;
             let label = string_arg(ev, c, 1, ts)?;
             if !is_valid_label_name(&label) {
-                return Err(QueryError::BadData(format!("invalid label name {label:?}")));
+                return Err(QueryError::Execution(format!(
+                    "invalid label name {label:?}"
+                )));
             }
             let mut qs = Vec::new();
             for i in 2..c.args.len() {
@@ -566,7 +568,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val
             let _ = vector_arg(ev, c, 0, ts)?;
             Ok(Val::Vector(Vec::new()))
         }
-        other => Err(QueryError::BadData(format!(
+        other => Err(QueryError::Execution(format!(
             "function {other:?} is not supported"
         ))),
     }
@@ -590,7 +592,7 @@ fn eval_info(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val, QueryErro
     let mut data_ms = Vec::new();
     if let Some(sel) = c.args.args.get(1) {
         let Expr::VectorSelector(vs) = strip_parens(sel) else {
-            return Err(QueryError::BadData(
+            return Err(QueryError::Execution(
                 "expected label selectors as the second argument to info".into(),
             ));
         };
@@ -949,12 +951,12 @@ fn eval_range_function(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val,
         }
         "double_exponential_smoothing" | "holt_winters" => {
             if !(p0 > 0.0 && p0 < 1.0) {
-                return Err(QueryError::BadData(format!(
+                return Err(QueryError::Execution(format!(
                     "invalid smoothing factor. Expected: 0 < sf < 1, got: {p0:.6}"
                 )));
             }
             if !(p1 > 0.0 && p1 < 1.0) {
-                return Err(QueryError::BadData(format!(
+                return Err(QueryError::Execution(format!(
                     "invalid trend factor. Expected: 0 < tf < 1, got: {p1:.6}"
                 )));
             }

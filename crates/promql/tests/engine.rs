@@ -110,13 +110,7 @@ fn too_many_points() {
 #[test]
 fn bad_queries_are_bad_data() {
     let s = store();
-    for q in [
-        "sum(",
-        "rate(req_total)",
-        "foo{",
-        "1 +",
-        "label_replace(req_total, \"\", \"\", \"job\", \"\")",
-    ] {
+    for q in ["sum(", "rate(req_total)", "foo{", "1 +"] {
         let e = engine().instant(&s, q, 0, &p()).unwrap_err();
         assert_eq!(e.error_type(), "bad_data", "{q}: {e}");
     }
@@ -128,6 +122,23 @@ fn bad_queries_are_bad_data() {
         .range(&s, "req_total", 0, 60_000, 0, &p())
         .unwrap_err();
     assert_eq!(e.error_type(), "bad_data");
+}
+
+#[test]
+fn runtime_errors_are_execution_errors() {
+    // Like Prometheus: errors found while evaluating (not parsing) are `execution` errors.
+    let s = store();
+    for q in [
+        "label_replace(req_total, \"\", \"\", \"job\", \"\")",
+        "label_replace(req_total, \"x\", \"\", \"job\", \"(\")",
+        "topk(NaN, req_total)",
+        "count_values(\"\", req_total)",
+        "double_exponential_smoothing(req_total[5m], 2, 0.5)",
+        "req_total + on() req_total",
+    ] {
+        let e = engine().instant(&s, q, 60_000, &p()).unwrap_err();
+        assert_eq!(e.error_type(), "execution", "{q}: {e}");
+    }
 }
 
 #[test]
@@ -196,7 +207,8 @@ fn regex_bomb_is_rejected() {
     assert_eq!(err.error_type(), "bad_data", "{err:?}");
     let q = r#"label_replace(req_total, "x", "$1", "job", "((((((a{1,100}){1,100}){1,100}){1,100}){1,100}){1,100})")"#;
     let err = engine().instant(&s, q, 0, &p()).unwrap_err();
-    assert_eq!(err.error_type(), "bad_data", "{err:?}");
+    // Found at evaluation time, as in Prometheus.
+    assert_eq!(err.error_type(), "execution", "{err:?}");
 }
 
 #[test]

@@ -304,6 +304,8 @@ pub struct Config {
     pub query: QuerySection,
     /// `anomaly:`.
     pub anomaly: AnomalySection,
+    /// `kpis:`.
+    pub kpis: Vec<vigia_server::kpi::KpiConfig>,
     /// The file's text, for `/api/v1/status/config` (rendered redacted).
     pub source: String,
 }
@@ -320,6 +322,7 @@ struct TopLevel {
     limits: Option<serde::de::IgnoredAny>,
     query: Option<serde::de::IgnoredAny>,
     anomaly: Option<serde::de::IgnoredAny>,
+    kpis: Option<serde::de::IgnoredAny>,
 }
 
 /// Parses only one section, ignoring the others, so each section's first error is reported
@@ -344,6 +347,7 @@ section_parser!(parse_web, web, WebSection);
 section_parser!(parse_limits, limits, LimitsSection);
 section_parser!(parse_query, query, QuerySection);
 section_parser!(parse_anomaly, anomaly, AnomalySection);
+section_parser!(parse_kpis, kpis, Vec<vigia_server::kpi::KpiConfig>);
 
 fn located(file: &Path, e: &serde_saphyr::Error) -> ConfigError {
     let (line, column) = e
@@ -395,6 +399,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
     take!(parse_limits, limits);
     take!(parse_query, query);
     take!(parse_anomaly, anomaly);
+    take!(parse_kpis, kpis);
     errors.sort_by_key(|e| (e.line, e.column));
     errors.extend(validate(&cfg).into_iter().map(|message| ConfigError {
         file: file.to_path_buf(),
@@ -455,6 +460,7 @@ pub fn validate(cfg: &Config) -> Vec<String> {
             ));
         }
     }
+    errs.extend(vigia_server::kpi::validate(&cfg.kpis));
     if let Err(e) = cfg.anomaly.to_live() {
         errs.extend(e);
     }
@@ -669,6 +675,16 @@ mod tests {
             "{r}"
         );
         assert!(r.contains("token: <secret>"));
+    }
+
+    #[test]
+    fn shipped_examples_load() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/kpis/webinar.yaml");
+        let text = std::fs::read_to_string(&dir).unwrap();
+        let c = parse(&dir, &text).unwrap();
+        assert_eq!(c.kpis.len(), 17);
+        assert!(c.kpis.iter().any(|k| k.name == "cost_per_acquisition"
+            && k.direction == vigia_server::kpi::Direction::Lower));
     }
 
     #[test]

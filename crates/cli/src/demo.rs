@@ -57,7 +57,13 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     // The demo's configuration is an ordinary file in its data directory, so users can read it.
     std::fs::create_dir_all(&args.data_dir)?;
     let config = args.data_dir.join("demo.yaml");
-    std::fs::write(&config, DEMO_CONFIG)?;
+    std::fs::write(
+        &config,
+        format!(
+            "{DEMO_CONFIG}\n{}",
+            include_str!("../../../examples/kpis/webinar.yaml")
+        ),
+    )?;
     let serve_args = ServeArgs {
         listen: args.listen,
         data_dir: args.data_dir.clone(),

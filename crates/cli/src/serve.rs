@@ -83,6 +83,7 @@ fn runtime_settings(cfg: &Config) -> RuntimeSettings {
             .unwrap_or(32 << 20),
         config_yaml: config::redacted(&cfg.source),
         query_timeout: cfg.query.timeout.to_std(),
+        kpis: cfg.kpis.clone(),
     }
 }
 

@@ -54,6 +54,7 @@ pub fn routes(_state: Arc<AppState>) -> Router<Arc<AppState>> {
             "/api/v1/query_exemplars",
             get(query::exemplars).post(query::exemplars),
         )
+        .route("/api/v1/kpis", get(query::kpis))
         // anomalies
         .route("/api/v1/anomalies", get(read::anomalies))
         // admin

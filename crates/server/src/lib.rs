@@ -10,6 +10,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod kpi;
 pub mod metrics;
 pub mod params;
 mod state;

@@ -26,6 +26,8 @@ pub struct RuntimeSettings {
     pub config_yaml: String,
     /// Default query timeout.
     pub query_timeout: std::time::Duration,
+    /// KPIs of the `kpis:` section.
+    pub kpis: Vec<crate::kpi::KpiConfig>,
 }
 
 impl Default for RuntimeSettings {
@@ -36,6 +38,7 @@ impl Default for RuntimeSettings {
             max_body_bytes: 32 << 20,
             config_yaml: String::new(),
             query_timeout: std::time::Duration::from_secs(120),
+            kpis: Vec::new(),
         }
     }
 }

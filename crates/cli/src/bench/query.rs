@@ -132,7 +132,7 @@ impl Workload {
 /// least 3 instances), for `absent_over_time` and lookback behaviour.
 pub fn workload(instances: usize, steps: usize, t0: i64, interval_ms: i64, seed: u64) -> Workload {
     let t0 = t0.div_euclid(1000) * 1000;
-    let mut rng = Rng(seed ^ 0x5EED_0F_D1FF);
+    let mut rng = Rng(seed ^ 0x05EE_D0FD_1FF0);
     let mut series: Vec<SeriesSamples> = Vec::with_capacity(instances * SERIES_PER_INSTANCE);
     let mut serial = 0usize;
     for inst in 0..instances {
@@ -545,6 +545,7 @@ fn parse_point(p: &J) -> Option<(i64, f64)> {
 }
 
 type Metric = BTreeMap<String, String>;
+type MatrixSeries = (Metric, Vec<(i64, f64)>);
 
 fn parse_metric(m: Option<&J>) -> Metric {
     m.and_then(J::as_object)
@@ -632,14 +633,11 @@ pub fn compare(a: &Outcome, b: &Outcome, ordered: bool) -> Result<(), String> {
             }
             va.sort_by(|x, y| x.0.cmp(&y.0));
             vb.sort_by(|x, y| x.0.cmp(&y.0));
-            for w in va.windows(2) {
-                if let [x, y] = w {
-                    if x.0 == y.0 {
-                        return Err(format!(
-                            "duplicate series {} in the first result",
-                            fmt_metric(&x.0)
-                        ));
-                    }
+            for w in va.windows(2).chain(vb.windows(2)) {
+                if let [x, y] = w
+                    && x.0 == y.0
+                {
+                    return Err(format!("duplicate series {} in a result", fmt_metric(&x.0)));
                 }
             }
             for (x, y) in va.iter().zip(&vb) {
@@ -664,7 +662,7 @@ pub fn compare(a: &Outcome, b: &Outcome, ordered: bool) -> Result<(), String> {
             Ok(())
         }
         "matrix" => {
-            let parse = |r: &J| -> Result<Vec<(Metric, Vec<(i64, f64)>)>, String> {
+            let parse = |r: &J| -> Result<Vec<MatrixSeries>, String> {
                 r.as_array()
                     .ok_or("result is not an array")?
                     .iter()

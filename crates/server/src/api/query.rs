@@ -186,3 +186,21 @@ pub async fn exemplars(State(s): State<Arc<AppState>>, req: Request) -> ApiResul
         .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
     Ok(success(J::Array(Vec::new())))
 }
+
+/// `GET /api/v1/kpis?time=`: every configured KPI against its target and benchmarks.
+pub async fn kpis(State(s): State<Arc<AppState>>, req: Request) -> ApiResult<Response> {
+    let p = request_params(&s, req).await?;
+    let t = p.time_or("time", chrono::Utc::now().timestamp_millis())?;
+    let kpis = s.settings().kpis.clone();
+    let (engine, querier) = (s.engine.clone(), s.querier.clone());
+    let values = super::blocking(move || {
+        Ok(crate::kpi::evaluate_all(
+            &engine,
+            querier.as_ref(),
+            &kpis,
+            t,
+        ))
+    })
+    .await?;
+    Ok(success(json!({"time": super::json_ts(t), "kpis": values})))
+}

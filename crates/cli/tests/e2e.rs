@@ -969,6 +969,24 @@ fn demo_backfills_history_and_serves_it() {
         .json()
         .unwrap();
     assert!(j["data"].as_array().unwrap().len() >= 5, "5–10 hosts: {j}");
+    let j: serde_json::Value = c
+        .get(format!("{url}/api/v1/kpis"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let kpis = j["data"]["kpis"].as_array().unwrap();
+    assert_eq!(kpis.len(), 17, "the shipped campaign KPIs: {j}");
+    let regs_kpi = kpis.iter().find(|k| k["name"] == "registrations").unwrap();
+    assert!(
+        regs_kpi["value"].as_f64().is_some_and(|v| v >= regs),
+        "the KPI reads the same series: {regs_kpi}"
+    );
+    assert_eq!(regs_kpi["target"].as_f64(), Some(2000.0));
+    assert!(
+        kpis.iter().all(|k| k["error"].is_null()),
+        "every KPI expression evaluates: {j}"
+    );
 }
 
 #[test]

@@ -25,6 +25,9 @@ pub const ENC_PCO: u8 = 1;
 /// Chunk encoding: pco values only; the timestamps are those of an earlier `ENC_PCO` chunk of the
 /// same file whose timestamp column is identical (series scraped together share timestamps).
 pub const ENC_PCO_SHARED_TS: u8 = 2;
+/// Chunk encoding: shared timestamps (as [`ENC_PCO_SHARED_TS`]) and one value repeated for
+/// every sample (constant series: info metrics, sizes, idle counters).
+pub const ENC_CONST_SHARED_TS: u8 = 3;
 /// Distinct timestamp columns remembered for sharing while writing one block.
 const MAX_SHARED_TS: usize = 65_536;
 /// Total timestamps remembered for sharing while writing one block (bounds writer memory).
@@ -251,7 +254,16 @@ where
             let off = chunks.len() as u64;
             let ts: Vec<i64> = part.iter().map(|s| s.t).collect();
             let (enc, payload) = match ts_cols.get(&ts) {
-                Some(&r) => (ENC_PCO_SHARED_TS, encode_chunk_shared(part, r)?),
+                Some(&r) => match part.split_first() {
+                    Some((f0, rest)) if rest.iter().all(|s| s.v.to_bits() == f0.v.to_bits()) => {
+                        let mut p = Vec::with_capacity(20);
+                        put_uvarint(&mut p, part.len() as u64);
+                        put_uvarint(&mut p, r);
+                        p.extend_from_slice(&f0.v.to_bits().to_le_bytes());
+                        (ENC_CONST_SHARED_TS, p)
+                    }
+                    _ => (ENC_PCO_SHARED_TS, encode_chunk_shared(part, r)?),
+                },
                 None => {
                     if ts_cols.len() < MAX_SHARED_TS
                         && part.len() > 1
@@ -611,7 +623,7 @@ impl Block {
             let body = self.read_frame(c.off, Some(c.len))?;
             let samples = match body.split_first() {
                 Some((&ENC_PCO, payload)) => decode_chunk(payload).map_err(|e| corrupt(&cp, e))?,
-                Some((&ENC_PCO_SHARED_TS, payload)) => {
+                Some((&enc @ (ENC_PCO_SHARED_TS | ENC_CONST_SHARED_TS), payload)) => {
                     let mut r = Reader::new(payload);
                     let n = r.uvarint().map_err(|e| corrupt(&cp, e))?;
                     let ts_ref = r.uvarint().map_err(|e| corrupt(&cp, e))?;
@@ -621,9 +633,16 @@ impl Block {
                             "shared timestamps must reference an earlier chunk",
                         ));
                     }
-                    let vb = r.bytes(r.remaining()).map_err(|e| corrupt(&cp, e))?;
-                    let vs: Vec<f64> =
-                        pco::standalone::simple_decompress(vb).map_err(|e| corrupt(&cp, e))?;
+                    let vs: Vec<f64> = if enc == ENC_CONST_SHARED_TS {
+                        let v = f64::from_bits(r.u64().map_err(|e| corrupt(&cp, e))?);
+                        if n > u64::from(c.count) || r.remaining() != 0 {
+                            return Err(corrupt(&cp, "bad constant chunk"));
+                        }
+                        vec![v; n as usize]
+                    } else {
+                        let vb = r.bytes(r.remaining()).map_err(|e| corrupt(&cp, e))?;
+                        pco::standalone::simple_decompress(vb).map_err(|e| corrupt(&cp, e))?
+                    };
                     let tbody = self.read_frame(ts_ref, None)?;
                     let ts = match tbody.split_first() {
                         Some((&ENC_PCO, p)) => decode_chunk_ts(p).map_err(|e| corrupt(&cp, e))?,
@@ -764,7 +783,16 @@ mod tests {
                 (
                     l,
                     ts.iter()
-                        .map(|t| Sample::new(*t, (s * 1000) as f64 + *t as f64 / 15_000.0))
+                        .map(|t| {
+                            Sample::new(
+                                *t,
+                                if s % 5 == 0 {
+                                    stale_nan()
+                                } else {
+                                    (s * 1000) as f64 + *t as f64 / 15_000.0
+                                },
+                            )
+                        })
                         .collect(),
                 )
             })

@@ -266,7 +266,10 @@ fn vector_vector(
     }
     let right = SigIndex(right);
     // Per matched right element: the result label sets produced so far (many-to-one only).
-    let mut matched: HashMap<usize, HashSet<Arc<Labels>>> = HashMap::new();
+    // One-to-one: right elements already matched. Many-to-one: result label sets produced per
+    // matched right element, bucketed by label hash.
+    let mut matched_one: HashSet<usize> = HashSet::new();
+    let mut produced: HashMap<(usize, u64), Vec<Arc<Labels>>> = HashMap::new();
     let mut out = Vec::new();
     for ls in lhs {
         let Some(ri) = right.find(&rhs, &ls.metric, m) else {
@@ -279,28 +282,22 @@ fn vector_vector(
             (ls.v, rs.v)
         };
         let metric = result_metric(&ls.metric, &rs.metric, m, &include);
-        match matched.get_mut(&ri) {
-            Some(set) => {
-                if card_one {
-                    return Err(QueryError::Execution(
-                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
-                            .into(),
-                    ));
-                }
-                if !set.insert(metric.clone()) {
-                    return Err(QueryError::Execution(
-                        "multiple matches for matching labels in many-to-one matching; grouping labels must ensure unique results"
-                            .into(),
-                    ));
-                }
+        if card_one {
+            if !matched_one.insert(ri) {
+                return Err(QueryError::Execution(
+                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                        .into(),
+                ));
             }
-            None => {
-                let mut set = HashSet::new();
-                if !card_one {
-                    set.insert(metric.clone());
-                }
-                matched.insert(ri, set);
+        } else {
+            let bucket = produced.entry((ri, metric.stable_hash())).or_default();
+            if bucket.iter().any(|x| **x == *metric) {
+                return Err(QueryError::Execution(
+                    "multiple matches for matching labels in many-to-one matching; grouping labels must ensure unique results"
+                        .into(),
+                ));
             }
+            bucket.push(metric.clone());
         }
         let (mut val, keep) = apply(op, fl, fr)?;
         if return_bool {

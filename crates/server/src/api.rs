@@ -19,6 +19,7 @@ use std::sync::Arc;
 /// All routes; the caller adds middleware and state.
 pub fn routes(_state: Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
+        .route("/", get(index))
         .route("/-/healthy", get(healthy).head(healthy))
         .route("/-/ready", get(ready).head(ready))
         .route("/-/reload", post(reload).put(reload))
@@ -78,6 +79,15 @@ async fn not_found(req: Request) -> ApiError {
         ErrorType::NotFound,
         format!("no route for {} {}", req.method(), req.uri().path()),
     )
+}
+
+/// The overview page (KPI cards and anomalies, refreshed live; English and Spanish).
+async fn index() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        include_str!("../../../web/index.html"),
+    )
+        .into_response()
 }
 
 async fn healthy() -> &'static str {

@@ -1160,7 +1160,7 @@ impl StorageAdmin for Tsdb {
             cum += b;
             hist.push((FSYNC_BUCKETS.get(i).copied().unwrap_or(f64::INFINITY), cum));
         }
-        let blocks = self.blocks.read();
+        let blocks = self.blocks.read().clone();
         let bmin = blocks.iter().map(|b| b.meta.min_time).min();
         let bmax = blocks.iter().map(|b| b.meta.max_time - 1).max();
         let hr = self.head.time_range();

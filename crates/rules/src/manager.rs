@@ -853,9 +853,14 @@ impl RuleManager {
             let stop = Arc::new(AtomicBool::new(false));
             let me = Arc::clone(self);
             let stop2 = stop.clone();
+            // The first slot is fixed now, so the clock moving during thread start-up is seen.
+            let first = {
+                let st = lock(&shared);
+                Self::eval_timestamp(&st.group, self.clock.now_ms()) + st.group.interval_ms.max(1)
+            };
             let h = std::thread::Builder::new()
                 .name("vigia-rules".into())
-                .spawn(move || me.group_loop(shared, stop2));
+                .spawn(move || me.group_loop(shared, stop2, first));
             match h {
                 Ok(h) => running.push((stop, h)),
                 Err(e) => tracing::error!(error = %e, "cannot start a rule group thread"),
@@ -874,12 +879,9 @@ impl RuleManager {
         }
     }
 
-    fn group_loop(&self, shared: Shared, stop: Arc<AtomicBool>) {
-        let (group, interval) = {
-            let st = lock(&shared);
-            (st.group.clone(), st.group.interval_ms.max(1))
-        };
-        let mut next = Self::eval_timestamp(&group, self.clock.now_ms()) + interval;
+    fn group_loop(&self, shared: Shared, stop: Arc<AtomicBool>, first: i64) {
+        let interval = lock(&shared).group.interval_ms.max(1);
+        let mut next = first;
         while !stop.load(Ordering::SeqCst) {
             let now = self.clock.now_ms();
             if now < next {

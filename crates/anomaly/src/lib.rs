@@ -464,10 +464,10 @@ impl Appender for AnomalyEngine {
     fn append(&self, batch: &[SeriesSamples]) -> Result<AppendOutcome, StorageError> {
         let out = self.inner.append(batch)?;
         let scores = self.score(batch);
-        if !scores.is_empty() {
-            if let Err(e) = self.inner.append(&scores) {
-                tracing::warn!(error = %e, "cannot store anomaly scores");
-            }
+        if !scores.is_empty()
+            && let Err(e) = self.inner.append(&scores)
+        {
+            tracing::warn!(error = %e, "cannot store anomaly scores");
         }
         Ok(out)
     }
@@ -509,7 +509,7 @@ impl AnomalyFeed for AnomalyEngine {
                 *e = o.event.clone();
             }
         }
-        out.sort_by(|a, b| b.start_ms.cmp(&a.start_ms));
+        out.sort_by_key(|e| std::cmp::Reverse(e.start_ms));
         out
     }
 }

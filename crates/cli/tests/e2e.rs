@@ -1,6 +1,8 @@
 //! End-to-end tests: the real `vigia` binary over HTTP, with real Prometheus components when
 //! installed (Debian `prometheus`, `promtool`, `prometheus-node-exporter`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod util;
 
 use std::process::{Command, Stdio};
@@ -880,15 +882,13 @@ fn tls_serves_https_with_the_configured_certificate() {
     assert_eq!(r.json::<serde_json::Value>().unwrap()["status"], "success");
     // Plain HTTP on the TLS port does not get an answer.
     let plain = v.url.replace("https://", "http://");
-    assert!(
-        client()
-            .get(format!("{plain}/-/healthy"))
-            .timeout(Duration::from_secs(3))
-            .send()
-            .map(|r| r.status().is_success())
-            .unwrap_or(false)
-            == false
-    );
+    let plain_ok = client()
+        .get(format!("{plain}/-/healthy"))
+        .timeout(Duration::from_secs(3))
+        .send()
+        .map(|r| r.status().is_success())
+        .unwrap_or(false);
+    assert!(!plain_ok, "plain HTTP must not be served on the TLS port");
     assert_eq!(v.stop(), Some(0));
 }
 
@@ -1117,4 +1117,27 @@ fn events_api_counts_each_id_once_across_restarts() {
         "/api/v1/query?query=sum(vigia_revenue_total)&time={at}"
     ));
     assert_eq!(j["data"]["result"][0]["value"][1], "250", "{j}");
+}
+
+#[test]
+fn overview_page_is_served_in_both_languages() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = Vigia::start(&dir.path().join("data"), &[]);
+    let r = client().get(format!("{}/", v.url)).send().unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = r.text().unwrap();
+    for needle in [
+        "/api/v1/kpis",
+        "/api/v1/anomalies",
+        "Indicadores clave",
+        "Key indicators",
+    ] {
+        assert!(html.contains(needle), "{needle}");
+    }
 }

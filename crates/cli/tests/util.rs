@@ -1,7 +1,7 @@
 //! Test harness: starts the real `vigia` binary (and real Prometheus components) on loopback
 //! with ephemeral ports and temporary directories.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

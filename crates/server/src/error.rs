@@ -119,11 +119,11 @@ impl IntoResponse for ApiError {
             "error": self.message,
         });
         let mut resp = (self.kind.status(), Json(body)).into_response();
-        if self.kind == ErrorType::Unauthorized {
-            if let Ok(v) = axum::http::HeaderValue::from_str("Basic realm=\"vigia\"") {
-                resp.headers_mut()
-                    .insert(axum::http::header::WWW_AUTHENTICATE, v);
-            }
+        if self.kind == ErrorType::Unauthorized
+            && let Ok(v) = axum::http::HeaderValue::from_str("Basic realm=\"vigia\"")
+        {
+            resp.headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, v);
         }
         resp
     }

@@ -109,13 +109,13 @@ pub fn validate(kpis: &[KpiConfig]) -> Vec<String> {
                 k.name
             ));
         }
-        if let (Some(w), Some(c)) = (k.warning, k.critical) {
-            if c > w {
-                errs.push(format!(
-                    "kpis[{i}] ({}): critical ({c}) must not exceed warning ({w})",
-                    k.name
-                ));
-            }
+        if let (Some(w), Some(c)) = (k.warning, k.critical)
+            && c > w
+        {
+            errs.push(format!(
+                "kpis[{i}] ({}): critical ({c}) must not exceed warning ({w})",
+                k.name
+            ));
         }
     }
     errs
@@ -152,11 +152,11 @@ pub fn evaluate(engine: &Engine, q: &dyn Querier, k: &KpiConfig, t_ms: i64) -> K
     } else {
         None
     };
-    let attainment = value.and_then(|v| match k.direction {
-        Direction::Higher => Some(v / k.target),
-        Direction::Lower if v > 0.0 => Some(k.target / v),
+    let attainment = value.map(|v| match k.direction {
+        Direction::Higher => v / k.target,
+        Direction::Lower if v > 0.0 => k.target / v,
         // Zero of something where lower is better (errors, cost) meets any target.
-        Direction::Lower => Some(1.0),
+        Direction::Lower => 1.0,
     });
     let status = match attainment {
         None => "no_data",

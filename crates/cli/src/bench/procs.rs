@@ -56,10 +56,10 @@ pub fn start(
         .build()?;
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
-        if let Ok(r) = client.get(format!("{}{ready_path}", server.url)).send() {
-            if r.status().is_success() {
-                return Ok(server);
-            }
+        if let Ok(r) = client.get(format!("{}{ready_path}", server.url)).send()
+            && r.status().is_success()
+        {
+            return Ok(server);
         }
         std::thread::sleep(Duration::from_millis(100));
     }

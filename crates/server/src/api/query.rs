@@ -98,9 +98,10 @@ async fn run(
     .map_err(|e| ApiError::internal(format!("query task failed: {e}")))?
     .map_err(query_error)?;
     let mut data = value_json(&out.value);
-    if p.get("stats").is_some_and(|s| !s.is_empty()) {
-        if let J::Object(m) = &mut data {
-            m.insert(
+    if p.get("stats").is_some_and(|s| !s.is_empty())
+        && let J::Object(m) = &mut data
+    {
+        m.insert(
                 "stats".into(),
                 json!({
                     "timings": {"evalTotalTime": out.stats.eval_time.as_secs_f64(), "resultSortTime": 0, "queryPreparationTime": 0,
@@ -108,7 +109,6 @@ async fn run(
                     "samples": {"totalQueryableSamples": out.stats.samples_loaded, "peakSamples": out.stats.peak_samples},
                 }),
             );
-        }
     }
     Ok(success_with(data, &out.warnings, &out.infos))
 }

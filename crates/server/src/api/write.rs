@@ -83,32 +83,28 @@ pub async fn remote_write(State(state): State<Arc<AppState>>, req: Request) -> A
     if let Some(ct) = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
+        && !ct.starts_with("application/x-protobuf")
     {
-        if !ct.starts_with("application/x-protobuf") {
-            state
-                .metrics
-                .request_rejected("remote_write", "unsupported");
-            return Err(ApiError::new(
-                ErrorType::UnsupportedMedia,
-                format!(
-                    "unsupported content type {ct:?}: remote_write needs application/x-protobuf"
-                ),
-            ));
-        }
+        state
+            .metrics
+            .request_rejected("remote_write", "unsupported");
+        return Err(ApiError::new(
+            ErrorType::UnsupportedMedia,
+            format!("unsupported content type {ct:?}: remote_write needs application/x-protobuf"),
+        ));
     }
     if let Some(enc) = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
+        && !enc.eq_ignore_ascii_case("snappy")
     {
-        if !enc.eq_ignore_ascii_case("snappy") {
-            state
-                .metrics
-                .request_rejected("remote_write", "unsupported");
-            return Err(ApiError::new(
-                ErrorType::UnsupportedMedia,
-                format!("unsupported content encoding {enc:?}: only snappy"),
-            ));
-        }
+        state
+            .metrics
+            .request_rejected("remote_write", "unsupported");
+        return Err(ApiError::new(
+            ErrorType::UnsupportedMedia,
+            format!("unsupported content encoding {enc:?}: only snappy"),
+        ));
     }
     let limits = state.settings().limits.clone();
     let decoded = vigia_ingest::remote_write::decode(&body, &limits)

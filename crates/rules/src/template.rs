@@ -336,6 +336,7 @@ impl P {
     fn command(&mut self) -> Result<Command, TemplateError> {
         let mut func = None;
         if let Some(Tok::Ident(n)) = self.peek() {
+            check_func(n)?;
             func = Some(n.clone());
             self.pos += 1;
         }
@@ -1227,8 +1228,10 @@ pub fn humanize_timestamp(v: f64) -> String {
     if v.is_nan() || v.is_infinite() {
         return fmt_g(v, 4);
     }
-    let secs = v.floor() as i64;
-    let nanos = ((v - v.floor()) * 1e9).round() as i64;
+    // Like Prometheus: through model.Time, so millisecond precision.
+    let ms = ((v * 1e9) as i64) / 1_000_000;
+    let secs = ms.div_euclid(1000);
+    let nanos = ms.rem_euclid(1000) * 1_000_000;
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, mo, d) = civil_from_days(days);

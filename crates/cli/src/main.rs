@@ -50,6 +50,8 @@ enum Command {
 enum BenchCommand {
     /// Ingest throughput, CPU, memory and disk per sample, against Prometheus via remote_write.
     Ingest(bench::ingest::IngestBenchArgs),
+    /// PromQL latency (median, p99) per query against Prometheus, with results compared.
+    Query(bench::query::QueryBenchArgs),
     /// Run the anomaly detector over the Numenta Anomaly Benchmark and score it.
     Nab(tools::NabArgs),
     /// Detector throughput (samples/s on one core) and state size per series.
@@ -77,6 +79,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Bench(BenchCommand::Ingest(args)) => {
             bench::ingest::run(args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Query(args)) => {
+            bench::query::run(args).map(|()| ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Nab(args)) => tools::bench_nab(&args),
         Command::Bench(BenchCommand::Detector { json }) => tools::bench_detector(json),

@@ -80,6 +80,7 @@ impl Rng {
     }
 
     /// A random element of a non-empty slice (the first one's default otherwise).
+    #[allow(dead_code)] // used by tests/promql_diff.rs, which shares this module
     pub fn pick<T: Copy + Default>(&mut self, xs: &[T]) -> T {
         xs.get(self.below(xs.len())).copied().unwrap_or_default()
     }
@@ -96,6 +97,7 @@ pub const BUCKETS: [&str; 7] = ["0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"
 
 /// Generated data: every series with all its samples.
 #[derive(Debug, Clone)]
+#[allow(dead_code)] // some fields are read only by tests/promql_diff.rs, which shares this module
 pub struct Workload {
     /// The series, each with samples in time order.
     pub series: Vec<SeriesSamples>,
@@ -427,6 +429,7 @@ pub fn prometheus_command(bin: &Path, dir: &Path, port: u16) -> anyhow::Result<C
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum When {
     /// `/api/v1/query` at this time (ms).
+    #[allow(dead_code)] // used by tests/promql_diff.rs, which shares this module
     Instant(i64),
     /// `/api/v1/query_range` from `start` to `end` every `step` (all ms).
     Range {
@@ -450,6 +453,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// True when the answer carries at least one sample (a scalar or string always does).
+    #[allow(dead_code)] // used by tests/promql_diff.rs, which shares this module
     pub fn non_empty(&self) -> bool {
         match self {
             Outcome::Data(d) => match d.get("result") {

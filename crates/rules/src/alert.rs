@@ -84,6 +84,7 @@ pub fn fingerprint(labels: &BTreeMap<String, String>) -> u64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

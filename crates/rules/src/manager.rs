@@ -540,7 +540,7 @@ impl RuleManager {
     ) -> Result<(), EvalError> {
         let qt = t - g.query_offset_ms;
         let res = self.query(&r.alert, &r.expr, qt)?;
-        let qfn = |q: &str| -> Result<Vec<(BTreeMap<String, String>, f64)>, String> {
+        let qfn = |q: &str| -> Result<crate::template::QueryResult, String> {
             self.query("template", q, qt)
                 .map(|v| v.into_iter().map(|(l, x)| (to_map(&l), x)).collect())
                 .map_err(|e| e.to_string())

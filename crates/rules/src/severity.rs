@@ -53,6 +53,7 @@ impl Ord for Severity {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

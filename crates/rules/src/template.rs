@@ -554,8 +554,11 @@ fn parse_nodes(
     Ok((nodes, Stop::Eof))
 }
 
-/// A function that answers `query "…"` inside templates: returns (labels, value) pairs.
-pub type QueryFn<'a> = &'a dyn Fn(&str) -> Result<Vec<(BTreeMap<String, String>, f64)>, String>;
+/// The answer of the `query` template function: (labels, value) pairs.
+pub type QueryResult = Vec<(BTreeMap<String, String>, f64)>;
+
+/// A function that answers `query "…"` inside templates.
+pub type QueryFn<'a> = &'a dyn Fn(&str) -> Result<QueryResult, String>;
 
 impl Template {
     /// Parses a template.

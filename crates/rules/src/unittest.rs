@@ -532,6 +532,7 @@ pub(crate) fn expand_values(s: &str) -> Result<Vec<Option<f64>>, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

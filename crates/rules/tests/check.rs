@@ -1,4 +1,5 @@
 //! Rule file loading and checking: bad files give errors with file, line and column.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use vigia_rules::{Rule, check_str, load_files};

@@ -1,5 +1,6 @@
 //! Alert lifecycle, ALERTS series, restart restoration, recording rules and the group loop,
 //! all driven by a manual clock.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::*;

@@ -1,4 +1,5 @@
 //! `promtool test rules` format: a passing file and one whose expectations are wrong.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use vigia_rules::run_rule_tests;

@@ -1,4 +1,5 @@
 //! Template expansion table: what Prometheus users write and what Prometheus prints.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use vigia_rules::template::{Template, TemplateData, expand};
@@ -55,7 +56,7 @@ fn table() {
             0.0,
             "2015-06-23 13:19:44.128 +0000 UTC",
         ),
-        (r#"{{ printf "%.2f" $value }}"#, 3.14159, "3.14"),
+        (r#"{{ printf "%.2f" $value }}"#, 1.23856, "1.24"),
         (
             r#"{{ printf "%d errors on %s" 3 $labels.job }}"#,
             0.0,
@@ -139,7 +140,7 @@ fn errors() {
 
 #[test]
 fn query_function() {
-    let q = |expr: &str| -> Result<Vec<(BTreeMap<String, String>, f64)>, String> {
+    let q = |expr: &str| -> Result<vigia_rules::template::QueryResult, String> {
         assert_eq!(expr, "up");
         Ok(vec![(
             BTreeMap::from([("instance".to_string(), "a".to_string())]),

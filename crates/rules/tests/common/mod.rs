@@ -1,5 +1,5 @@
 //! Shared helpers of the integration tests.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::new_without_default)]
 
 use std::sync::{Arc, Mutex};
 use vigia_model::{Appender, Labels, MemStorage, Querier, Sample, SeriesSamples};

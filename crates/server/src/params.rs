@@ -143,6 +143,25 @@ pub fn parse_selector(s: &str) -> Result<Vec<Matcher>, String> {
     Ok(out)
 }
 
+impl Params {
+    /// `start` and `end`, defaulting to all of time.
+    pub fn time_range(&self) -> ApiResult<(i64, i64)> {
+        Ok((
+            self.time_or("start", MIN_TIME_MS)?,
+            self.time_or("end", MAX_TIME_MS)?,
+        ))
+    }
+
+    /// The `match[]` selectors, at least one required (series, export, delete).
+    pub fn required_matches(&self) -> ApiResult<Vec<Vec<Matcher>>> {
+        let sets = parse_match_params(self)?;
+        if sets.is_empty() {
+            return Err(ApiError::bad_data("no match[] parameter provided"));
+        }
+        Ok(sets)
+    }
+}
+
 /// Parses every `match[]` parameter; an empty list means "all series".
 pub fn parse_match_params(p: &Params) -> ApiResult<Vec<Vec<Matcher>>> {
     p.all("match[]")

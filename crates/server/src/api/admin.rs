@@ -3,7 +3,6 @@
 use super::{blocking, request_params};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorType, success};
-use crate::params::{MAX_TIME_MS, MIN_TIME_MS, parse_match_params};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -32,14 +31,8 @@ pub async fn flush(State(s): State<Arc<AppState>>) -> ApiResult<Response> {
 pub async fn delete_series(State(s): State<Arc<AppState>>, req: Request) -> ApiResult<Response> {
     enabled(&s)?;
     let p = request_params(&s, req).await?;
-    let sets = parse_match_params(&p)?;
-    if sets.is_empty() {
-        return Err(ApiError::bad_data("no match[] parameter provided"));
-    }
-    let (start, end) = (
-        p.time_or("start", MIN_TIME_MS)?,
-        p.time_or("end", MAX_TIME_MS)?,
-    );
+    let sets = p.required_matches()?;
+    let (start, end) = p.time_range()?;
     let admin = s.admin.clone();
     blocking(move || {
         for m in &sets {

@@ -4,7 +4,7 @@
 use super::{blocking, request_params};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, success, success_with};
-use crate::params::{MAX_TIME_MS, MIN_TIME_MS, parse_match_params};
+use crate::params::parse_match_params;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use std::collections::BTreeSet;
@@ -39,14 +39,8 @@ fn union<T: Ord>(
 /// `GET|POST /api/v1/series`.
 pub async fn series(State(s): State<Arc<AppState>>, req: Request) -> ApiResult<Response> {
     let p = request_params(&s, req).await?;
-    let sets = parse_match_params(&p)?;
-    if sets.is_empty() {
-        return Err(ApiError::bad_data("no match[] parameter provided"));
-    }
-    let (start, end) = (
-        p.time_or("start", MIN_TIME_MS)?,
-        p.time_or("end", MAX_TIME_MS)?,
-    );
+    let sets = p.required_matches()?;
+    let (start, end) = p.time_range()?;
     let limit = p.limit()?;
     let q = s.querier.clone();
     let all: Vec<Labels> = blocking(move || union(&sets, |m| q.series(m, start, end))).await?;
@@ -62,10 +56,7 @@ pub async fn series(State(s): State<Arc<AppState>>, req: Request) -> ApiResult<R
 pub async fn labels(State(s): State<Arc<AppState>>, req: Request) -> ApiResult<Response> {
     let p = request_params(&s, req).await?;
     let sets = parse_match_params(&p)?;
-    let (start, end) = (
-        p.time_or("start", MIN_TIME_MS)?,
-        p.time_or("end", MAX_TIME_MS)?,
-    );
+    let (start, end) = p.time_range()?;
     let limit = p.limit()?;
     let q = s.querier.clone();
     let names = blocking(move || union(&sets, |m| q.label_names(m, start, end))).await?;
@@ -85,10 +76,7 @@ pub async fn label_values(
     }
     let p = request_params(&s, req).await?;
     let sets = parse_match_params(&p)?;
-    let (start, end) = (
-        p.time_or("start", MIN_TIME_MS)?,
-        p.time_or("end", MAX_TIME_MS)?,
-    );
+    let (start, end) = p.time_range()?;
     let limit = p.limit()?;
     let q = s.querier.clone();
     let vals = blocking(move || union(&sets, |m| q.label_values(&name, m, start, end))).await?;
@@ -195,14 +183,8 @@ pub async fn runtimeinfo(State(s): State<Arc<AppState>>) -> Response {
 /// `GET|POST /api/v1/export`: JSON lines in the VictoriaMetrics export format.
 pub async fn export(State(s): State<Arc<AppState>>, req: Request) -> ApiResult<Response> {
     let p = request_params(&s, req).await?;
-    let sets = parse_match_params(&p)?;
-    if sets.is_empty() {
-        return Err(ApiError::bad_data("no match[] parameter provided"));
-    }
-    let (start, end) = (
-        p.time_or("start", MIN_TIME_MS)?,
-        p.time_or("end", MAX_TIME_MS)?,
-    );
+    let sets = p.required_matches()?;
+    let (start, end) = p.time_range()?;
     let q = s.querier.clone();
     let body = blocking(move || {
         let mut seen = BTreeSet::new();

@@ -63,3 +63,11 @@ fn broken_test_files_report_errors() {
     let r = run_rule_tests(&p);
     assert!(r.errors[0].contains("invalid value"), "{:?}", r.errors);
 }
+
+#[test]
+fn template_output_matches_promtool() {
+    // The expectations were produced by Debian's promtool 2.42 on the same rule file.
+    let r = run_rule_tests(&data("templates.test.yaml"));
+    assert!(r.passed(), "failures: {:#?}\nerrors: {:#?}", r.failures, r.errors);
+    assert_eq!(r.checks_run, 1);
+}

@@ -163,3 +163,15 @@ fn load_files_collects_all_errors() {
     assert_eq!(load_files(&ok).unwrap()[0].rules.len(), 3);
     assert!(errors("groups: []\n").is_empty());
 }
+
+#[test]
+fn plain_scalars_are_strings() {
+    let r = check_str(
+        Path::new("s.yaml"),
+        "groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: 1\n        labels: {priority: 2, page: true}\n",
+    );
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let Rule::Alerting(a) = &r.groups[0].rules[0] else { panic!() };
+    assert_eq!(a.expr, "1");
+    assert_eq!(a.labels.get("priority").unwrap(), "2");
+}

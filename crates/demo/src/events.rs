@@ -7,101 +7,11 @@ use crate::campaign::{
     UTM,
 };
 use crate::rng::Rng;
-use serde::{Deserialize, Serialize};
 
 /// Campaign name carried by registration events.
 pub const UTM_CAMPAIGN: &str = "ia-10x-impact";
 
-/// One business event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    /// Unique id (stable for a seed), used by the events API to drop duplicates.
-    pub id: String,
-    /// When it happened, ms since the Unix epoch.
-    pub timestamp: i64,
-    /// What happened, with its fields.
-    #[serde(flatten)]
-    pub kind: EventKind,
-}
-
-/// Attendance actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AttendanceAction {
-    /// First join of a registrant.
-    Join,
-    /// The attendee left.
-    Leave,
-}
-
-/// The kind of an event and its fields (JSON: `"kind": "registration", …`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum EventKind {
-    /// Someone registered.
-    Registration {
-        /// Channel (email, social, ads, organic, referral, partner).
-        channel: String,
-        /// UTM source.
-        utm_source: String,
-        /// UTM campaign.
-        utm_campaign: String,
-    },
-    /// An attendee joined or left the webinar.
-    Attendance {
-        /// Join or leave.
-        action: AttendanceAction,
-        /// Attendee id (`a-<n>`, in join order).
-        attendee_id: String,
-        /// Registration channel (joins only).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        channel: Option<String>,
-    },
-    /// An attendee interacted.
-    Engagement {
-        /// poll, chat, question or reaction.
-        engagement: String,
-        /// Attendee id.
-        attendee_id: String,
-    },
-    /// A purchase.
-    Conversion {
-        /// Registration channel of the buyer.
-        channel: String,
-        /// Amount paid.
-        amount: f64,
-        /// Currency.
-        currency: String,
-    },
-    /// An email status change.
-    Email {
-        /// sent, delivered, opened, clicked or bounced.
-        status: String,
-    },
-    /// A page view.
-    PageView {
-        /// Page name.
-        page: String,
-        /// Load time, seconds.
-        load_time_seconds: f64,
-        /// True when the visitor left without interacting.
-        bounced: bool,
-    },
-    /// A satisfaction survey answer.
-    Satisfaction {
-        /// 1..=10.
-        rating: u8,
-    },
-    /// Marketing spend.
-    MarketingCost {
-        /// Channel.
-        channel: String,
-        /// Amount spent.
-        amount: f64,
-        /// Currency.
-        currency: String,
-    },
-}
+pub use vigia_model::events::{AttendanceAction, Event, EventKind};
 
 /// Expands a campaign step (step `k`, ending at `t`; state after the step) into events whose
 /// ids are `{run}-{k}-{index}`, `run` identifying the simulation (seed and start).
@@ -127,8 +37,8 @@ pub(crate) fn from_delta(
         for _ in 0..n {
             kinds.push(EventKind::Registration {
                 channel: s(CHANNELS.get(c).copied().unwrap_or("other")),
-                utm_source: s(utm),
-                utm_campaign: s(UTM_CAMPAIGN),
+                utm_source: Some(s(utm)),
+                utm_campaign: Some(s(UTM_CAMPAIGN)),
             });
         }
     }
@@ -185,7 +95,7 @@ pub(crate) fn from_delta(
                 kinds.push(EventKind::Conversion {
                     channel: s(CHANNELS.get(c).copied().unwrap_or("other")),
                     amount: PRICES.get(p).copied().unwrap_or(0.0),
-                    currency: s(CURRENCY),
+                    currency: Some(s(CURRENCY)),
                 });
             }
         }
@@ -222,7 +132,7 @@ pub(crate) fn from_delta(
             kinds.push(EventKind::MarketingCost {
                 channel: s(CHANNELS.get(c).copied().unwrap_or("other")),
                 amount,
-                currency: s(CURRENCY),
+                currency: Some(s(CURRENCY)),
             });
         }
     }

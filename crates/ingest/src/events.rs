@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+pub use vigia_model::events::{AttendanceAction, Event, EventKind};
 use vigia_model::{Appender, Labels, Sample, SeriesSamples};
 
 /// Channels known in advance: their counters exist (at 0) from the first event on.
@@ -23,92 +24,6 @@ const EMAIL_STATUSES: [&str; 5] = ["sent", "delivered", "opened", "clicked", "bo
 const PAGE_LOAD_BUCKETS: [f64; 10] = [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5, 10.0];
 const MAX_UTM_SOURCES: usize = 50;
 const DEFAULT_CURRENCY: &str = "EUR";
-
-/// One event as posted. `timestamp` is ms since the epoch (a number) or RFC 3339 (a string).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    /// Unique id; a repeated id is ignored.
-    pub id: String,
-    /// When it happened.
-    pub timestamp: i64,
-    /// What happened.
-    #[serde(flatten)]
-    pub kind: EventKind,
-}
-
-/// Event kinds and their fields (`"kind": "registration"`, …).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum EventKind {
-    /// Someone registered.
-    Registration {
-        /// email, social, ads, organic, referral or partner.
-        channel: String,
-        /// UTM source (free form; the 50 most frequent keep their value).
-        #[serde(default)]
-        utm_source: Option<String>,
-        /// UTM campaign.
-        #[serde(default)]
-        utm_campaign: Option<String>,
-    },
-    /// An attendee joined or left.
-    Attendance {
-        /// `join` or `leave`.
-        action: String,
-        /// Attendee id.
-        attendee_id: String,
-        /// Registration channel (joins).
-        #[serde(default)]
-        channel: Option<String>,
-    },
-    /// An interaction.
-    Engagement {
-        /// poll, chat, question or reaction.
-        engagement: String,
-        /// Attendee id.
-        attendee_id: String,
-    },
-    /// A purchase.
-    Conversion {
-        /// Channel of the buyer.
-        channel: String,
-        /// Amount.
-        amount: f64,
-        /// Currency (default EUR).
-        #[serde(default)]
-        currency: Option<String>,
-    },
-    /// An email status change.
-    Email {
-        /// sent, delivered, opened, clicked or bounced.
-        status: String,
-    },
-    /// A page view.
-    PageView {
-        /// Page name.
-        page: String,
-        /// Load time in seconds.
-        load_time_seconds: f64,
-        /// Left without interacting.
-        #[serde(default)]
-        bounced: bool,
-    },
-    /// A satisfaction rating.
-    Satisfaction {
-        /// 1 to 10.
-        rating: u8,
-    },
-    /// Marketing spend.
-    MarketingCost {
-        /// Channel.
-        channel: String,
-        /// Amount.
-        amount: f64,
-        /// Currency (default EUR).
-        #[serde(default)]
-        currency: Option<String>,
-    },
-}
 
 /// What a batch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -250,9 +165,6 @@ fn validate(ev: &Event) -> Result<(), (&'static str, String)> {
     match &ev.kind {
         EventKind::Registration { channel, .. } if !channel_ok(channel) => {
             Err(channel_err(channel))
-        }
-        EventKind::Attendance { action, .. } if action != "join" && action != "leave" => {
-            Err(("action", format!("{action:?}: use join or leave")))
         }
         EventKind::Attendance {
             channel: Some(c), ..
@@ -404,7 +316,7 @@ impl State {
                             .map(|c| lbl("vigia_attendance_joins_total", &[("channel", c)])),
                     );
                     let current = lbl("vigia_attendees_current", &[]);
-                    if action == "join" {
+                    if *action == AttendanceAction::Join {
                         if self.joined.insert(attendee_id.clone()) {
                             self.add(
                                 &mut out,

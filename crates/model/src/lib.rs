@@ -8,6 +8,7 @@
 
 mod anomaly;
 mod duration;
+pub mod events;
 mod labels;
 mod matcher;
 mod mem;

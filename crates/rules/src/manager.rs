@@ -371,7 +371,14 @@ impl RuleManager {
             st.rules = fresh.rules;
             st.stats.rules = group.rules.len();
         }
-        self.eval_locked(&mut st, t_ms)
+        let (send, errors) = self.eval_locked(&mut st, t_ms);
+        drop(st);
+        self.send(send);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 
     /// Evaluates every registered group at `t_ms`, in registration order.
@@ -379,14 +386,17 @@ impl RuleManager {
         let mut errs = Vec::new();
         for s in self.groups_read() {
             let mut st = lock(&s);
-            if let Err(e) = self.eval_locked(&mut st, t_ms) {
-                errs.extend(e);
-            }
+            let (send, e) = self.eval_locked(&mut st, t_ms);
+            drop(st);
+            self.send(send);
+            errs.extend(e);
         }
         if errs.is_empty() { Ok(()) } else { Err(errs) }
     }
 
-    fn eval_locked(&self, st: &mut GroupState, t_ms: i64) -> Result<(), Vec<EvalError>> {
+    /// Evaluates a locked group; returns the alerts to notify (sent by the caller once the lock
+    /// is released, so `notify` may call back into the manager) and the rule errors.
+    fn eval_locked(&self, st: &mut GroupState, t_ms: i64) -> (Vec<Alert>, Vec<EvalError>) {
         let started = Instant::now();
         let mut errors = Vec::new();
         let group = st.group.clone();
@@ -417,16 +427,15 @@ impl RuleManager {
             self.restore_for_state(st, t_ms);
             st.should_restore = false;
         }
-        if !to_send.is_empty() {
-            (self.notify)(to_send);
-        }
         st.stats.evaluations_total += 1;
         st.stats.last_evaluation_ms = t_ms;
         st.stats.last_duration_seconds = started.elapsed().as_secs_f64();
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
+        (to_send, errors)
+    }
+
+    fn send(&self, alerts: Vec<Alert>) {
+        if !alerts.is_empty() {
+            (self.notify)(alerts);
         }
     }
 
@@ -548,7 +557,7 @@ impl RuleManager {
         let mut result_fps = HashSet::with_capacity(res.len());
         for (l, v) in res {
             let data = TemplateData {
-                labels: to_map(&l.without_metric_name()),
+                labels: to_map(&l),
                 external_labels: self.opts.external_labels.clone(),
                 external_url: self.opts.external_url.clone(),
                 value: v,
@@ -895,8 +904,9 @@ impl RuleManager {
             }
             let mut st = lock(&shared);
             st.stats.iterations_missed_total += missed as u64;
-            let _ = self.eval_locked(&mut st, next);
+            let (send, _errors) = self.eval_locked(&mut st, next);
             drop(st);
+            self.send(send);
             next += interval;
         }
     }

@@ -171,7 +171,9 @@ fn plain_scalars_are_strings() {
         "groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: 1\n        labels: {priority: 2, page: true}\n",
     );
     assert!(r.errors.is_empty(), "{:?}", r.errors);
-    let Rule::Alerting(a) = &r.groups[0].rules[0] else { panic!() };
+    let Rule::Alerting(a) = &r.groups[0].rules[0] else {
+        panic!()
+    };
     assert_eq!(a.expr, "1");
     assert_eq!(a.labels.get("priority").unwrap(), "2");
 }

@@ -373,3 +373,30 @@ fn reload_keeps_alert_state() {
     mgr.eval_all_at(T0 + MIN).unwrap();
     assert_eq!(mgr.active_alerts()[0].active_at_ms, T0);
 }
+
+#[test]
+fn notify_may_call_back_into_the_manager() {
+    use std::sync::{Mutex, OnceLock, Weak};
+    let env = Env::new();
+    env.write(&[("__name__", "up"), ("job", "a")], 0, 5, |_| 0.0);
+    let g = group("groups:\n  - name: g\n    rules:\n      - alert: Down\n        expr: up == 0\n");
+    let me: Arc<OnceLock<Weak<RuleManager>>> = Arc::new(OnceLock::new());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (me2, seen2) = (me.clone(), seen.clone());
+    let mgr = Arc::new(RuleManager::new(
+        vigia_promql::Engine::new(vigia_promql::EngineOptions::default()),
+        env.store.clone(),
+        env.store.clone(),
+        env.clock.clone(),
+        Arc::new(move |alerts: Vec<vigia_rules::Alert>| {
+            let m = me2.get().and_then(Weak::upgrade).unwrap();
+            seen2
+                .lock()
+                .unwrap()
+                .push((alerts.len(), m.active_alerts().len()));
+        }),
+    ));
+    me.set(Arc::downgrade(&mgr)).unwrap();
+    mgr.eval_group_at(&g, T0).unwrap();
+    assert_eq!(*seen.lock().unwrap(), vec![(1, 1)], "for 0: fires at once");
+}

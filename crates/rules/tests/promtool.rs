@@ -68,6 +68,11 @@ fn broken_test_files_report_errors() {
 fn template_output_matches_promtool() {
     // The expectations were produced by Debian's promtool 2.42 on the same rule file.
     let r = run_rule_tests(&data("templates.test.yaml"));
-    assert!(r.passed(), "failures: {:#?}\nerrors: {:#?}", r.failures, r.errors);
+    assert!(
+        r.passed(),
+        "failures: {:#?}\nerrors: {:#?}",
+        r.failures,
+        r.errors
+    );
     assert_eq!(r.checks_run, 1);
 }

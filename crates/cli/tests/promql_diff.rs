@@ -341,6 +341,31 @@ impl Gen {
         format!("{op}({})", self.vexpr(depth))
     }
 
+    /// An instant-vector expression computed without rounding (stored values, or order
+    /// statistics and counts of them), for the step functions `ceil floor round sgn`: elsewhere a
+    /// last-bit difference (2.42 sums naively, 3.x and vigia with Kahan compensation) can move a
+    /// value across an integer.
+    fn exact_vexpr(&mut self) -> String {
+        match self.rng.below(3) {
+            0 => self.selector(false),
+            1 => format!(
+                "{}({})",
+                self.rng.pick(&[
+                    "max_over_time",
+                    "min_over_time",
+                    "last_over_time",
+                    "count_over_time"
+                ]),
+                self.range_sel(false)
+            ),
+            _ => format!(
+                "{}({})",
+                self.rng.pick(&["max", "min", "count"]),
+                self.selector(false)
+            ),
+        }
+    }
+
     /// An instant-vector expression whose series values never tie.
     fn distinct_vexpr(&mut self) -> String {
         match self.rng.below(3) {
@@ -554,7 +579,13 @@ impl Gen {
                     "last_over_time",
                     "present_over_time",
                 ]);
-                format!("{f}({})", self.range_vec(false, depth))
+                if f == "changes" || f == "resets" {
+                    // Exact comparisons of consecutive values: only over stored samples (see
+                    // the subquery case below).
+                    format!("{f}({})", self.range_sel(false))
+                } else {
+                    format!("{f}({})", self.range_vec(false, depth))
+                }
             }
             3 => {
                 // No `@` under predict_linear: Prometheus evaluates it per step
@@ -605,6 +636,8 @@ impl Gen {
                 let counter = self.rng.chance(0.3);
                 let inner = if f == "timestamp" {
                     self.selector(counter)
+                } else if ["ceil", "floor", "round", "sgn"].contains(&f) {
+                    self.exact_vexpr()
                 } else {
                     self.vexpr(depth - 1)
                 };
@@ -627,7 +660,7 @@ impl Gen {
             6 => match self.rng.below(4) {
                 0 => format!(
                     "round({}, {})",
-                    self.vexpr(depth - 1),
+                    self.exact_vexpr(),
                     self.rng.pick(&["0.5", "5", "0.1", "10"])
                 ),
                 1 => format!(
@@ -790,7 +823,10 @@ impl Gen {
                     return format!("{f}({})", self.range_sel(false));
                 }
                 self.in_subquery = true;
-                let inner = if self.rng.chance(0.5) {
+                // `changes` compares consecutive values exactly: 2.42's incremental mean (avg,
+                // avg_over_time) can make mathematically equal values differ in the last bit,
+                // where 3.x and vigia compute sum/count; so `changes` sees only `rate` points.
+                let inner = if f == "changes" || self.rng.chance(0.5) {
                     format!("rate({})", self.range_sel(true))
                 } else {
                     self.vexpr(depth - 1)

@@ -5,7 +5,7 @@
 
 use crate::alert::{Alert, AlertState, fingerprint};
 use crate::config::{AlertingRule, Group, RecordingRule, Rule};
-use crate::template::{TemplateData, expand};
+use crate::template::{Template, TemplateData};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -554,6 +554,25 @@ impl RuleManager {
                 .map(|v| v.into_iter().map(|(l, x)| (to_map(&l), x)).collect())
                 .map_err(|e| e.to_string())
         };
+        // Templates are parsed once per evaluation, not once per alert.
+        let parse = |m: &BTreeMap<String, String>| -> Vec<(String, Result<Template, String>)> {
+            m.iter()
+                .map(|(k, v)| (k.clone(), Template::parse(v).map_err(|e| e.to_string())))
+                .collect()
+        };
+        let label_tmpls = {
+            let mut merged = g.labels.clone();
+            merged.extend(r.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+            parse(&merged)
+        };
+        let ann_tmpls = parse(&r.annotations);
+        let render = |t: &Result<Template, String>, data: &TemplateData| -> String {
+            match t.as_ref().map(|t| t.render_with(data, Some(&qfn))) {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => format!("<error expanding template: {e}>"),
+                Err(e) => format!("<error expanding template: {e}>"),
+            }
+        };
         let mut result_fps = HashSet::with_capacity(res.len());
         for (l, v) in res {
             let data = TemplateData {
@@ -563,8 +582,8 @@ impl RuleManager {
                 value: v,
             };
             let mut labels = to_map(&l.without_metric_name());
-            for (k, tmpl) in g.labels.iter().chain(r.labels.iter()) {
-                let val = expand(tmpl, &data, Some(&qfn));
+            for (k, tmpl) in &label_tmpls {
+                let val = render(tmpl, &data);
                 if val.is_empty() {
                     labels.remove(k);
                 } else {
@@ -572,10 +591,9 @@ impl RuleManager {
                 }
             }
             labels.insert("alertname".into(), r.alert.clone());
-            let annotations: BTreeMap<String, String> = r
-                .annotations
+            let annotations: BTreeMap<String, String> = ann_tmpls
                 .iter()
-                .map(|(k, tmpl)| (k.clone(), expand(tmpl, &data, Some(&qfn))))
+                .map(|(k, tmpl)| (k.clone(), render(tmpl, &data)))
                 .collect();
             let fp = fingerprint(&labels);
             if !result_fps.insert(fp) {

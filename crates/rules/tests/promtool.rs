@@ -76,3 +76,16 @@ fn template_output_matches_promtool() {
     );
     assert_eq!(r.checks_run, 1);
 }
+
+#[test]
+fn keep_firing_for_and_alerts_series_match_promtool() {
+    // promtool 2.42 passes this file too.
+    let r = run_rule_tests(&data("keep.test.yaml"));
+    assert!(
+        r.passed(),
+        "failures: {:#?}\nerrors: {:#?}",
+        r.failures,
+        r.errors
+    );
+    assert_eq!(r.checks_run, 7);
+}

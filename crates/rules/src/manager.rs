@@ -338,6 +338,25 @@ impl RuleManager {
             }
             new.push(Arc::new(Mutex::new(st)));
         }
+        // Series of removed rules and groups get stale markers, as in Prometheus.
+        let now = self.clock.now_ms();
+        let mut stale = Vec::new();
+        for o in &old {
+            let mut o = lock(o);
+            for rs in o.rules.iter_mut() {
+                for l in rs.prev_series.drain() {
+                    stale.push(SeriesSamples {
+                        labels: l,
+                        samples: vec![Sample::new(now, vigia_model::stale_nan())],
+                    });
+                }
+            }
+        }
+        if !stale.is_empty()
+            && let Err(e) = self.appender.append(&stale)
+        {
+            tracing::warn!(error = %e, "writing stale markers of removed rules failed");
+        }
         *self.groups.write().unwrap_or_else(|e| e.into_inner()) = new;
         if was_running {
             self.start();

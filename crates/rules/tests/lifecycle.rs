@@ -400,3 +400,25 @@ fn notify_may_call_back_into_the_manager() {
     mgr.eval_group_at(&g, T0).unwrap();
     assert_eq!(*seen.lock().unwrap(), vec![(1, 1)], "for 0: fires at once");
 }
+
+#[test]
+fn removed_rules_get_stale_markers_on_reload() {
+    let env = Env::new();
+    env.write(&[("__name__", "up"), ("job", "a")], 0, 10, |_| 1.0);
+    let two = group(
+        "groups:\n  - name: g\n    rules:\n      - record: keep\n        expr: up\n      - record: gone\n        expr: up\n",
+    );
+    let one = group("groups:\n  - name: g\n    rules:\n      - record: keep\n        expr: up\n");
+    let mgr = Arc::new(env.manager(ManagerOptions::default()));
+    mgr.set_groups(vec![two]);
+    mgr.eval_all_at(T0 + MIN).unwrap();
+    env.clock.set(T0 + 90_000);
+    mgr.set_groups(vec![one]);
+    let gone = env.samples(&[("__name__", "gone"), ("job", "a")]);
+    assert_eq!(gone.len(), 2);
+    assert_eq!(gone[1].t, T0 + 90_000);
+    assert!(is_stale_nan(gone[1].v));
+    assert_eq!(env.samples(&[("__name__", "keep"), ("job", "a")]).len(), 1);
+    mgr.eval_all_at(T0 + 2 * MIN).unwrap();
+    assert_eq!(env.samples(&[("__name__", "keep"), ("job", "a")]).len(), 2);
+}

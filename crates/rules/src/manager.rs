@@ -837,6 +837,74 @@ impl RuleManager {
             .collect()
     }
 
+    /// The self-metrics in Prometheus text format, named like Prometheus's with a `vigia_`
+    /// prefix; the `rule_group` label is `file;name` as in Prometheus.
+    pub fn metrics_text(&self) -> String {
+        let stats = self.stats();
+        let esc = |s: &str| {
+            s.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n")
+        };
+        let mut out = String::new();
+        let families: [(&str, &str, &str, fn(&GroupStats) -> f64); 7] = [
+            (
+                "vigia_rule_group_last_duration_seconds",
+                "gauge",
+                "Duration of the last rule group evaluation.",
+                |s| s.last_duration_seconds,
+            ),
+            (
+                "vigia_rule_group_interval_seconds",
+                "gauge",
+                "Interval of a rule group.",
+                |s| s.interval_ms as f64 / 1000.0,
+            ),
+            (
+                "vigia_rule_group_rules",
+                "gauge",
+                "Number of rules in a group.",
+                |s| s.rules as f64,
+            ),
+            (
+                "vigia_rule_group_last_evaluation_timestamp_seconds",
+                "gauge",
+                "Time of the last rule group evaluation.",
+                |s| s.last_evaluation_ms as f64 / 1000.0,
+            ),
+            (
+                "vigia_rule_group_evaluations_total",
+                "counter",
+                "Rule group evaluations.",
+                |s| s.evaluations_total as f64,
+            ),
+            (
+                "vigia_rule_evaluation_failures_total",
+                "counter",
+                "Failed rule evaluations.",
+                |s| s.evaluation_failures_total as f64,
+            ),
+            (
+                "vigia_rule_group_iterations_missed_total",
+                "counter",
+                "Rule group evaluations missed because of slow evaluation.",
+                |s| s.iterations_missed_total as f64,
+            ),
+        ];
+        for (name, kind, help, get) in families {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+            for s in &stats {
+                out.push_str(&format!(
+                    "{name}{{rule_group=\"{};{}\"}} {}\n",
+                    esc(&s.file),
+                    esc(&s.name),
+                    get(s)
+                ));
+            }
+        }
+        out
+    }
+
     /// Definition, rule health and alerts of every group.
     pub fn status(&self) -> Vec<GroupStatus> {
         self.groups_read()

@@ -422,3 +422,32 @@ fn removed_rules_get_stale_markers_on_reload() {
     mgr.eval_all_at(T0 + 2 * MIN).unwrap();
     assert_eq!(env.samples(&[("__name__", "keep"), ("job", "a")]).len(), 2);
 }
+
+#[test]
+fn metrics_text_lists_every_group() {
+    let env = Env::new();
+    env.write(&[("__name__", "up"), ("job", "a")], 0, 10, |_| 1.0);
+    let g = group(
+        "groups:\n  - name: g\n    interval: 15s\n    rules:\n      - record: r\n        expr: up\n",
+    );
+    let mgr = env.manager(ManagerOptions::default());
+    mgr.eval_group_at(&g, T0).unwrap();
+    mgr.eval_group_at(&g, T0 + 15_000).unwrap();
+    let text = mgr.metrics_text();
+    assert!(
+        text.contains("# TYPE vigia_rule_group_last_duration_seconds gauge\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("vigia_rule_group_evaluations_total{rule_group=\"test.yaml;g\"} 2\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("vigia_rule_group_interval_seconds{rule_group=\"test.yaml;g\"} 15\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("vigia_rule_evaluation_failures_total{rule_group=\"test.yaml;g\"} 0\n"),
+        "{text}"
+    );
+}

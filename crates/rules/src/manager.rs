@@ -210,6 +210,14 @@ struct GroupState {
 
 type Shared = Arc<Mutex<GroupState>>;
 
+/// A metric family of [`RuleManager::metrics_text`]: name, type, help, value of a group.
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&GroupStats) -> f64,
+);
+
 /// Evaluates rule groups. Synchronous; the background loop runs one thread per group.
 pub struct RuleManager {
     engine: Engine,
@@ -847,7 +855,7 @@ impl RuleManager {
                 .replace('\n', "\\n")
         };
         let mut out = String::new();
-        let families: [(&str, &str, &str, fn(&GroupStats) -> f64); 7] = [
+        let families: [Family; 7] = [
             (
                 "vigia_rule_group_last_duration_seconds",
                 "gauge",

@@ -134,7 +134,11 @@ pub fn run_rule_tests(path: &Path) -> TestReport {
                 .location()
                 .map(|l| format!(":{}:{}", l.line(), l.column()))
                 .unwrap_or_default();
-            rep.errors.push(format!("{}{loc}: {e}", path.display()));
+            rep.errors.push(format!(
+                "{}{loc}: {}",
+                path.display(),
+                crate::config::yaml_message(&e)
+            ));
             return rep;
         }
     };

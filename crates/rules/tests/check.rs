@@ -22,6 +22,10 @@ fn one_error(text: &str, line: u64, needle: &str) {
         "{e}"
     );
     assert!(e.message.contains(needle), "{e} should mention {needle:?}");
+    assert!(
+        !e.message.contains("\n") && !e.message.contains(" at line "),
+        "{e}"
+    );
     assert!(r.groups.is_empty());
 }
 

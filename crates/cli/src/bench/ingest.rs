@@ -569,25 +569,25 @@ pub fn run(args: IngestBenchArgs) -> anyhow::Result<()> {
                 )?;
                 let mut r = measure(&prom, &requests, samples, series, args.json)?;
                 drop(prom);
-                if !args.skip_promtool {
-                    if let Some(promtool) = procs::find_binary("promtool") {
-                        let om = work.join("workload.om");
-                        write_openmetrics(&om, &shapes, &data)?;
-                        let out = work.join("promtool-blocks");
-                        let _ = std::fs::remove_dir_all(&out);
-                        let st = Command::new(promtool)
-                            .args(["tsdb", "create-blocks-from", "openmetrics"])
-                            .arg(&om)
-                            .arg(&out)
-                            .stdout(std::process::Stdio::null())
-                            .status()?;
-                        if !st.success() {
-                            bail!("promtool tsdb create-blocks-from openmetrics failed");
-                        }
-                        let _ = std::fs::remove_file(&om);
-                        r.disk_bytes = procs::dir_bytes(&out);
-                        r.bytes_per_sample = r.disk_bytes as f64 / samples.max(1) as f64;
+                if !args.skip_promtool
+                    && let Some(promtool) = procs::find_binary("promtool")
+                {
+                    let om = work.join("workload.om");
+                    write_openmetrics(&om, &shapes, &data)?;
+                    let out = work.join("promtool-blocks");
+                    let _ = std::fs::remove_dir_all(&out);
+                    let st = Command::new(promtool)
+                        .args(["tsdb", "create-blocks-from", "openmetrics"])
+                        .arg(&om)
+                        .arg(&out)
+                        .stdout(std::process::Stdio::null())
+                        .status()?;
+                    if !st.success() {
+                        bail!("promtool tsdb create-blocks-from openmetrics failed");
                     }
+                    let _ = std::fs::remove_file(&om);
+                    r.disk_bytes = procs::dir_bytes(&out);
+                    r.bytes_per_sample = r.disk_bytes as f64 / samples.max(1) as f64;
                 }
                 pres = Some(r);
             }

@@ -784,15 +784,15 @@ impl RuleManager {
                 }
                 let Some(last) = last else { continue };
                 let down_at = last.t.div_euclid(1000) * 1000;
-                let mut restored = (last.v as i64) * 1000;
-                let spent = down_at - restored;
-                let remaining = hold - spent;
+                let mut restored = (last.v as i64).saturating_mul(1000);
+                let spent = down_at.saturating_sub(restored);
+                let remaining = hold.saturating_sub(spent);
                 if remaining <= 0 {
                     // Already past `for`: it fires at once.
                 } else if remaining < grace {
                     restored = ts + grace - hold;
                 } else {
-                    restored += ts - down_at;
+                    restored = restored.saturating_add(ts - down_at);
                 }
                 a.active_at = restored;
             }

@@ -453,7 +453,7 @@ fn parse_action(a: &str) -> Result<Ctl, TemplateError> {
     };
     let mk = |from: usize, decl: bool| -> Result<Pipeline, TemplateError> {
         let mut p = P {
-            toks: toks[from..].to_vec(),
+            toks: toks.get(from..).unwrap_or(&[]).to_vec(),
             pos: 0,
         };
         let pl = p.pipeline(decl)?;

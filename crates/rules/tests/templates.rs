@@ -128,6 +128,10 @@ fn errors() {
         "{{ nosuchfunc 1 }}",
         r#"{{ "unterminated }}"#,
         "{{ else }}",
+        "{{ range $x := }}{{ end }}",
+        "{{ if }}{{ end }}",
+        "{{ ( }}",
+        "{{ printf \"%d\" | }}",
     ] {
         assert!(Template::parse(src).is_err(), "{src:?} should not parse");
     }
@@ -155,4 +159,68 @@ fn query_function() {
         Some(&q),
     );
     assert_eq!(got, "a=1 1 a");
+}
+
+#[test]
+fn random_templates_never_panic() {
+    // Deterministic pseudo-random concatenations of template fragments: parsing and expansion
+    // must return Ok or Err, never panic.
+    let parts = [
+        "{{",
+        "}}",
+        "{{-",
+        "-}}",
+        " ",
+        "$labels",
+        ".job",
+        "$value",
+        "|",
+        "humanize",
+        "printf",
+        "\"%d %s %5.2f %\"",
+        "(",
+        ")",
+        "if",
+        "else",
+        "end",
+        "range",
+        "$x",
+        ":=",
+        ",",
+        "1e3",
+        "-2",
+        "`raw`",
+        "\"",
+        "\\",
+        "eq",
+        "index",
+        "title",
+        "query",
+        "first",
+        "é",
+        "{{/*",
+        "*/}}",
+        ".",
+        "x",
+        "len",
+        "and",
+        "not",
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let d = data(1.5);
+    for _ in 0..20_000 {
+        let n = (next() % 12) as usize;
+        let src: String = (0..n)
+            .map(|_| parts[(next() % parts.len() as u64) as usize])
+            .collect();
+        if let Ok(t) = Template::parse(&src) {
+            let _ = t.render(&d);
+        }
+    }
 }

@@ -44,7 +44,7 @@ mod unittest;
 pub use alert::{Alert, AlertState, fingerprint};
 pub use config::{
     AlertingRule, CheckReport, DEFAULT_INTERVAL_MS, Group, RecordingRule, Rule, RuleError,
-    check_files, check_str, load_files,
+    check_files, check_str, expand_rule_files, load_files,
 };
 pub use manager::{
     Clock, EvalError, GroupStats, GroupStatus, ManagerOptions, ManualClock, NotifyFn, RuleManager,

@@ -143,14 +143,7 @@ pub fn run_rule_tests(path: &Path) -> TestReport {
         }
     };
     let dir = path.parent().unwrap_or(Path::new("."));
-    let files: Vec<PathBuf> = tf
-        .rule_files
-        .iter()
-        .map(|f| {
-            let p = PathBuf::from(f);
-            if p.is_absolute() { p } else { dir.join(p) }
-        })
-        .collect();
+    let files = crate::config::expand_rule_files(&tf.rule_files, dir);
     let mut groups = match load_files(&files) {
         Ok(g) => g,
         Err(errs) => {

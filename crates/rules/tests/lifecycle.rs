@@ -451,3 +451,17 @@ fn metrics_text_lists_every_group() {
         "{text}"
     );
 }
+
+#[test]
+fn query_offset_shifts_query_and_output_time() {
+    let env = Env::new();
+    env.write(&[("__name__", "up"), ("job", "a")], 0, 10, |m| m as f64);
+    let g = group(
+        "groups:\n  - name: g\n    query_offset: 2m\n    rules:\n      - record: r\n        expr: up\n",
+    );
+    let mgr = env.manager(ManagerOptions::default());
+    mgr.eval_group_at(&g, T0 + 5 * MIN).unwrap();
+    let s = env.samples(&[("__name__", "r"), ("job", "a")]);
+    assert_eq!(s.len(), 1);
+    assert_eq!((s[0].t, s[0].v), (T0 + 3 * MIN, 3.0));
+}

@@ -306,6 +306,10 @@ pub struct Config {
     pub anomaly: AnomalySection,
     /// `kpis:`.
     pub kpis: Vec<vigia_server::kpi::KpiConfig>,
+    /// `rule_files:` — Prometheus rule files (globs in the file name), relative to the config file.
+    pub rule_files: Vec<String>,
+    /// Directory of the configuration file (rule file paths are relative to it).
+    pub base_dir: PathBuf,
     /// The file's text, for `/api/v1/status/config` (rendered redacted).
     pub source: String,
 }
@@ -323,6 +327,7 @@ struct TopLevel {
     query: Option<serde::de::IgnoredAny>,
     anomaly: Option<serde::de::IgnoredAny>,
     kpis: Option<serde::de::IgnoredAny>,
+    rule_files: Option<serde::de::IgnoredAny>,
 }
 
 /// Parses only one section, ignoring the others, so each section's first error is reported
@@ -348,6 +353,7 @@ section_parser!(parse_limits, limits, LimitsSection);
 section_parser!(parse_query, query, QuerySection);
 section_parser!(parse_anomaly, anomaly, AnomalySection);
 section_parser!(parse_kpis, kpis, Vec<vigia_server::kpi::KpiConfig>);
+section_parser!(parse_rule_files, rule_files, Vec<String>);
 
 fn located(file: &Path, e: &serde_saphyr::Error) -> ConfigError {
     let (line, column) = e
@@ -400,6 +406,8 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
     take!(parse_query, query);
     take!(parse_anomaly, anomaly);
     take!(parse_kpis, kpis);
+    take!(parse_rule_files, rule_files);
+    cfg.base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
     errors.sort_by_key(|e| (e.line, e.column));
     errors.extend(validate(&cfg).into_iter().map(|message| ConfigError {
         file: file.to_path_buf(),
@@ -475,6 +483,66 @@ pub fn validate(cfg: &Config) -> Vec<String> {
         }
     }
     errs
+}
+
+/// Expands rule file patterns (`rules/*.yaml`; `*` and `?` in the file name), relative to
+/// `base`. A pattern without wildcards must name an existing file.
+pub fn expand_rule_files(base: &Path, patterns: &[String]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for pat in patterns {
+        let full = base.join(pat);
+        let name = full
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !name.contains(['*', '?']) {
+            if !full.is_file() {
+                return Err(format!("rule file {} does not exist", full.display()));
+            }
+            out.push(full);
+            continue;
+        }
+        let dir = full
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let rd = std::fs::read_dir(&dir)
+            .map_err(|e| format!("rule_files {pat:?}: {}: {e}", dir.display()))?;
+        let mut found: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.is_file()
+                    && p.file_name()
+                        .is_some_and(|n| wildcard(&name, &n.to_string_lossy()))
+            })
+            .collect();
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+fn wildcard(pat: &str, s: &str) -> bool {
+    let (p, s): (Vec<char>, Vec<char>) = (pat.chars().collect(), s.chars().collect());
+    let (mut pi, mut si, mut star, mut mark) = (0, 0, None, 0);
+    while si < s.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == s[si]) {
+            pi += 1;
+            si += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = si;
+            pi += 1;
+        } else if let Some(st) = star {
+            pi = st + 1;
+            mark += 1;
+            si = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
 }
 
 /// Applies `VIGIA_<SECTION>_<KEY>` environment overrides. Unknown `VIGIA_` variables of a known
@@ -685,6 +753,18 @@ mod tests {
         assert_eq!(c.kpis.len(), 17);
         assert!(c.kpis.iter().any(|k| k.name == "cost_per_acquisition"
             && k.direction == vigia_server::kpi::Direction::Lower));
+    }
+
+    #[test]
+    fn rule_file_globs() {
+        let d = tempfile::tempdir().unwrap();
+        for n in ["a.yaml", "b.yaml", "c.txt"] {
+            std::fs::write(d.path().join(n), "groups: []\n").unwrap();
+        }
+        let got = expand_rule_files(d.path(), &["*.yaml".into()]).unwrap();
+        assert_eq!(got.len(), 2);
+        assert!(expand_rule_files(d.path(), &["missing.yaml".into()]).is_err());
+        assert!(wildcard("a?c*", "abcdef") && !wildcard("a*z", "abc"));
     }
 
     #[test]

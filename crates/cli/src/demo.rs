@@ -74,6 +74,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         )),
         retention_size: None,
         query_timeout: None,
+        rules: Vec::new(),
         log_level: "warn".into(),
     };
     let on_ready: serve::OnReady = Box::new(move |state: Arc<AppState>, url: String| {

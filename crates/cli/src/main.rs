@@ -42,6 +42,9 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Run unit tests.
+    #[command(subcommand)]
+    Test(TestCommand),
     /// Score a `timestamp,value` CSV with the anomaly detector.
     Detect(tools::DetectArgs),
 }
@@ -70,6 +73,22 @@ enum CheckCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Check Prometheus rule files, as `promtool check rules` does.
+    Rules {
+        /// Rule files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TestCommand {
+    /// Run rule unit tests in `promtool test rules` format.
+    Rules {
+        /// Test files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -90,6 +109,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Check(CheckCommand::Config { files }) => check_config(&files),
+        Command::Check(CheckCommand::Rules { files }) => tools::check_rules(&files),
+        Command::Test(TestCommand::Rules { files }) => tools::test_rules(&files),
     };
     match result {
         Ok(code) => code,

@@ -40,6 +40,9 @@ pub struct ServeArgs {
     /// Override query.timeout (e.g. 30s).
     #[arg(long)]
     pub query_timeout: Option<vigia_model::PromDuration>,
+    /// Extra Prometheus rule file (repeatable), besides `rule_files:` of the configuration.
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
     /// Log level filter (error, warn, info, debug, trace), or RUST_LOG syntax.
     #[arg(long, default_value = "info")]
     pub log_level: String,
@@ -67,6 +70,21 @@ fn load_config(args: &ServeArgs) -> Result<Config, config::ConfigErrors> {
         cfg.query.timeout = t;
     }
     Ok(cfg)
+}
+
+/// Loads every rule group of the configuration and of `--rules`; all errors are reported.
+fn load_rules(cfg: &Config, args: &ServeArgs) -> Result<Vec<vigia_rules::Group>, String> {
+    let mut paths = config::expand_rule_files(&cfg.base_dir, &cfg.rule_files)?;
+    paths.extend(args.rules.iter().cloned());
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    vigia_rules::load_files(&paths).map_err(|errs| {
+        errs.iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
 }
 
 fn runtime_settings(cfg: &Config) -> RuntimeSettings {
@@ -217,6 +235,34 @@ async fn serve(
     .await
     .context("events task")?
     .context("opening the events log")?;
+    // Rules: evaluated on their own threads, reading storage and writing through the same
+    // appender as ingestion (so anomaly scores of recorded series are computed too).
+    let groups = load_rules(&cfg, &args).map_err(|e| anyhow::anyhow!("rule files:\n{e}"))?;
+    let rules = Arc::new(
+        vigia_rules::RuleManager::new(
+            vigia_promql::Engine::new(vigia_promql::EngineOptions {
+                timeout: cfg.query.timeout.to_std(),
+                max_samples: cfg.query.max_samples,
+                lookback_delta_ms: cfg.query.lookback_delta.as_millis(),
+                ..vigia_promql::EngineOptions::default()
+            }),
+            db.clone(),
+            appender.clone(),
+            Arc::new(vigia_rules::SystemClock),
+            Arc::new(|alerts: Vec<vigia_rules::Alert>| {
+                for a in alerts.iter().filter(|a| a.state == vigia_rules::AlertState::Firing && a.resolved_at_ms == 0) {
+                    tracing::debug!(alert = a.labels.get("alertname").map(String::as_str).unwrap_or(""), fingerprint = %a.fingerprint_hex(), "alert firing");
+                }
+            }),
+        )
+        .with_options(vigia_rules::ManagerOptions {
+            external_url: format!("http://{}", args.listen),
+            ..vigia_rules::ManagerOptions::default()
+        }),
+    );
+    tracing::info!(groups = groups.len(), "rules loaded");
+    rules.set_groups(groups);
+    rules.start();
     scrape
         .apply(&cfg.global, &cfg.scrape_configs)
         .context("starting scrape loops")?;
@@ -231,15 +277,18 @@ async fn serve(
             state_slot.clone(),
         );
         let anomaly_for_reload = anomaly.clone();
+        let rules_for_reload = rules.clone();
         Arc::new(move || {
             let new = load_config(&args).map_err(|e| e.to_string())?;
             let live = new.anomaly.to_live().map_err(|e| e.join("; "))?;
+            let groups = load_rules(&new, &args)?;
             scrape
                 .apply(&new.global, &new.scrape_configs)
                 .map_err(|e| e.to_string())?;
             if let Some(a) = &anomaly_for_reload {
                 a.reconfigure(live);
             }
+            rules_for_reload.set_groups(groups);
             if let Some(state) = slot.lock().as_ref() {
                 *state.settings.write() = Arc::new(runtime_settings(&new));
             }
@@ -255,6 +304,7 @@ async fn serve(
         admin: db.clone(),
         engine,
         metadata,
+        rules: Some(rules.clone()),
         events: Some(Arc::new(events)),
         anomalies: anomaly
             .clone()
@@ -374,7 +424,8 @@ async fn serve(
             .context("HTTP server")?,
     }
 
-    tracing::info!("stopping scrapes");
+    tracing::info!("stopping rules and scrapes");
+    rules.stop();
     scrape.shutdown().await;
     tracing::info!("flushing storage");
     let db2 = db.clone();

@@ -176,3 +176,52 @@ pub fn bench_detector(json: bool) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `vigia check rules`: every error with file and line; warnings (e.g. unknown severities) too.
+pub fn check_rules(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut failed = false;
+    for f in files {
+        let r = vigia_rules::check_files(std::slice::from_ref(f));
+        for w in &r.warnings {
+            eprintln!("warning: {w}");
+        }
+        if r.errors.is_empty() {
+            let rules: usize = r.groups.iter().map(|g| g.rules.len()).sum();
+            println!("Checking {}\n  SUCCESS: {rules} rules found", f.display());
+        } else {
+            failed = true;
+            println!("Checking {}\n  FAILED:", f.display());
+            for e in &r.errors {
+                println!("{e}");
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `vigia test rules`: runs `promtool test rules`-format files.
+pub fn test_rules(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut failed = false;
+    for f in files {
+        let r = vigia_rules::run_rule_tests(f);
+        println!("Unit Testing: {}", f.display());
+        if r.failures.is_empty() && r.errors.is_empty() {
+            println!("  SUCCESS ({} checks)", r.checks_run);
+        } else {
+            failed = true;
+            println!("  FAILED:");
+            for e in r.errors.iter().chain(&r.failures) {
+                println!("{e}");
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

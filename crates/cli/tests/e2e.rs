@@ -1141,3 +1141,89 @@ fn overview_page_is_served_in_both_languages() {
         assert!(html.contains(needle), "{needle}");
     }
 }
+
+#[test]
+fn alert_rule_on_anomaly_score_fires_on_an_injected_spike() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("vigia.yaml");
+    let rules = dir.path().join("anomaly.rules.yaml");
+    std::fs::write(
+        &cfg,
+        "anomaly:\n  selectors: ['latency_seconds']\nrule_files: ['*.rules.yaml']\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &rules,
+        "groups:\n  - name: anomalies\n    interval: 1s\n    rules:\n      - alert: LatencyAnomalous\n        expr: max_over_time(anomaly_score{metric=\"latency_seconds\"}[30m]) > 0.7\n        labels:\n          severity: high\n        annotations:\n          summary: 'latency on {{ $labels.instance }} is anomalous (score {{ $value | printf \"%.2f\" }})'\n",
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_vigia");
+    let out = Command::new(bin)
+        .args(["check", "rules"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v = Vigia::start(
+        &dir.path().join("data"),
+        &["--config", cfg.to_str().unwrap()],
+    );
+    // Quiet history up to a few minutes ago, then a spike.
+    let now = now_ms();
+    let start = now - 2000 * 60_000;
+    let mut batch = Vec::new();
+    for i in 0..2000 {
+        let t = start + i * 60_000;
+        let value = if i >= 1995 {
+            5.0
+        } else {
+            0.2 + ((i * 37) % 11) as f64 / 100.0
+        };
+        batch.push(series("latency_seconds", "api", &[(t, value)]));
+        if batch.len() >= 250 {
+            assert_eq!(
+                remote_write(&v.url, vigia_ingest::remote_write::encode(&batch))
+                    .status()
+                    .as_u16(),
+                204
+            );
+            batch.clear();
+        }
+    }
+    assert_eq!(
+        remote_write(&v.url, vigia_ingest::remote_write::encode(&batch))
+            .status()
+            .as_u16(),
+        204
+    );
+    let firing = wait_for(Duration::from_secs(30), || {
+        let (_, j) = v.get_json("/api/v1/alerts");
+        j["data"]["alerts"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["state"] == "firing").cloned())
+    })
+    .expect("the anomaly alert fires");
+    assert_eq!(firing["labels"]["alertname"], "LatencyAnomalous");
+    assert_eq!(firing["labels"]["severity"], "high");
+    assert!(
+        firing["annotations"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("host-1"),
+        "{firing}"
+    );
+    let (_, j) = v.get_json("/api/v1/rules");
+    assert_eq!(j["data"]["groups"][0]["rules"][0]["state"], "firing", "{j}");
+    // ALERTS is written from the second evaluation on (the first one restores `for` state).
+    let alerts_series = wait_for(Duration::from_secs(30), || {
+        let (_, j) =
+            v.get_json("/api/v1/query?query=ALERTS%7Balertname%3D%22LatencyAnomalous%22%7D");
+        (j["data"]["result"][0]["metric"]["alertstate"] == "firing").then_some(j)
+    });
+    assert!(alerts_series.is_some(), "ALERTS is an ordinary series");
+    assert_eq!(v.stop(), Some(0));
+}

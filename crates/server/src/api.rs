@@ -3,6 +3,7 @@
 mod admin;
 mod query;
 mod read;
+mod rules;
 mod write;
 
 use crate::AppState;
@@ -56,6 +57,8 @@ pub fn routes(_state: Arc<AppState>) -> Router<Arc<AppState>> {
             get(query::exemplars).post(query::exemplars),
         )
         .route("/api/v1/kpis", get(query::kpis))
+        .route("/api/v1/rules", get(rules::rules))
+        .route("/api/v1/alerts", get(rules::alerts))
         // anomalies
         .route("/api/v1/anomalies", get(read::anomalies))
         // admin

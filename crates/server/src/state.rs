@@ -73,6 +73,8 @@ pub struct AppState {
     pub engine: Arc<vigia_promql::Engine>,
     /// Metric metadata from remote_write, imports and scrapes.
     pub metadata: Arc<MetadataStore>,
+    /// Recording and alerting rules, when any are loaded.
+    pub rules: Option<Arc<vigia_rules::RuleManager>>,
     /// Business events (`POST /api/v1/events`).
     pub events: Option<Arc<vigia_ingest::events::EventsIngestor>>,
     /// Anomaly events, when live detection is configured.

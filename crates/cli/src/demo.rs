@@ -17,6 +17,7 @@ use vigia_server::AppState;
 
 /// Configuration the demo runs with (written to `<data-dir>/demo.yaml`).
 const DEMO_CONFIG: &str = "# Written by `vigia demo`; rewritten at every start.
+rule_files: ['rules/*.yaml']
 anomaly:
   selectors:
     - node_memory_MemAvailable_bytes
@@ -63,6 +64,16 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             "{DEMO_CONFIG}\n{}",
             include_str!("../../../examples/kpis/webinar.yaml")
         ),
+    )?;
+    let rules_dir = args.data_dir.join("rules");
+    std::fs::create_dir_all(&rules_dir)?;
+    std::fs::write(
+        rules_dir.join("webinar.yaml"),
+        include_str!("../../../examples/rules/webinar.yaml"),
+    )?;
+    std::fs::write(
+        rules_dir.join("node.yaml"),
+        include_str!("../../../examples/rules/node.yaml"),
     )?;
     let serve_args = ServeArgs {
         listen: args.listen,

@@ -987,6 +987,14 @@ fn demo_backfills_history_and_serves_it() {
         kpis.iter().all(|k| k["error"].is_null()),
         "every KPI expression evaluates: {j}"
     );
+    let j: serde_json::Value = c
+        .get(format!("{url}/api/v1/rules"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let groups = j["data"]["groups"].as_array().unwrap();
+    assert!(groups.len() >= 5, "the shipped rule groups are loaded: {j}");
 }
 
 #[test]
@@ -1226,4 +1234,52 @@ fn alert_rule_on_anomaly_score_fires_on_an_injected_spike() {
     });
     assert!(alerts_series.is_some(), "ALERTS is an ordinary series");
     assert_eq!(v.stop(), Some(0));
+}
+
+#[test]
+fn shipped_rule_examples_pass_vigia_and_promtool() {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/rules");
+    let bin = env!("CARGO_BIN_EXE_vigia");
+    let run = |prog: &std::path::Path, args: &[&str]| {
+        let out = Command::new(prog)
+            .current_dir(&examples)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{} {args:?}: {}{}",
+            prog.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(
+        std::path::Path::new(bin),
+        &["check", "rules", "webinar.yaml", "node.yaml"],
+    );
+    run(
+        std::path::Path::new(bin),
+        &["test", "rules", "webinar.test.yaml"],
+    );
+    if let Some(promtool) = real_binary("promtool") {
+        run(&promtool, &["check", "rules", "webinar.yaml", "node.yaml"]);
+        run(&promtool, &["test", "rules", "webinar.test.yaml"]);
+    }
+    // A broken rule file fails with its line.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "groups:\n  - name: g\n    rules:\n      - alert: X\n        expr: sum(\n",
+    )
+    .unwrap();
+    let out = Command::new(bin)
+        .args(["check", "rules"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("bad.yaml:"), "{text}");
 }

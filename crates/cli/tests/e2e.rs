@@ -659,6 +659,28 @@ fn promtool_queries_vigia() {
         "{s} {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let (from, to) = ((t / 1000 - 30).to_string(), (t / 1000 + 30).to_string());
+    let out = Command::new(&promtool)
+        .args([
+            "query",
+            "range",
+            &v.url,
+            "promtool_metric + 1",
+            "--start",
+            &from,
+            "--end",
+            &to,
+            "--step",
+            "15s",
+        ])
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && s.contains("8 @["),
+        "promtool query range: {s} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

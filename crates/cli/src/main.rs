@@ -9,10 +9,6 @@ mod tools;
 
 use clap::{Parser, Subcommand};
 
-/// mimalloc: the server allocates many small label strings and sample vectors per request;
-/// measured faster than glibc malloc in `vigia bench ingest` (docs/BENCHMARKS.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -194,6 +194,15 @@ impl AnomalyEngine {
                 }
             }
         }
+        // Events still open when the process stopped have lost their detector state: close
+        // them at the last time they were seen, and say so, so they are not active forever.
+        for e in events.iter_mut().filter(|e| e.end_ms.is_none()) {
+            e.end_ms = Some(e.peak_ms.max(e.start_ms));
+            e.insight.push_str(" (closed when vigia restarted)");
+            if let Err(err) = append_line(&log_path, e) {
+                tracing::warn!(error = %err, "cannot record the closing of an anomaly event");
+            }
+        }
         let next = events.len() as u64 + 1;
         Ok(Arc::new(Self {
             inner,

@@ -638,9 +638,51 @@ pub fn load(file: Option<&Path>) -> Result<Config, ConfigErrors> {
     }
 }
 
-/// The configuration text with secrets replaced by `<secret>`, for display.
+/// Every secret value of a parsed configuration (passwords, hashes, tokens, credentials, keys).
+pub fn secret_values(cfg: &Config) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    out.extend(cfg.web.users.iter().map(|u| u.password_hash.clone()));
+    out.extend(cfg.web.tokens.iter().map(|t| t.token.clone()));
+    for sc in &cfg.scrape_configs {
+        out.extend(
+            sc.basic_auth
+                .as_ref()
+                .and_then(|b| b.password.as_ref())
+                .map(|p| p.0.clone()),
+        );
+        out.extend(
+            sc.authorization
+                .as_ref()
+                .and_then(|a| a.credentials.as_ref())
+                .map(|c| c.0.clone()),
+        );
+        out.extend(
+            sc.tls_config
+                .as_ref()
+                .and_then(|t| t.key.as_ref())
+                .map(|k| k.0.clone()),
+        );
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// The configuration text for display: lines of secret keys and every secret value of the
+/// parsed configuration (in any YAML style) replaced by `<secret>`.
+pub fn redacted_config(cfg: &Config) -> String {
+    let mut text = redacted(&cfg.source);
+    let mut secrets = secret_values(cfg);
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for s in secrets {
+        text = text.replace(&s, "<secret>");
+    }
+    text
+}
+
+/// The configuration text with the values of secret keys replaced by `<secret>`, line by line.
 pub fn redacted(text: &str) -> String {
     let secret_keys = [
+        "credentials:",
         "password_hash:",
         "token:",
         "password:",

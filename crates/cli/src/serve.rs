@@ -99,7 +99,7 @@ fn runtime_settings(cfg: &Config) -> RuntimeSettings {
             .max_body_size
             .map(|b| b.0 as usize)
             .unwrap_or(32 << 20),
-        config_yaml: config::redacted(&cfg.source),
+        config_yaml: config::redacted_config(cfg),
         query_timeout: cfg.query.timeout.to_std(),
         kpis: cfg.kpis.clone(),
     }

@@ -445,12 +445,13 @@ fn auth_roles_and_secrets_never_leak() {
     let dir = tempfile::tempdir().unwrap();
     let secret_token = "planted-token-0123456789abcdef";
     let password = "planted-password-xyz";
+    let scrape_secret = "planted-scrape-credential-42";
     let hash = bcrypt::hash(password, 4).unwrap();
     let cfg = dir.path().join("vigia.yaml");
     std::fs::write(
         &cfg,
         format!(
-            "web:\n  users:\n    - username: ana\n      password_hash: \"{hash}\"\n      role: admin\n  tokens:\n    - name: grafana\n      token: {secret_token}\n      role: read\n"
+            "web:\n  users:\n    - username: ana\n      password_hash: \"{hash}\"\n      role: admin\n  tokens:\n    - {{name: grafana, token: '{secret_token}', role: read}}\nscrape_configs:\n  - job_name: guarded\n    scrape_interval: 1s\n    authorization: {{type: Bearer, credentials: {scrape_secret}}}\n    static_configs: [{{targets: ['127.0.0.1:1']}}]\n"
         ),
     )
     .unwrap();
@@ -543,7 +544,7 @@ fn auth_roles_and_secrets_never_leak() {
     v.signal("HUP");
     std::thread::sleep(Duration::from_millis(300));
     let log = v.log_text();
-    for s in [secret_token, password, hash.as_str()] {
+    for s in [secret_token, password, hash.as_str(), scrape_secret] {
         assert!(
             !seen.contains(s),
             "secret {s:?} leaked into an API response"

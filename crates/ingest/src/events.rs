@@ -34,6 +34,8 @@ pub struct EventsOutcome {
     pub duplicates: usize,
     /// Samples written.
     pub samples: usize,
+    /// Samples the storage refused (e.g. older than its out-of-order window).
+    pub rejected: usize,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -58,7 +60,6 @@ struct Record {
 pub struct EventsIngestor {
     state: Mutex<State>,
     log: PathBuf,
-    last_batch: Mutex<Vec<SeriesSamples>>,
 }
 
 fn storage(path: &Path, e: impl std::fmt::Display) -> IngestError {
@@ -467,18 +468,36 @@ impl EventsIngestor {
         let mut last = Vec::new();
         if log.exists() {
             let text = std::fs::read(&log).map_err(|e| storage(&log, e))?;
-            for (i, line) in text.split(|b| *b == b'\n').enumerate() {
+            // A torn final line (crash or failed write mid-record) was never acknowledged: cut
+            // the file back to the last complete line so later records stay readable.
+            let complete = text
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map(|i| i + 1)
+                .unwrap_or(0);
+            if complete < text.len() {
+                tracing::warn!(file = %log.display(), bytes = text.len() - complete, "truncating a torn events log tail");
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&log)
+                    .map_err(|e| storage(&log, e))?;
+                f.set_len(complete as u64)
+                    .and_then(|()| f.sync_data())
+                    .map_err(|e| storage(&log, e))?;
+            }
+            for (i, line) in text[..complete].split(|b| *b == b'\n').enumerate() {
                 if line.is_empty() {
                     continue;
                 }
                 match serde_json::from_slice::<Record>(line) {
                     Ok(r) => last = state.apply(&r.events).1,
-                    // Only a torn final line can be damaged: it was never acknowledged.
                     Err(e) => {
                         tracing::warn!(file = %log.display(), line = i + 1, error = %e, "ignoring a damaged events log record")
                     }
                 }
             }
+            // The last batch may have been logged but not stored when the process stopped;
+            // storing identical samples again is a no-op.
             if !last.is_empty() {
                 appender
                     .append(&last)
@@ -488,7 +507,6 @@ impl EventsIngestor {
         Ok(Self {
             state: Mutex::new(state),
             log,
-            last_batch: Mutex::new(Vec::new()),
         })
     }
 
@@ -522,6 +540,7 @@ impl EventsIngestor {
             accepted,
             duplicates: events.len() - accepted,
             samples: samples.iter().map(|s| s.samples.len()).sum(),
+            rejected: 0,
         };
         if accepted == 0 {
             return Ok(outcome);
@@ -538,15 +557,32 @@ impl EventsIngestor {
             .append(true)
             .open(&self.log)
             .map_err(|e| storage(&self.log, e))?;
-        f.write_all(&line)
-            .and_then(|()| f.sync_data())
-            .map_err(|e| storage(&self.log, e))?;
+        let before = f.metadata().map_err(|e| storage(&self.log, e))?.len();
+        // Cuts a failed record back out of the log, so the batch can be retried and the log
+        // stays readable.
+        let undo = |f: &std::fs::File| {
+            if let Err(e) = f.set_len(before).and_then(|()| f.sync_data()) {
+                tracing::error!(file = %self.log.display(), error = %e, "cannot remove a failed events log record");
+            }
+        };
+        if let Err(e) = f.write_all(&line).and_then(|()| f.sync_data()) {
+            undo(&f);
+            return Err(storage(&self.log, e));
+        }
+        // The state moves on only once the samples are stored: a failed append is undone in
+        // the log and the client's retry is counted.
+        let stored = match appender.append(&samples) {
+            Ok(o) => o,
+            Err(e) => {
+                undo(&f);
+                return Err(IngestError::Storage(e.to_string()));
+            }
+        };
         *state = next;
-        appender
-            .append(&samples)
-            .map_err(|e| IngestError::Storage(e.to_string()))?;
-        *self.last_batch.lock() = samples;
-        Ok(outcome)
+        Ok(EventsOutcome {
+            rejected: stored.rejected_total() as usize,
+            ..outcome
+        })
     }
 
     /// Writes the current value of every series at `t_ms` (those whose last sample is older),
@@ -849,6 +885,47 @@ mod tests {
                 (15_000, 2.0),
                 (15_500, 3.0)
             ]
+        );
+    }
+
+    #[test]
+    fn a_torn_log_tail_is_cut_and_later_batches_survive() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let store = MemStorage::new();
+        let ing = EventsIngestor::open(dir.path(), &store).unwrap();
+        ing.ingest(
+            br#"{"id":"a","kind":"email","timestamp":1000,"status":"sent"}"#,
+            &store,
+        )
+        .unwrap();
+        drop(ing);
+        // A crash in the middle of writing the next record.
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.path().join("events.log"))
+            .unwrap();
+        f.write_all(br#"{"events":[{"id":"b","kind":"em"#).unwrap();
+        drop(f);
+        let ing = EventsIngestor::open(dir.path(), &store).unwrap();
+        ing.ingest(
+            br#"{"id":"c","kind":"email","timestamp":3000,"status":"sent"}"#,
+            &store,
+        )
+        .unwrap();
+        drop(ing);
+        let ing = EventsIngestor::open(dir.path(), &store).unwrap();
+        assert_eq!(ing.seen(), 2, "a and c are remembered, the torn b is not");
+        let o = ing
+            .ingest(
+                br#"{"id":"c","kind":"email","timestamp":3000,"status":"sent"}"#,
+                &store,
+            )
+            .unwrap();
+        assert_eq!(o.duplicates, 1);
+        assert_eq!(
+            value(&store, "vigia_emails_total", &[("status", "sent")]),
+            Some(2.0)
         );
     }
 }

@@ -75,6 +75,18 @@ pub fn routes(_state: Arc<AppState>) -> Router<Arc<AppState>> {
             post(admin::snapshot).put(admin::snapshot),
         )
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn method_not_allowed(req: Request) -> ApiError {
+    ApiError::new(
+        ErrorType::BadData,
+        format!(
+            "method {} is not allowed on {}",
+            req.method(),
+            req.uri().path()
+        ),
+    )
 }
 
 async fn not_found(req: Request) -> ApiError {

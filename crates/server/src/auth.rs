@@ -131,22 +131,53 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Remembers recent bcrypt verifications, since bcrypt is deliberately slow.
-#[derive(Debug, Default)]
-pub struct VerifyCache(Mutex<HashMap<(String, String, String), bool>>);
+/// Remembers successful bcrypt verifications (bcrypt is deliberately slow) and bounds how many
+/// run at once, so a client cycling wrong passwords cannot occupy every core or evict the
+/// real users' entries.
+#[derive(Debug)]
+pub struct VerifyCache {
+    ok: Mutex<HashMap<(String, String, String), ()>>,
+    slots: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+impl Default for VerifyCache {
+    fn default() -> Self {
+        Self {
+            ok: Mutex::new(HashMap::new()),
+            slots: std::sync::Mutex::new(2),
+            freed: std::sync::Condvar::new(),
+        }
+    }
+}
 
 impl VerifyCache {
     fn check(&self, user: &str, password: &str, hash: &str) -> bool {
         let key = (user.to_string(), password.to_string(), hash.to_string());
-        if let Some(ok) = self.0.lock().get(&key) {
-            return *ok;
+        if self.ok.lock().contains_key(&key) {
+            return true;
+        }
+        // At most two bcrypt verifications at a time; the others wait their turn.
+        {
+            let mut free = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            while *free == 0 {
+                free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+            }
+            *free -= 1;
         }
         let ok = bcrypt::verify(password, hash).unwrap_or(false);
-        let mut m = self.0.lock();
-        if m.len() > 1024 {
-            m.clear();
+        {
+            let mut free = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            *free += 1;
+            self.freed.notify_one();
         }
-        m.insert(key, ok);
+        if ok {
+            let mut m = self.ok.lock();
+            if m.len() > 1024 {
+                m.clear();
+            }
+            m.insert(key, ());
+        }
         ok
     }
 }

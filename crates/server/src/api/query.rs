@@ -148,7 +148,7 @@ pub async fn range(State(s): State<Arc<AppState>>, req: Request) -> ApiResult<Re
             "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer",
         ));
     }
-    if (end - start) / step > 11_000 {
+    if end.saturating_sub(start) / step > 11_000 {
         return Err(ApiError::bad_data(
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
         ));

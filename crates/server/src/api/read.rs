@@ -180,6 +180,9 @@ pub async fn runtimeinfo(State(s): State<Arc<AppState>>) -> Response {
     }))
 }
 
+/// Largest export answered in one response.
+const MAX_EXPORT_BYTES: usize = 256 << 20;
+
 /// `GET|POST /api/v1/export`: JSON lines in the VictoriaMetrics export format.
 pub async fn export(State(s): State<Arc<AppState>>, req: Request) -> ApiResult<Response> {
     let p = request_params(&s, req).await?;
@@ -194,6 +197,12 @@ pub async fn export(State(s): State<Arc<AppState>>, req: Request) -> ApiResult<R
                 let series = series?;
                 if seen.insert(series.labels.clone()) {
                     vigia_ingest::vmjson::write_export_line(&series, &mut out);
+                }
+                if out.len() > MAX_EXPORT_BYTES {
+                    return Err(ApiError::new(
+                        crate::error::ErrorType::Execution,
+                        format!("export larger than {MAX_EXPORT_BYTES} bytes: narrow match[] or the start/end range"),
+                    ));
                 }
             }
         }

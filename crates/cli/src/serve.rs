@@ -279,8 +279,15 @@ async fn serve(
         let anomaly_for_reload = anomaly.clone();
         let rules_for_reload = rules.clone();
         Arc::new(move || {
+            // One reload at a time (SIGHUP and /-/reload may race): hold the current config.
+            let mut current = current.lock();
             let new = load_config(&args).map_err(|e| e.to_string())?;
             let live = new.anomaly.to_live().map_err(|e| e.join("; "))?;
+            if anomaly_for_reload.is_none() && !live.selectors.is_empty() {
+                return Err(
+                    "anomaly detection was off at start: enabling it needs a restart".into(),
+                );
+            }
             let groups = load_rules(&new, &args)?;
             scrape
                 .apply(&new.global, &new.scrape_configs)
@@ -292,7 +299,7 @@ async fn serve(
             if let Some(state) = slot.lock().as_ref() {
                 *state.settings.write() = Arc::new(runtime_settings(&new));
             }
-            *current.lock() = new;
+            *current = new;
             tracing::info!("configuration reloaded");
             Ok(())
         })

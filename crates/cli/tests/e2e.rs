@@ -205,6 +205,16 @@ fn malformed_input_gets_4xx_and_stored_data_is_intact() {
             415,
         ),
         (
+            "remote write 2.0",
+            c.post(format!("{}/api/v1/write", v.url))
+                .header(
+                    "Content-Type",
+                    "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+                )
+                .body(good.clone()),
+            415,
+        ),
+        (
             "invalid label name",
             c.post(format!("{}/api/v1/write", v.url))
                 .header("Content-Type", "application/x-protobuf")

@@ -83,7 +83,7 @@ pub async fn remote_write(State(state): State<Arc<AppState>>, req: Request) -> A
     if let Some(ct) = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        && !ct.starts_with("application/x-protobuf")
+        && (!ct.starts_with("application/x-protobuf") || ct.contains("io.prometheus.write.v2"))
     {
         state
             .metrics

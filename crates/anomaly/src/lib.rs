@@ -495,29 +495,18 @@ impl AnomalyFeed for AnomalyEngine {
             })
             .cloned()
             .collect();
-        // Open events are tracked per series; list them too.
-        for st in self.series.lock().values() {
-            if let Some(o) = &st.open {
-                let e = &o.event;
-                if e.severity >= min_severity
-                    && e.start_ms <= until_ms
-                    && !out.iter().any(|x| x.id == e.id)
-                {
-                    out.push(e.clone());
-                }
+        // Open events live with their series' state, which is newer than the stored copy:
+        // replace stored copies by it, and list open events not stored yet.
+        let series = self.series.lock();
+        for o in series.values().filter_map(|st| st.open.as_ref()) {
+            let e = &o.event;
+            match out.iter_mut().find(|x| x.id == e.id) {
+                Some(x) => *x = e.clone(),
+                None if e.severity >= min_severity && e.start_ms <= until_ms => out.push(e.clone()),
+                None => {}
             }
         }
-        for e in &mut out {
-            if let Some(o) = self
-                .series
-                .lock()
-                .get(&e.labels)
-                .and_then(|s| s.open.as_ref())
-                .filter(|o| o.event.id == e.id)
-            {
-                *e = o.event.clone();
-            }
-        }
+        drop(series);
         out.sort_by_key(|e| std::cmp::Reverse(e.start_ms));
         out
     }

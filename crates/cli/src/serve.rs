@@ -87,6 +87,16 @@ fn load_rules(cfg: &Config, args: &ServeArgs) -> Result<Vec<vigia_rules::Group>,
     })
 }
 
+/// PromQL engine limits of the `query:` section (the API's engine and the rules' engine).
+fn engine_options(cfg: &Config) -> vigia_promql::EngineOptions {
+    vigia_promql::EngineOptions {
+        timeout: cfg.query.timeout.to_std(),
+        max_samples: cfg.query.max_samples,
+        lookback_delta_ms: cfg.query.lookback_delta.as_millis(),
+        ..vigia_promql::EngineOptions::default()
+    }
+}
+
 fn runtime_settings(cfg: &Config) -> RuntimeSettings {
     RuntimeSettings {
         auth: vigia_server::auth::AuthConfig {
@@ -192,12 +202,7 @@ async fn serve(
     let version = env!("CARGO_PKG_VERSION");
     let metrics = Arc::new(vigia_server::metrics::SelfMetrics::new(db.clone(), version));
     let metadata = Arc::new(vigia_ingest::MetadataStore::default());
-    let engine = Arc::new(vigia_promql::Engine::new(vigia_promql::EngineOptions {
-        timeout: cfg.query.timeout.to_std(),
-        max_samples: cfg.query.max_samples,
-        lookback_delta_ms: cfg.query.lookback_delta.as_millis(),
-        ..vigia_promql::EngineOptions::default()
-    }));
+    let engine = Arc::new(vigia_promql::Engine::new(engine_options(&cfg)));
     // Live anomaly detection taps every ingestion path by wrapping the storage appender.
     let live = cfg
         .anomaly
@@ -240,12 +245,7 @@ async fn serve(
     let groups = load_rules(&cfg, &args).map_err(|e| anyhow::anyhow!("rule files:\n{e}"))?;
     let rules = Arc::new(
         vigia_rules::RuleManager::new(
-            vigia_promql::Engine::new(vigia_promql::EngineOptions {
-                timeout: cfg.query.timeout.to_std(),
-                max_samples: cfg.query.max_samples,
-                lookback_delta_ms: cfg.query.lookback_delta.as_millis(),
-                ..vigia_promql::EngineOptions::default()
-            }),
+            vigia_promql::Engine::new(engine_options(&cfg)),
             db.clone(),
             appender.clone(),
             Arc::new(vigia_rules::SystemClock),

@@ -318,6 +318,10 @@ async fn serve(
             .map(|a| a as Arc<dyn vigia_model::AnomalyFeed>),
         scrape: Some(scrape.clone()),
         metrics,
+        extra_metrics: vec![{
+            let rules = rules.clone();
+            Arc::new(move || rules.metrics_text())
+        }],
         settings: parking_lot::RwLock::new(Arc::new(runtime_settings(&cfg))),
         reload: Some(reload.clone()),
         flags: flags(&args, &cfg),

@@ -1266,6 +1266,25 @@ fn alert_rule_on_anomaly_score_fires_on_an_injected_spike() {
         (j["data"]["result"][0]["metric"]["alertstate"] == "firing").then_some(j)
     });
     assert!(alerts_series.is_some(), "ALERTS is an ordinary series");
+    // Rule self-metrics are part of /metrics, before the OpenMetrics terminator.
+    let m = client()
+        .get(format!("{}/metrics", v.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        m.contains("# TYPE vigia_rule_group_evaluations counter\n"),
+        "{m}"
+    );
+    assert!(
+        m.lines().any(
+            |l| l.starts_with("vigia_rule_group_last_duration_seconds{rule_group=\"")
+                && l.contains("anomaly.rules.yaml;anomalies\"}")
+        ),
+        "{m}"
+    );
+    assert!(m.trim_end().ends_with("# EOF"), "{m}");
     assert_eq!(v.stop(), Some(0));
 }
 

@@ -845,7 +845,8 @@ impl RuleManager {
             .collect()
     }
 
-    /// The self-metrics in Prometheus text format, named like Prometheus's with a `vigia_`
+    /// The self-metrics in OpenMetrics text format (without `# EOF`, so it can be appended to
+    /// other families), named like Prometheus's with a `vigia_`
     /// prefix; the `rule_group` label is `file;name` as in Prometheus.
     pub fn metrics_text(&self) -> String {
         let stats = self.stats();
@@ -900,7 +901,12 @@ impl RuleManager {
             ),
         ];
         for (name, kind, help, get) in families {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+            // OpenMetrics names a counter family without its `_total` sample suffix.
+            let family = match kind {
+                "counter" => name.strip_suffix("_total").unwrap_or(name),
+                _ => name,
+            };
+            out.push_str(&format!("# HELP {family} {help}\n# TYPE {family} {kind}\n"));
             for s in &stats {
                 out.push_str(&format!(
                     "{name}{{rule_group=\"{};{}\"}} {}\n",

@@ -147,7 +147,16 @@ async fn reload(State(s): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(s): State<Arc<AppState>>) -> Response {
-    let body = s.metrics.render();
+    let mut body = s.metrics.render();
+    if !s.extra_metrics.is_empty() {
+        // Insert the other components' families before the closing `# EOF`.
+        let end = body.rfind("# EOF").unwrap_or(body.len());
+        let tail = body.split_off(end);
+        for f in &s.extra_metrics {
+            body.push_str(&f());
+        }
+        body.push_str(&tail);
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -13,6 +13,9 @@ use vigia_model::{Appender, Querier, StorageAdmin};
 /// Reload hook: re-reads the configuration; an `Err` keeps the running configuration.
 pub type ReloadFn = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
+/// Extra self-metrics: returns OpenMetrics families without the closing `# EOF`.
+pub type MetricsFn = Arc<dyn Fn() -> String + Send + Sync>;
+
 /// Settings that a configuration reload may change.
 #[derive(Debug, Clone)]
 pub struct RuntimeSettings {
@@ -83,6 +86,8 @@ pub struct AppState {
     pub scrape: Option<Arc<vigia_ingest::scrape::ScrapeManager>>,
     /// Self-monitoring.
     pub metrics: Arc<SelfMetrics>,
+    /// Families rendered by other components (rules, notifications), appended to `/metrics`.
+    pub extra_metrics: Vec<MetricsFn>,
     /// Reloadable settings.
     pub settings: RwLock<Arc<RuntimeSettings>>,
     /// Configuration reload, if the binary provides one.

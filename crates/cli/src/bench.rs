@@ -3,3 +3,4 @@
 pub mod ingest;
 pub mod procs;
 pub mod query;
+pub mod rules;

@@ -51,6 +51,8 @@ enum BenchCommand {
     Ingest(bench::ingest::IngestBenchArgs),
     /// PromQL latency (median, p99) per query against Prometheus, with results compared.
     Query(bench::query::QueryBenchArgs),
+    /// Alerting rule evaluation cost (CPU-seconds per round) against Prometheus.
+    Rules(bench::rules::RulesBenchArgs),
     /// Run the anomaly detector over the Numenta Anomaly Benchmark and score it.
     Nab(tools::NabArgs),
     /// Detector throughput (samples/s on one core) and state size per series.
@@ -97,6 +99,9 @@ fn main() -> ExitCode {
         }
         Command::Bench(BenchCommand::Query(args)) => {
             bench::query::run(args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Rules(args)) => {
+            bench::rules::run(args).map(|()| ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Nab(args)) => tools::bench_nab(&args),
         Command::Bench(BenchCommand::Detector { json }) => tools::bench_detector(json),

@@ -109,3 +109,25 @@ pub fn dir_bytes(dir: &Path) -> u64 {
         })
         .sum()
 }
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// Creates `vigia-bench-<what>-<pid>-<ms>` under the system temporary directory.
+    pub fn new(what: &str) -> anyhow::Result<TempDir> {
+        let p = std::env::temp_dir().join(format!(
+            "vigia-bench-{what}-{}-{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_millis()
+        ));
+        std::fs::create_dir_all(&p)?;
+        Ok(TempDir(p))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

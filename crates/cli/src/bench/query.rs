@@ -7,7 +7,7 @@
 //! differential test (`crates/cli/tests/promql_diff.rs`), so the benchmark and the test compare
 //! results the same way.
 
-use super::procs::{self, Server};
+use super::procs::{self, Server, TempDir};
 use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -872,7 +872,7 @@ pub fn measure(args: &QueryBenchArgs) -> anyhow::Result<Report> {
             std::fs::create_dir_all(d)?;
             None
         }
-        None => Some(TempDir::new()?),
+        None => Some(TempDir::new("query")?),
     };
     let work = args
         .work_dir
@@ -1132,27 +1132,6 @@ pub fn print_table(r: &Report) {
         r.mismatches,
         r.results.len()
     );
-}
-
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> anyhow::Result<TempDir> {
-        let p = std::env::temp_dir().join(format!(
-            "vigia-bench-query-{}-{}",
-            std::process::id(),
-            chrono::Utc::now().timestamp_millis()
-        ));
-        std::fs::create_dir_all(&p)?;
-        Ok(TempDir(p))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[cfg(test)]

@@ -215,10 +215,38 @@ impl AnomalyEngine {
     }
 
     /// Replaces the settings (on reload). Detectors of series no longer selected are dropped.
-    pub fn reconfigure(&self, cfg: LiveConfig) {
+    /// When the detector settings themselves change (another configuration hash), every
+    /// detector is dropped — their state belongs to the old settings — open events are closed,
+    /// and `true` is returned: the caller warms the new detectors up again with
+    /// [`AnomalyEngine::warm_up`].
+    pub fn reconfigure(&self, cfg: LiveConfig) -> bool {
         let cfg = Arc::new(cfg);
-        self.series.lock().retain(|l, _| selected(&cfg, l));
+        let reset = self.cfg.read().detector.hash() != cfg.detector.hash();
+        let mut closed = Vec::new();
+        {
+            let mut series = self.series.lock();
+            let keep = |l: &Labels| !reset && selected(&cfg, l);
+            for (l, st) in series.iter_mut() {
+                if !keep(l)
+                    && let Some(open) = st.open.take()
+                {
+                    let mut e = open.event;
+                    e.end_ms = Some(st.last_t.max(e.start_ms));
+                    e.insight.push_str(if reset {
+                        " (closed when the detector settings changed)"
+                    } else {
+                        " (closed when the series was no longer selected)"
+                    });
+                    closed.push(e);
+                }
+            }
+            series.retain(|l, _| keep(l));
+        }
+        for e in closed {
+            self.record(e);
+        }
         *self.cfg.write() = cfg;
+        reset
     }
 
     /// The detector configuration hash (also printed by `vigia bench nab`).
@@ -530,6 +558,57 @@ mod tests {
             labels: Labels::from_pairs([("__name__", name), ("instance", "web-3")]),
             samples: vec![Sample::new(t, v)],
         }
+    }
+
+    #[test]
+    fn new_detector_settings_reset_detectors_and_close_open_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(MemStorage::new());
+        let eng = engine(dir.path(), store.clone());
+        let mut t = 1_700_000_000_000i64;
+        for i in 0..2000 {
+            eng.append(&[series("latency", t, 100.0 + ((i * 37) % 11) as f64)])
+                .unwrap();
+            t += 60_000;
+        }
+        eng.append(&[series("latency", t, 5000.0)]).unwrap();
+        let open = |eng: &AnomalyEngine| {
+            eng.events(0, i64::MAX, Severity::Low)
+                .into_iter()
+                .filter(|e| e.end_ms.is_none())
+                .count()
+        };
+        assert_eq!(open(&eng), 1, "the spike opens an event");
+        let same = LiveConfig {
+            selectors: vec![vec![Matcher::equal("__name__", "latency")]],
+            ..Default::default()
+        };
+        assert!(
+            !eng.reconfigure(same.clone()),
+            "same settings keep detectors"
+        );
+        assert_eq!(eng.series_count(), 1);
+        assert_eq!(open(&eng), 1);
+        // Another detector configuration: its first numeric setting changed.
+        let mut other = same;
+        let mut json = serde_json::to_value(&other.detector).unwrap();
+        let first = json
+            .as_object_mut()
+            .unwrap()
+            .values_mut()
+            .find(|v| v.is_f64() || v.is_u64())
+            .unwrap();
+        *first = serde_json::json!(first.as_f64().unwrap() * 2.0 + 1.0);
+        other.detector = serde_json::from_value(json).unwrap();
+        assert_ne!(other.detector.hash(), eng.config_hash());
+        assert!(eng.reconfigure(other), "new detector settings reset");
+        assert_eq!(eng.series_count(), 0);
+        assert_eq!(open(&eng), 0, "open events are closed");
+        let warmed = eng.warm_up(store.as_ref(), t + 1).unwrap();
+        assert!(warmed > 1000, "{warmed}");
+        assert_eq!(eng.series_count(), 1);
+        let reopened = engine(dir.path(), store);
+        assert_eq!(open(&reopened), 0, "the closing is durable");
     }
 
     #[test]

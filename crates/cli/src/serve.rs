@@ -277,6 +277,7 @@ async fn serve(
             state_slot.clone(),
         );
         let anomaly_for_reload = anomaly.clone();
+        let db_for_reload = db.clone();
         let rules_for_reload = rules.clone();
         Arc::new(move || {
             // One reload at a time (SIGHUP and /-/reload may race): hold the current config.
@@ -292,8 +293,19 @@ async fn serve(
             scrape
                 .apply(&new.global, &new.scrape_configs)
                 .map_err(|e| e.to_string())?;
-            if let Some(a) = &anomaly_for_reload {
-                a.reconfigure(live);
+            if let Some(a) = &anomaly_for_reload
+                && a.reconfigure(live)
+            {
+                // New detector settings: warm the fresh detectors up from stored history.
+                let (a, db) = (a.clone(), db_for_reload.clone());
+                std::thread::spawn(move || {
+                    match a.warm_up(db.as_ref(), chrono::Utc::now().timestamp_millis()) {
+                        Ok(n) => {
+                            tracing::info!(config_hash = %a.config_hash(), samples = n, "anomaly detectors re-warmed after a settings change")
+                        }
+                        Err(e) => tracing::warn!(error = %e, "anomaly warm-up after reload failed"),
+                    }
+                });
             }
             rules_for_reload.set_groups(groups);
             if let Some(state) = slot.lock().as_ref() {

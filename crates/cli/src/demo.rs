@@ -15,10 +15,11 @@ use vigia_demo::Simulator;
 use vigia_model::PromDuration;
 use vigia_server::AppState;
 
-/// Configuration the demo runs with (written to `<data-dir>/demo.yaml`).
-const DEMO_CONFIG: &str = "# Written by `vigia demo`; rewritten at every start.
-rule_files: ['rules/*.yaml']
-anomaly:
+/// Rule files of the demo's configuration (written to `<data-dir>/demo.yaml`).
+const DEMO_RULES: &str = "rule_files: ['rules/*.yaml']\n";
+
+/// Anomaly settings of the demo's configuration.
+const DEMO_ANOMALY: &str = "anomaly:
   selectors:
     - node_memory_MemAvailable_bytes
     - node_filesystem_avail_bytes
@@ -26,6 +27,21 @@ anomaly:
     - vigia_attendees_current
   warmup: 24h
 ";
+
+/// The demo's configuration text: rules and anomaly detection unless switched off, and the
+/// shipped KPIs.
+fn demo_config(args: &DemoArgs) -> String {
+    let mut c = String::from("# Written by `vigia demo`; rewritten at every start.\n");
+    if !args.no_rules {
+        c.push_str(DEMO_RULES);
+    }
+    if !args.no_anomaly {
+        c.push_str(DEMO_ANOMALY);
+    }
+    c.push('\n');
+    c.push_str(include_str!("../../../examples/kpis/webinar.yaml"));
+    c
+}
 
 /// Flags of `vigia demo`.
 #[derive(Args, Debug, Clone)]
@@ -48,6 +64,12 @@ pub struct DemoArgs {
     /// Stop after the backfill instead of running live (for tests and benchmarks).
     #[arg(long)]
     pub no_live: bool,
+    /// Load no alerting or recording rules (the demo then raises no alerts).
+    #[arg(long)]
+    pub no_rules: bool,
+    /// Run no anomaly detectors (the demo then reports no anomalies).
+    #[arg(long)]
+    pub no_anomaly: bool,
 }
 
 /// Entry point.
@@ -58,13 +80,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     // The demo's configuration is an ordinary file in its data directory, so users can read it.
     std::fs::create_dir_all(&args.data_dir)?;
     let config = args.data_dir.join("demo.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "{DEMO_CONFIG}\n{}",
-            include_str!("../../../examples/kpis/webinar.yaml")
-        ),
-    )?;
+    std::fs::write(&config, demo_config(&args))?;
     let rules_dir = args.data_dir.join("rules");
     std::fs::create_dir_all(&rules_dir)?;
     std::fs::write(

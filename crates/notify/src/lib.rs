@@ -2,3 +2,22 @@
 //! /api/v2/alerts`), routes them through an Alertmanager routing tree, groups, inhibits,
 //! silences and mutes them, escalates unacknowledged alerts, records acknowledge/resolve notes
 //! and every state change, and hands notifications to `vigia-receivers` for delivery.
+
+pub mod api;
+mod compat;
+mod config;
+mod escalation;
+pub mod matcher;
+pub mod timeinterval;
+
+pub use api::{
+    ActionNote, AlertFilter, AlertStatus, ApiMatcher, GettableAlert, GettableSilence,
+    PostableAlert, PostableSilence, ReceiverName, SilenceStatus, VigiaAlertInfo,
+};
+pub use compat::{GlobalConfig, ReceiverConfig};
+pub use config::{
+    AmConfig, DEFAULT_GROUP_INTERVAL_MS, DEFAULT_GROUP_WAIT_MS, DEFAULT_REPEAT_INTERVAL_MS,
+    InhibitRule, InhibitRuleConfig, RegexMap, Route, RouteConfig, RouteMatch,
+};
+pub use escalation::{EscalationLevel, EscalationPolicy, validate_escalations};
+pub use matcher::{AmMatcher, MatchOp, Matchers, parse_matcher, parse_matchers};

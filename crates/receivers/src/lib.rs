@@ -3,6 +3,11 @@
 //! through a durable outbox with retries and per-receiver rate limits. Deciding *what* to send
 //! and *when* (routing, grouping, silences, escalation) is `vigia-notify`'s job.
 
+pub mod config;
 mod message;
 
+pub use config::{
+    AlertmanagerTarget, GlobalConfig, HttpClientConfig, NotifySettings, RateLimit, ReceiverConfig,
+    RetrySettings, Secret, SmsConfig, SmsPreset, validate_all,
+};
 pub use message::{Escalation, Notification, NotifyAlert, Status};

@@ -1,0 +1,1411 @@
+//! Receiver configuration: Alertmanager 0.25's `global:` section and `receivers:` entries (same
+//! field names, same defaults, unknown fields rejected like `amtool check-config` does), and
+//! vigia's own `notify:` section (SMS, forwarding to external Alertmanagers, rate limits,
+//! retries).
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use vigia_model::PromDuration;
+
+/// A secret string (password, API key, URL with a token). Its `Debug` and `Serialize` forms are
+/// `<secret>` so configurations can be logged or shown without leaking it.
+#[derive(Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    /// The secret value.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<secret>")
+    }
+}
+
+/// Alertmanager's default PagerDuty Events API v2 URL.
+pub const DEFAULT_PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue";
+/// Alertmanager's default Opsgenie API URL.
+pub const DEFAULT_OPSGENIE_API_URL: &str = "https://api.opsgenie.com/";
+
+/// TLS settings of an HTTP client or an SMTP connection (`tls_config:`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file with the CA certificates to trust.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// Client certificate file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_file: Option<String>,
+    /// Client key file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<String>,
+    /// Server name for SNI and verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
+    /// Skip certificate verification.
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+    /// Minimum TLS version (`TLS12`, `TLS13`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_version: Option<String>,
+    /// Maximum TLS version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_version: Option<String>,
+}
+
+/// `basic_auth:` of an HTTP client.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    /// User name.
+    #[serde(default)]
+    pub username: String,
+    /// Password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// File holding the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<String>,
+}
+
+/// `authorization:` of an HTTP client (`Authorization: <type> <credentials>`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Authorization {
+    /// Scheme, `Bearer` when empty.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Secret>,
+    /// File holding the credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_file: Option<String>,
+}
+
+/// `http_config:` (Prometheus common HTTP client settings as of Alertmanager 0.25).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpClientConfig {
+    /// Basic authentication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic_auth: Option<BasicAuth>,
+    /// `Authorization` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<Authorization>,
+    /// OAuth 2 client credentials: accepted, not supported by vigia (reported by `warnings()`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth2: Option<serde_json::Value>,
+    /// Bearer token (deprecated form of `authorization`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer_token: Option<Secret>,
+    /// File holding the bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer_token_file: Option<String>,
+    /// HTTP proxy URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_url: Option<String>,
+    /// TLS settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_config: Option<TlsConfig>,
+    /// Follow redirects (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_redirects: Option<bool>,
+    /// Allow HTTP/2 (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_http2: Option<bool>,
+}
+
+impl HttpClientConfig {
+    fn problems(&self, at: &str, errs: &mut Vec<String>) {
+        let n_auth = usize::from(self.basic_auth.is_some())
+            + usize::from(self.authorization.is_some())
+            + usize::from(self.bearer_token.is_some() || self.bearer_token_file.is_some())
+            + usize::from(self.oauth2.is_some());
+        if n_auth > 1 {
+            errs.push(format!(
+                "{at}: at most one of basic_auth, oauth2, bearer_token & bearer_token_file, authorization must be configured"
+            ));
+        }
+        if self.bearer_token.is_some() && self.bearer_token_file.is_some() {
+            errs.push(format!(
+                "{at}: at most one of bearer_token & bearer_token_file must be configured"
+            ));
+        }
+        if let Some(b) = &self.basic_auth
+            && b.password.is_some()
+            && b.password_file.is_some()
+        {
+            errs.push(format!(
+                "{at}: at most one of basic_auth password & password_file must be configured"
+            ));
+        }
+        if let Some(a) = &self.authorization {
+            if a.credentials.is_some() && a.credentials_file.is_some() {
+                errs.push(format!(
+                    "{at}: at most one of authorization credentials & credentials_file must be configured"
+                ));
+            }
+            if a.kind
+                .as_deref()
+                .is_some_and(|k| k.eq_ignore_ascii_case("basic"))
+            {
+                errs.push(format!(
+                    "{at}: authorization type cannot be set to \"basic\", use \"basic_auth\" instead"
+                ));
+            }
+        }
+        if let Some(p) = &self.proxy_url {
+            check_url(&format!("{at}: proxy_url"), p, errs);
+        }
+    }
+}
+
+fn check_url(what: &str, u: &str, errs: &mut Vec<String>) {
+    match reqwest::Url::parse(u) {
+        Ok(url) if url.scheme() == "http" || url.scheme() == "https" => {}
+        Ok(_) => errs.push(format!(
+            "{what}: unsupported scheme in {u:?} (use http or https)"
+        )),
+        Err(e) => errs.push(format!("{what}: invalid URL {u:?}: {e}")),
+    }
+}
+
+fn check_hostport(what: &str, s: &str, errs: &mut Vec<String>) {
+    match s.rsplit_once(':') {
+        Some((h, p)) if !p.is_empty() => {
+            if p.parse::<u16>().is_err() {
+                errs.push(format!("{what}: invalid port in address {s:?}"));
+            }
+            if h.is_empty() {
+                errs.push(format!("{what}: empty host in address {s:?}"));
+            }
+        }
+        Some(_) => errs.push(format!("address {s:?}: port cannot be empty")),
+        None => errs.push(format!("{what}: address {s:?}: missing port in address")),
+    }
+}
+
+/// Alertmanager's `global:` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalConfig {
+    /// How long an alert without `endsAt` stays firing after its last update (default 5m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolve_timeout: Option<PromDuration>,
+    /// Default HTTP client settings for every HTTP integration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_config: Option<HttpClientConfig>,
+    /// Default email sender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_from: Option<String>,
+    /// Host name sent in EHLO (default `localhost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_hello: Option<String>,
+    /// Default SMTP server, `host:port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_smarthost: Option<String>,
+    /// SMTP user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_auth_username: Option<String>,
+    /// SMTP password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_auth_password: Option<Secret>,
+    /// File holding the SMTP password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_auth_password_file: Option<String>,
+    /// CRAM-MD5 secret (accepted; vigia authenticates with PLAIN/LOGIN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_auth_secret: Option<Secret>,
+    /// PLAIN identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_auth_identity: Option<String>,
+    /// Require STARTTLS (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_require_tls: Option<bool>,
+    /// Default Slack incoming-webhook URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack_api_url: Option<Secret>,
+    /// File holding the Slack URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack_api_url_file: Option<String>,
+    /// PagerDuty Events API v2 URL (default [`DEFAULT_PAGERDUTY_URL`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pagerduty_url: Option<String>,
+    /// Opsgenie API base URL (default [`DEFAULT_OPSGENIE_API_URL`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opsgenie_api_url: Option<String>,
+    /// Default Opsgenie API key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opsgenie_api_key: Option<Secret>,
+    /// File holding the Opsgenie API key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opsgenie_api_key_file: Option<String>,
+    /// Accepted for compatibility (WeChat is not supported by vigia).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wechat_api_url: Option<String>,
+    /// Accepted for compatibility.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wechat_api_secret: Option<Secret>,
+    /// Accepted for compatibility.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wechat_api_corp_id: Option<String>,
+    /// Accepted for compatibility (VictorOps is not supported by vigia).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub victorops_api_url: Option<String>,
+    /// Accepted for compatibility.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub victorops_api_key: Option<Secret>,
+    /// Accepted for compatibility.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub victorops_api_key_file: Option<String>,
+    /// Accepted for compatibility (Telegram is not supported by vigia).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telegram_api_url: Option<String>,
+    /// Accepted for compatibility (Webex is not supported by vigia).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webex_api_url: Option<String>,
+}
+
+impl GlobalConfig {
+    /// `resolve_timeout` in milliseconds (default 5 minutes).
+    pub fn resolve_timeout_ms(&self) -> i64 {
+        self.resolve_timeout.map_or(5 * 60_000, |d| d.as_millis())
+    }
+    /// `smtp_hello`, default `localhost`.
+    pub fn smtp_hello(&self) -> &str {
+        self.smtp_hello.as_deref().unwrap_or("localhost")
+    }
+    /// `smtp_require_tls`, default true.
+    pub fn smtp_require_tls(&self) -> bool {
+        self.smtp_require_tls.unwrap_or(true)
+    }
+    /// `pagerduty_url` or the default.
+    pub fn pagerduty_url(&self) -> &str {
+        self.pagerduty_url
+            .as_deref()
+            .unwrap_or(DEFAULT_PAGERDUTY_URL)
+    }
+    /// `opsgenie_api_url` or the default.
+    pub fn opsgenie_api_url(&self) -> &str {
+        self.opsgenie_api_url
+            .as_deref()
+            .unwrap_or(DEFAULT_OPSGENIE_API_URL)
+    }
+
+    /// Every problem of the section (Alertmanager's messages where it has one).
+    pub fn validate(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        if self.slack_api_url.is_some() && self.slack_api_url_file.is_some() {
+            errs.push(
+                "at most one of slack_api_url & slack_api_url_file must be configured".into(),
+            );
+        }
+        if self.opsgenie_api_key.is_some() && self.opsgenie_api_key_file.is_some() {
+            errs.push(
+                "at most one of opsgenie_api_key & opsgenie_api_key_file must be configured".into(),
+            );
+        }
+        if self.victorops_api_key.is_some() && self.victorops_api_key_file.is_some() {
+            errs.push(
+                "at most one of victorops_api_key & victorops_api_key_file must be configured"
+                    .into(),
+            );
+        }
+        if self.smtp_auth_password.is_some() && self.smtp_auth_password_file.is_some() {
+            errs.push(
+                "at most one of smtp_auth_password & smtp_auth_password_file must be configured"
+                    .into(),
+            );
+        }
+        if let Some(h) = &self.smtp_smarthost {
+            check_hostport("global smtp_smarthost", h, &mut errs);
+        }
+        if let Some(u) = &self.slack_api_url {
+            check_url("global slack_api_url", u.expose(), &mut errs);
+        }
+        if let Some(u) = &self.pagerduty_url {
+            check_url("global pagerduty_url", u, &mut errs);
+        }
+        if let Some(u) = &self.opsgenie_api_url {
+            check_url("global opsgenie_api_url", u, &mut errs);
+        }
+        if let Some(h) = &self.http_config {
+            h.problems("global http_config", &mut errs);
+        }
+        errs
+    }
+}
+
+/// `webhook_configs:` entry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Notify about resolved alerts (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_resolved: Option<bool>,
+    /// HTTP client settings (default: the global ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_config: Option<HttpClientConfig>,
+    /// Where to POST the payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<Secret>,
+    /// Maximum alerts per message, 0 for all.
+    #[serde(default)]
+    pub max_alerts: u64,
+}
+
+/// `email_configs:` entry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    /// Notify about resolved alerts (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_resolved: Option<bool>,
+    /// Recipients, comma separated (required).
+    #[serde(default)]
+    pub to: String,
+    /// Sender (default `global.smtp_from`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// EHLO host name (default `global.smtp_hello`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hello: Option<String>,
+    /// SMTP server `host:port` (default `global.smtp_smarthost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smarthost: Option<String>,
+    /// SMTP user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_username: Option<String>,
+    /// SMTP password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_password: Option<Secret>,
+    /// File holding the SMTP password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_password_file: Option<String>,
+    /// CRAM-MD5 secret (accepted; not used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_secret: Option<Secret>,
+    /// PLAIN identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_identity: Option<String>,
+    /// Extra headers (`Subject`, `To`, `From` override the defaults).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// HTML body template (default: vigia's built-in HTML).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    /// Text body template (default: vigia's built-in text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Require STARTTLS (default `global.smtp_require_tls`); port 465 uses implicit TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_tls: Option<bool>,
+    /// TLS settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_config: Option<TlsConfig>,
+}
+
+/// A Slack attachment field.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackField {
+    /// Title (required).
+    #[serde(default)]
+    pub title: String,
+    /// Value (required).
+    #[serde(default)]
+    pub value: String,
+    /// Show side by side (default `short_fields`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short: Option<bool>,
+}
+
+/// A Slack confirmation dialog of an action.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackConfirmationField {
+    /// Text (required).
+    #[serde(default)]
+    pub text: String,
+    /// Title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// OK button text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ok_text: Option<String>,
+    /// Dismiss button text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dismiss_text: Option<String>,
+}
+
+/// A Slack attachment action (button).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackAction {
+    /// Type (required, `button`).
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    /// Button text (required).
+    #[serde(default)]
+    pub text: String,
+    /// Link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Style.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style: Option<String>,
+    /// Name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Confirmation dialog.
+    #[serde(default, rename = "confirm", skip_serializing_if = "Option::is_none")]
+    pub confirm: Option<SlackConfirmationField>,
+}
+
+/// `slack_configs:` entry (incoming webhook).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackConfig {
+    /// Notify about resolved alerts (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_resolved: Option<bool>,
+    /// HTTP client settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_config: Option<HttpClientConfig>,
+    /// Incoming-webhook URL (default `global.slack_api_url`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<Secret>,
+    /// File holding the URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_url_file: Option<String>,
+    /// Channel override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// User name override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Attachment colour template (default `danger` firing, `good` resolved).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Title template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Title link template (default: the external URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title_link: Option<String>,
+    /// Pretext template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretext: Option<String>,
+    /// Text template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Attachment fields.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<SlackField>,
+    /// Default `short` of the fields.
+    #[serde(default)]
+    pub short_fields: bool,
+    /// Footer template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub footer: Option<String>,
+    /// Fallback text template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+    /// Callback id template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_id: Option<String>,
+    /// Icon emoji.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon_emoji: Option<String>,
+    /// Icon URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon_url: Option<String>,
+    /// Image URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+    /// Thumbnail URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumb_url: Option<String>,
+    /// Link channel names and user names.
+    #[serde(default)]
+    pub link_names: bool,
+    /// Attachment fields rendered as markdown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mrkdwn_in: Vec<String>,
+    /// Buttons.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<SlackAction>,
+}
+
+/// A PagerDuty link.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PagerdutyLink {
+    /// Target.
+    #[serde(default)]
+    pub href: String,
+    /// Text.
+    #[serde(default)]
+    pub text: String,
+}
+
+/// A PagerDuty image.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PagerdutyImage {
+    /// Image source.
+    #[serde(default)]
+    pub src: String,
+    /// Alt text.
+    #[serde(default)]
+    pub alt: String,
+    /// Link.
+    #[serde(default)]
+    pub href: String,
+}
+
+/// `pagerduty_configs:` entry (Events API v2; `service_key` selects v1, which vigia sends as v2
+/// with the service key as routing key).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PagerdutyConfig {
+    /// Notify about resolved alerts (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_resolved: Option<bool>,
+    /// HTTP client settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_config: Option<HttpClientConfig>,
+    /// Events API v1 service key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_key: Option<Secret>,
+    /// File holding the service key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_key_file: Option<String>,
+    /// Events API v2 integration key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_key: Option<Secret>,
+    /// File holding the routing key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_key_file: Option<String>,
+    /// API URL (default `global.pagerduty_url`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Client name (default `vigia`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// Client URL (default: the external URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_url: Option<String>,
+    /// Summary template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Custom details (templates).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, String>,
+    /// Images.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<PagerdutyImage>,
+    /// Links.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<PagerdutyLink>,
+    /// Source (default: the client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Severity (default: from the `severity` label, else `error`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+    /// Class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    /// Component.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    /// Group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+/// An Opsgenie responder.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsGenieResponder {
+    /// Id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// User name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// `team`, `teams`, `user`, `escalation` or `schedule`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+}
+
+/// `opsgenie_configs:` entry (Alert API v2).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsGenieConfig {
+    /// Notify about resolved alerts (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_resolved: Option<bool>,
+    /// HTTP client settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_config: Option<HttpClientConfig>,
+    /// API key (default `global.opsgenie_api_key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<Secret>,
+    /// File holding the API key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_file: Option<String>,
+    /// API base URL (default `global.opsgenie_api_url`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
+    /// Message template (≤ 130 characters are kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Description template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Source template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Extra properties.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, String>,
+    /// Entity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
+    /// Responders.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub responders: Vec<OpsGenieResponder>,
+    /// Comma-separated actions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions: Option<String>,
+    /// Comma-separated tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<String>,
+    /// Note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Priority `P1`..`P5`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    /// Update message and description of existing alerts (accepted; vigia creates only).
+    #[serde(default)]
+    pub update_alerts: bool,
+}
+
+/// One Alertmanager `receivers:` entry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiverConfig {
+    /// Receiver name, referenced by routes and escalation levels.
+    pub name: String,
+    /// Webhooks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhook_configs: Vec<WebhookConfig>,
+    /// Emails.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub email_configs: Vec<EmailConfig>,
+    /// Slack incoming webhooks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slack_configs: Vec<SlackConfig>,
+    /// PagerDuty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pagerduty_configs: Vec<PagerdutyConfig>,
+    /// Opsgenie.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub opsgenie_configs: Vec<OpsGenieConfig>,
+    /// Not supported by vigia: accepted and ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub discord_configs: Vec<serde_json::Value>,
+    /// Not supported by vigia: accepted and ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wechat_configs: Vec<serde_json::Value>,
+    /// Not supported by vigia: accepted and ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pushover_configs: Vec<serde_json::Value>,
+    /// Not supported by vigia: accepted and ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub victorops_configs: Vec<serde_json::Value>,
+    /// Not supported by vigia: accepted and ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sns_configs: Vec<serde_json::Value>,
+    /// Not supported by vigia: accepted and ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub telegram_configs: Vec<serde_json::Value>,
+    /// Not supported by vigia: accepted and ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webex_configs: Vec<serde_json::Value>,
+}
+
+fn both(a: bool, b: bool) -> bool {
+    a && b
+}
+
+impl ReceiverConfig {
+    /// Notes about settings vigia accepts but ignores (unsupported integration kinds, OAuth 2).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        for (kind, list) in [
+            ("discord_configs", &self.discord_configs),
+            ("wechat_configs", &self.wechat_configs),
+            ("pushover_configs", &self.pushover_configs),
+            ("victorops_configs", &self.victorops_configs),
+            ("sns_configs", &self.sns_configs),
+            ("telegram_configs", &self.telegram_configs),
+            ("webex_configs", &self.webex_configs),
+        ] {
+            if !list.is_empty() {
+                w.push(format!(
+                    "receiver {:?}: {kind} ({} entries) not supported by vigia, ignored",
+                    self.name,
+                    list.len()
+                ));
+            }
+        }
+        let https = self
+            .webhook_configs
+            .iter()
+            .map(|c| &c.http_config)
+            .chain(self.slack_configs.iter().map(|c| &c.http_config))
+            .chain(self.pagerduty_configs.iter().map(|c| &c.http_config))
+            .chain(self.opsgenie_configs.iter().map(|c| &c.http_config));
+        if https.flatten().any(|h| h.oauth2.is_some()) {
+            w.push(format!(
+                "receiver {:?}: http_config oauth2 not supported by vigia, ignored",
+                self.name
+            ));
+        }
+        w
+    }
+
+    /// Number of integrations vigia delivers to (unsupported kinds excluded).
+    pub fn integration_count(&self) -> usize {
+        self.webhook_configs.len()
+            + self.email_configs.len()
+            + self.slack_configs.len()
+            + self.pagerduty_configs.len()
+            + self.opsgenie_configs.len()
+    }
+
+    /// Every problem of this receiver given the global section (Alertmanager's checks and
+    /// messages, prefixed with the receiver name).
+    pub fn validate(&self, global: &GlobalConfig) -> Vec<String> {
+        let mut errs = Vec::new();
+        let name = &self.name;
+        if name.is_empty() {
+            errs.push("missing name in receiver".to_string());
+        }
+        for (i, c) in self.webhook_configs.iter().enumerate() {
+            let at = format!("receiver {name:?} webhook_configs[{i}]");
+            match &c.url {
+                None => errs.push(format!("{at}: missing URL in webhook config")),
+                Some(u) => check_url(&at, u.expose(), &mut errs),
+            }
+            if let Some(h) = &c.http_config {
+                h.problems(&at, &mut errs);
+            }
+        }
+        for (i, c) in self.email_configs.iter().enumerate() {
+            let at = format!("receiver {name:?} email_configs[{i}]");
+            if c.to.trim().is_empty() {
+                errs.push(format!("{at}: missing to address in email config"));
+            }
+            match c.smarthost.as_ref().or(global.smtp_smarthost.as_ref()) {
+                None => errs.push(format!("{at}: no global SMTP smarthost set")),
+                Some(h) => check_hostport(&at, h, &mut errs),
+            }
+            if c.from.is_none() && global.smtp_from.is_none() {
+                errs.push(format!("{at}: no global SMTP from set"));
+            }
+            if both(c.auth_password.is_some(), c.auth_password_file.is_some()) {
+                errs.push(format!(
+                    "{at}: at most one of auth_password & auth_password_file must be configured"
+                ));
+            }
+            let mut seen = BTreeSet::new();
+            for h in c.headers.keys() {
+                if !seen.insert(h.to_ascii_lowercase()) {
+                    errs.push(format!("{at}: duplicate header {h:?} in email config"));
+                }
+            }
+        }
+        for (i, c) in self.slack_configs.iter().enumerate() {
+            let at = format!("receiver {name:?} slack_configs[{i}]");
+            if both(c.api_url.is_some(), c.api_url_file.is_some()) {
+                errs.push(format!(
+                    "{at}: at most one of api_url & api_url_file must be configured"
+                ));
+            }
+            if c.api_url.is_none()
+                && c.api_url_file.is_none()
+                && global.slack_api_url.is_none()
+                && global.slack_api_url_file.is_none()
+            {
+                errs.push(format!(
+                    "{at}: no global Slack API URL set either inline or in a file"
+                ));
+            }
+            if let Some(u) = &c.api_url {
+                check_url(&at, u.expose(), &mut errs);
+            }
+            for f in &c.fields {
+                if f.title.is_empty() {
+                    errs.push(format!("{at}: missing title in Slack field configuration"));
+                }
+                if f.value.is_empty() {
+                    errs.push(format!("{at}: missing value in Slack field configuration"));
+                }
+            }
+            for a in &c.actions {
+                if a.kind.is_empty() {
+                    errs.push(format!("{at}: missing type in Slack action configuration"));
+                }
+                if a.text.is_empty() {
+                    errs.push(format!("{at}: missing text in Slack action configuration"));
+                }
+                if a.url.is_none() && a.name.is_none() {
+                    errs.push(format!(
+                        "{at}: missing name or url in Slack action configuration"
+                    ));
+                }
+                if let Some(cf) = &a.confirm
+                    && cf.text.is_empty()
+                {
+                    errs.push(format!(
+                        "{at}: missing text in Slack confirmation configuration"
+                    ));
+                }
+            }
+            if let Some(h) = &c.http_config {
+                h.problems(&at, &mut errs);
+            }
+        }
+        for (i, c) in self.pagerduty_configs.iter().enumerate() {
+            let at = format!("receiver {name:?} pagerduty_configs[{i}]");
+            if c.routing_key.is_none()
+                && c.service_key.is_none()
+                && c.routing_key_file.is_none()
+                && c.service_key_file.is_none()
+            {
+                errs.push(format!(
+                    "{at}: missing service or routing key in PagerDuty config"
+                ));
+            }
+            if both(c.routing_key.is_some(), c.routing_key_file.is_some()) {
+                errs.push(format!(
+                    "{at}: at most one of routing_key & routing_key_file must be configured"
+                ));
+            }
+            if both(c.service_key.is_some(), c.service_key_file.is_some()) {
+                errs.push(format!(
+                    "{at}: at most one of service_key & service_key_file must be configured"
+                ));
+            }
+            if let Some(u) = &c.url {
+                check_url(&at, u, &mut errs);
+            }
+            if let Some(s) = &c.severity
+                && !s.contains("{{")
+                && !matches!(s.as_str(), "critical" | "error" | "warning" | "info")
+            {
+                errs.push(format!(
+                    "{at}: severity {s:?} is not one of critical, error, warning, info"
+                ));
+            }
+            if let Some(h) = &c.http_config {
+                h.problems(&at, &mut errs);
+            }
+        }
+        for (i, c) in self.opsgenie_configs.iter().enumerate() {
+            let at = format!("receiver {name:?} opsgenie_configs[{i}]");
+            if both(c.api_key.is_some(), c.api_key_file.is_some()) {
+                errs.push(format!(
+                    "{at}: at most one of api_key & api_key_file must be configured"
+                ));
+            }
+            if c.api_key.is_none()
+                && c.api_key_file.is_none()
+                && global.opsgenie_api_key.is_none()
+                && global.opsgenie_api_key_file.is_none()
+            {
+                errs.push(format!(
+                    "{at}: no global OpsGenie API Key set either inline or in a file"
+                ));
+            }
+            if let Some(u) = &c.api_url {
+                check_url(&at, u, &mut errs);
+            }
+            for r in &c.responders {
+                if r.id.is_none() && r.username.is_none() && r.name.is_none() {
+                    errs.push(format!(
+                        "{at}: responder has to have at least one of id, username or name specified"
+                    ));
+                }
+                let t = r.kind.to_ascii_lowercase();
+                if !t.contains("{{")
+                    && !matches!(
+                        t.as_str(),
+                        "team" | "teams" | "user" | "escalation" | "schedule"
+                    )
+                {
+                    errs.push(format!(
+                        "{at}: responder type {:?} does not match valid options team, teams, user, escalation, schedule",
+                        r.kind
+                    ));
+                }
+            }
+            if let Some(h) = &c.http_config {
+                h.problems(&at, &mut errs);
+            }
+        }
+        errs
+    }
+}
+
+/// SMS provider preset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsPreset {
+    /// Twilio's Messages API: form POST to `{url}/2010-04-01/Accounts/{sid}/Messages.json`
+    /// with basic auth (account SID, auth token), one request per recipient.
+    #[default]
+    Twilio,
+    /// JSON POST `{"from", "to": [..], "message"}` to `url`, bearer `auth_token` when set.
+    Generic,
+}
+
+/// vigia's SMS integration, attached to an Alertmanager receiver by name (`notify.sms:`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    /// The Alertmanager receiver this SMS integration belongs to.
+    pub receiver: String,
+    /// Request format.
+    #[serde(default)]
+    pub preset: SmsPreset,
+    /// Provider base URL (Twilio: `https://api.twilio.com`).
+    pub url: String,
+    /// Twilio account SID (basic-auth user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_sid: Option<String>,
+    /// Twilio auth token / generic bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_token: Option<Secret>,
+    /// Sender number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Recipient numbers.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// Message template (default: vigia's built-in one-line summary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Notify about resolved alerts (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_resolved: Option<bool>,
+}
+
+/// An external Alertmanager every alert is forwarded to (`notify.alertmanagers:`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerTarget {
+    /// Base URL, e.g. `http://am:9093` (alerts go to `{url}/api/v2/alerts`).
+    pub url: String,
+    /// Resend firing alerts this often (default 1m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resend_interval: Option<PromDuration>,
+    /// HTTP client settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_config: Option<HttpClientConfig>,
+}
+
+impl AlertmanagerTarget {
+    /// Resend interval, default one minute.
+    pub fn resend_interval(&self) -> std::time::Duration {
+        self.resend_interval
+            .map_or(std::time::Duration::from_secs(60), |d| d.to_std())
+    }
+}
+
+/// A per-receiver rate limit (`notify.rate_limits:`): a token bucket.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Receiver name.
+    pub receiver: String,
+    /// Sustained deliveries per minute (over all integrations of the receiver).
+    pub per_minute: u32,
+    /// Bucket size (default `per_minute`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+}
+
+/// Delivery retry settings (`notify.retry:`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySettings {
+    /// First backoff (default 1s); doubles per attempt, with ±20 % jitter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_backoff: Option<PromDuration>,
+    /// Backoff ceiling (default 5m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_backoff: Option<PromDuration>,
+    /// Give up after this many attempts (default: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    /// Give up on items older than this (default 24h).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<PromDuration>,
+    /// Timeout of one delivery attempt (default 30s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<PromDuration>,
+}
+
+impl RetrySettings {
+    /// Initial backoff (default 1s).
+    pub fn initial_backoff(&self) -> std::time::Duration {
+        self.initial_backoff
+            .map_or(std::time::Duration::from_secs(1), |d| d.to_std())
+    }
+    /// Backoff ceiling (default 5m).
+    pub fn max_backoff(&self) -> std::time::Duration {
+        self.max_backoff
+            .map_or(std::time::Duration::from_secs(300), |d| d.to_std())
+    }
+    /// Maximum item age (default 24h).
+    pub fn max_age(&self) -> std::time::Duration {
+        self.max_age
+            .map_or(std::time::Duration::from_secs(86_400), |d| d.to_std())
+    }
+    /// Timeout of one attempt (default 30s).
+    pub fn timeout(&self) -> std::time::Duration {
+        self.timeout
+            .map_or(std::time::Duration::from_secs(30), |d| d.to_std())
+    }
+}
+
+/// vigia's top-level `notify:` section (not Alertmanager syntax).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySettings {
+    /// SMS integrations added to Alertmanager receivers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sms: Vec<SmsConfig>,
+    /// External Alertmanagers every alert is forwarded to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alertmanagers: Vec<AlertmanagerTarget>,
+    /// Per-receiver rate limits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate_limits: Vec<RateLimit>,
+    /// Retry settings.
+    #[serde(default)]
+    pub retry: RetrySettings,
+    /// vigia's externally reachable URL (links in notifications).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_url: Option<String>,
+}
+
+impl NotifySettings {
+    /// Every problem of the section; `receivers` are the Alertmanager receivers SMS entries and
+    /// rate limits refer to.
+    pub fn validate(&self, receivers: &[ReceiverConfig]) -> Vec<String> {
+        let mut errs = Vec::new();
+        let names: BTreeSet<&str> = receivers.iter().map(|r| r.name.as_str()).collect();
+        for (i, s) in self.sms.iter().enumerate() {
+            let at = format!("notify.sms[{i}]");
+            if !names.contains(s.receiver.as_str()) {
+                errs.push(format!("{at}: receiver {:?} is not defined", s.receiver));
+            }
+            check_url(&at, &s.url, &mut errs);
+            if s.to.is_empty() {
+                errs.push(format!("{at}: no recipients (to)"));
+            }
+            if s.preset == SmsPreset::Twilio {
+                if s.account_sid.as_deref().unwrap_or("").is_empty() {
+                    errs.push(format!("{at}: twilio preset needs account_sid"));
+                }
+                if s.auth_token.is_none() {
+                    errs.push(format!("{at}: twilio preset needs auth_token"));
+                }
+                if s.from.as_deref().unwrap_or("").is_empty() {
+                    errs.push(format!("{at}: twilio preset needs from"));
+                }
+            }
+        }
+        for (i, a) in self.alertmanagers.iter().enumerate() {
+            let at = format!("notify.alertmanagers[{i}]");
+            check_url(&at, &a.url, &mut errs);
+            if a.resend_interval.is_some_and(|d| d.as_millis() <= 0) {
+                errs.push(format!("{at}: resend_interval must be positive"));
+            }
+            if let Some(h) = &a.http_config {
+                h.problems(&at, &mut errs);
+            }
+        }
+        let mut limited = BTreeSet::new();
+        for (i, r) in self.rate_limits.iter().enumerate() {
+            let at = format!("notify.rate_limits[{i}]");
+            if !names.contains(r.receiver.as_str()) {
+                errs.push(format!("{at}: receiver {:?} is not defined", r.receiver));
+            }
+            if !limited.insert(r.receiver.as_str()) {
+                errs.push(format!("{at}: receiver {:?} limited twice", r.receiver));
+            }
+            if r.per_minute == 0 {
+                errs.push(format!("{at}: per_minute must be positive"));
+            }
+            if r.burst == Some(0) {
+                errs.push(format!("{at}: burst must be positive"));
+            }
+        }
+        let rt = &self.retry;
+        if rt.initial_backoff.is_some_and(|d| d.as_millis() <= 0) {
+            errs.push("notify.retry: initial_backoff must be positive".into());
+        }
+        if rt.initial_backoff() > rt.max_backoff() {
+            errs.push("notify.retry: initial_backoff is larger than max_backoff".into());
+        }
+        if rt.max_attempts == Some(0) {
+            errs.push("notify.retry: max_attempts must be positive".into());
+        }
+        if rt.timeout.is_some_and(|d| d.as_millis() <= 0) {
+            errs.push("notify.retry: timeout must be positive".into());
+        }
+        if let Some(u) = &self.external_url {
+            check_url("notify.external_url", u, &mut errs);
+        }
+        errs
+    }
+}
+
+/// Validates a whole receiver set: the global section, every receiver, unique names, and the
+/// `notify:` section. Returns every problem.
+pub fn validate_all(
+    global: &GlobalConfig,
+    receivers: &[ReceiverConfig],
+    settings: &NotifySettings,
+) -> Vec<String> {
+    let mut errs = global.validate();
+    let mut names = BTreeSet::new();
+    for r in receivers {
+        if !r.name.is_empty() && !names.insert(r.name.as_str()) {
+            errs.push(format!(
+                "notification config name {:?} is not unique",
+                r.name
+            ));
+        }
+        errs.extend(r.validate(global));
+    }
+    errs.extend(settings.validate(receivers));
+    errs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse<T: serde::de::DeserializeOwned>(y: &str) -> Result<T, String> {
+        serde_saphyr::from_str(y).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn receiver_with_every_supported_kind() {
+        let r: ReceiverConfig = parse(
+            r#"
+name: team
+webhook_configs:
+  - url: http://127.0.0.1:1/hook
+    max_alerts: 3
+    http_config:
+      basic_auth: {username: u, password: p}
+email_configs:
+  - to: a@example.org, b@example.org
+    headers: {X-Team: ops}
+    require_tls: false
+slack_configs:
+  - api_url: https://hooks.slack.com/services/X
+    channel: '#alerts'
+    fields: [{title: t, value: v, short: true}]
+    actions: [{type: button, text: Runbook, url: http://x}]
+pagerduty_configs:
+  - routing_key: abc
+    links: [{href: http://x, text: x}]
+opsgenie_configs:
+  - api_key: k
+    responders: [{name: ops, type: team}]
+pushover_configs:
+  - user_key: u
+    token: t
+"#,
+        )
+        .unwrap();
+        assert_eq!(r.name, "team");
+        assert_eq!(r.webhook_configs[0].max_alerts, 3);
+        assert_eq!(r.integration_count(), 5);
+        let g = GlobalConfig {
+            smtp_smarthost: Some("localhost:25".into()),
+            smtp_from: Some("vigia@example.org".into()),
+            ..Default::default()
+        };
+        assert_eq!(r.validate(&g), Vec::<String>::new());
+        let w = r.warnings();
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].contains("pushover_configs") && w[0].contains("not supported by vigia, ignored")
+        );
+        // secrets are not shown
+        let dbg = format!("{r:?}");
+        assert!(!dbg.contains("hooks.slack.com"));
+        assert_eq!(
+            r.slack_configs[0].api_url.as_ref().unwrap().expose(),
+            "https://hooks.slack.com/services/X"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_errors() {
+        assert!(
+            parse::<ReceiverConfig>("name: x\nwebhook_configs: [{url: http://x, bogus: 1}]")
+                .is_err()
+        );
+        assert!(parse::<ReceiverConfig>("name: x\nfoo_configs: []").is_err());
+        assert!(parse::<GlobalConfig>("smtp_frm: a").is_err());
+        assert!(parse::<NotifySettings>("smss: []").is_err());
+    }
+
+    #[test]
+    fn global_defaults_and_fields() {
+        let g: GlobalConfig = parse(
+            r#"
+resolve_timeout: 2m
+smtp_from: a@b
+smtp_smarthost: mail:587
+smtp_auth_username: u
+smtp_auth_password: p
+smtp_require_tls: false
+slack_api_url: https://hooks.slack.com/x
+opsgenie_api_key: k
+http_config: {follow_redirects: false}
+"#,
+        )
+        .unwrap();
+        assert_eq!(g.resolve_timeout_ms(), 120_000);
+        assert!(!g.smtp_require_tls());
+        assert_eq!(g.smtp_hello(), "localhost");
+        assert_eq!(g.pagerduty_url(), DEFAULT_PAGERDUTY_URL);
+        assert_eq!(g.opsgenie_api_url(), DEFAULT_OPSGENIE_API_URL);
+        assert!(g.validate().is_empty());
+        let d = GlobalConfig::default();
+        assert_eq!(d.resolve_timeout_ms(), 300_000);
+        assert!(d.smtp_require_tls());
+    }
+
+    #[test]
+    fn validation_collects_every_problem() {
+        let r: ReceiverConfig = parse(
+            r#"
+name: bad
+webhook_configs: [{max_alerts: 1}]
+email_configs: [{to: ''}]
+slack_configs: [{channel: x}]
+pagerduty_configs: [{severity: huge}]
+opsgenie_configs: [{responders: [{type: robot}]}]
+"#,
+        )
+        .unwrap();
+        let errs = r.validate(&GlobalConfig::default());
+        let joined = errs.join("\n");
+        for needle in [
+            "missing URL in webhook config",
+            "missing to address",
+            "no global SMTP smarthost set",
+            "no global SMTP from set",
+            "no global Slack API URL",
+            "missing service or routing key",
+            "severity \"huge\"",
+            "no global OpsGenie API Key",
+            "at least one of id, username or name",
+            "does not match valid options",
+        ] {
+            assert!(joined.contains(needle), "missing {needle:?} in {joined}");
+        }
+    }
+
+    #[test]
+    fn notify_settings() {
+        let s: NotifySettings = parse(
+            r#"
+sms:
+  - receiver: oncall
+    preset: twilio
+    url: http://127.0.0.1:9/
+    account_sid: AC1
+    auth_token: tok
+    from: '+100'
+    to: ['+200', '+300']
+alertmanagers:
+  - url: http://127.0.0.1:9093
+rate_limits:
+  - {receiver: oncall, per_minute: 30}
+retry: {initial_backoff: 100ms, max_backoff: 10s, max_attempts: 5}
+external_url: http://vigia.example:9090
+"#,
+        )
+        .unwrap();
+        let rcv = vec![ReceiverConfig {
+            name: "oncall".into(),
+            ..Default::default()
+        }];
+        assert_eq!(s.validate(&rcv), Vec::<String>::new());
+        assert_eq!(
+            s.alertmanagers[0].resend_interval(),
+            std::time::Duration::from_secs(60)
+        );
+        assert_eq!(
+            s.retry.initial_backoff(),
+            std::time::Duration::from_millis(100)
+        );
+        let errs = s.validate(&[]);
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        let bad: NotifySettings =
+            parse("sms: [{receiver: x, preset: twilio, url: 'nope'}]\nrate_limits: [{receiver: y, per_minute: 0}]")
+                .unwrap();
+        assert!(bad.validate(&[]).len() >= 6);
+    }
+
+    #[test]
+    fn validate_all_finds_duplicate_names() {
+        let a = ReceiverConfig {
+            name: "a".into(),
+            ..Default::default()
+        };
+        let errs = validate_all(
+            &GlobalConfig::default(),
+            &[a.clone(), a],
+            &NotifySettings::default(),
+        );
+        assert_eq!(
+            errs,
+            vec!["notification config name \"a\" is not unique".to_string()]
+        );
+    }
+}

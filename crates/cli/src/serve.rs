@@ -324,6 +324,7 @@ async fn serve(
         engine,
         metadata,
         rules: Some(rules.clone()),
+        alerting: None,
         events: Some(Arc::new(events)),
         anomalies: anomaly
             .clone()

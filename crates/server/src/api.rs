@@ -1,6 +1,7 @@
 //! Route table of the HTTP API and helpers shared by the handlers.
 
 mod admin;
+mod alerting;
 mod query;
 mod read;
 mod rules;
@@ -59,6 +60,26 @@ pub fn routes(_state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/api/v1/kpis", get(query::kpis))
         .route("/api/v1/rules", get(rules::rules))
         .route("/api/v1/alerts", get(rules::alerts))
+        .route("/api/v1/alerts/history", get(alerting::history))
+        .route("/api/v1/alerts/{fingerprint}/ack", post(alerting::ack))
+        .route(
+            "/api/v1/alerts/{fingerprint}/resolve",
+            post(alerting::resolve),
+        )
+        .route(
+            "/api/v2/alerts",
+            get(alerting::get_alerts).post(alerting::post_alerts),
+        )
+        .route(
+            "/api/v2/silences",
+            get(alerting::get_silences).post(alerting::post_silence),
+        )
+        .route(
+            "/api/v2/silence/{id}",
+            get(alerting::get_silence).delete(alerting::delete_silence),
+        )
+        .route("/api/v2/status", get(alerting::status))
+        .route("/api/v2/receivers", get(alerting::receivers))
         // anomalies
         .route("/api/v1/anomalies", get(read::anomalies))
         // admin

@@ -7,6 +7,7 @@
 //! one in.
 #![deny(missing_docs)]
 
+pub mod alerting;
 pub mod api;
 pub mod auth;
 pub mod error;

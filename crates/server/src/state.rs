@@ -78,6 +78,8 @@ pub struct AppState {
     pub metadata: Arc<MetadataStore>,
     /// Recording and alerting rules, when any are loaded.
     pub rules: Option<Arc<vigia_rules::RuleManager>>,
+    /// Alert management (Alertmanager v2 API, acknowledge / resolve / history), when running.
+    pub alerting: Option<Arc<dyn crate::alerting::AlertHub>>,
     /// Business events (`POST /api/v1/events`).
     pub events: Option<Arc<vigia_ingest::events::EventsIngestor>>,
     /// Anomaly events, when live detection is configured.

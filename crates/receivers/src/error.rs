@@ -1,0 +1,53 @@
+//! Errors of this crate: one failed delivery attempt, and outbox failures.
+
+/// One failed delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct DeliveryError {
+    /// What went wrong.
+    pub message: String,
+    /// Whether trying again may succeed (network error, 5xx, 429).
+    pub retryable: bool,
+}
+
+impl DeliveryError {
+    /// A failure worth retrying.
+    pub fn retryable(message: impl Into<String>) -> Self {
+        DeliveryError {
+            message: message.into(),
+            retryable: true,
+        }
+    }
+    /// A failure that will not go away by retrying (bad request, bad configuration).
+    pub fn permanent(message: impl Into<String>) -> Self {
+        DeliveryError {
+            message: message.into(),
+            retryable: false,
+        }
+    }
+}
+
+/// Outbox failures.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    /// Reading or writing the outbox directory failed.
+    #[error("outbox {path}: {source}")]
+    Io {
+        /// The file involved.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A stored item could not be encoded.
+    #[error("outbox encoding: {0}")]
+    Encode(String),
+    /// The notification names a receiver that is not configured.
+    #[error("unknown receiver {0:?}")]
+    UnknownReceiver(String),
+    /// The configuration is invalid (every problem, one per line).
+    #[error("invalid receiver configuration:\n{0}")]
+    Config(String),
+    /// The outbox was shut down.
+    #[error("outbox is shut down")]
+    Closed,
+}

@@ -262,7 +262,7 @@ impl Route {
 }
 
 /// A route an alert matched, with its resolved settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct RouteMatch {
     /// Receiver name.
     pub receiver: String,

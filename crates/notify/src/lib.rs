@@ -6,8 +6,10 @@
 pub mod api;
 mod compat;
 mod config;
+mod dispatcher;
 mod escalation;
 pub mod matcher;
+mod store;
 pub mod timeinterval;
 
 pub use api::{
@@ -19,5 +21,9 @@ pub use config::{
     AmConfig, DEFAULT_GROUP_INTERVAL_MS, DEFAULT_GROUP_WAIT_MS, DEFAULT_REPEAT_INTERVAL_MS,
     InhibitRule, InhibitRuleConfig, RegexMap, Route, RouteConfig, RouteMatch,
 };
+pub use dispatcher::{
+    Alertmanager, HistoryEntry, HistoryKind, NotificationSink, NotifyError, Options,
+};
 pub use escalation::{EscalationLevel, EscalationPolicy, validate_escalations};
 pub use matcher::{AmMatcher, MatchOp, Matchers, parse_matcher, parse_matchers};
+pub use vigia_rules::{Clock, ManualClock, SystemClock};

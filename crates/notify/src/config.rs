@@ -2,12 +2,12 @@
 //! tree with inheritance, receivers, inhibition rules, templates and time intervals; checks
 //! that mirror `amtool check-config`, and route lookup in amtool's order.
 
-use crate::compat::{GlobalConfig, ReceiverConfig};
 use crate::matcher::{AmMatcher, MatchOp, Matchers, matchers_string, matches_all, sort_matchers};
 use crate::timeinterval::NamedTimeInterval;
 use serde::{Deserialize, Deserializer};
 use std::collections::{BTreeMap, BTreeSet};
 use vigia_model::PromDuration;
+use vigia_receivers::{GlobalConfig, ReceiverConfig};
 
 /// Default `group_wait` (30 s).
 pub const DEFAULT_GROUP_WAIT_MS: i64 = 30_000;
@@ -356,9 +356,10 @@ impl AmConfig {
 
     /// Checks Alertmanager's cross-field rules; empty when the configuration is usable.
     pub fn validate(&self) -> Vec<String> {
-        let mut errs = Vec::new();
+        let mut errs = self.global.validate();
         let mut names = BTreeSet::new();
         for r in &self.receivers {
+            errs.extend(r.validate(&self.global));
             if r.name.is_empty() {
                 errs.push("missing name in receiver".to_string());
             } else if !names.insert(r.name.as_str()) {

@@ -4,7 +4,6 @@
 //! and every state change, and hands notifications to `vigia-receivers` for delivery.
 
 pub mod api;
-mod compat;
 mod config;
 mod dispatcher;
 mod escalation;
@@ -16,7 +15,6 @@ pub use api::{
     ActionNote, AlertFilter, AlertStatus, ApiMatcher, GettableAlert, GettableSilence,
     PostableAlert, PostableSilence, ReceiverName, SilenceStatus, VigiaAlertInfo,
 };
-pub use compat::{GlobalConfig, ReceiverConfig};
 pub use config::{
     AmConfig, DEFAULT_GROUP_INTERVAL_MS, DEFAULT_GROUP_WAIT_MS, DEFAULT_REPEAT_INTERVAL_MS,
     InhibitRule, InhibitRuleConfig, RegexMap, Route, RouteConfig, RouteMatch,
@@ -26,4 +24,5 @@ pub use dispatcher::{
 };
 pub use escalation::{EscalationLevel, EscalationPolicy, validate_escalations};
 pub use matcher::{AmMatcher, MatchOp, Matchers, parse_matcher, parse_matchers};
+pub use vigia_receivers::{GlobalConfig, ReceiverConfig};
 pub use vigia_rules::{Clock, ManualClock, SystemClock};

@@ -11,6 +11,8 @@ use vigia_notify::AmConfig;
 const TREE: &str = r#"
 global:
   resolve_timeout: 2m
+  smtp_smarthost: 'localhost:25'
+  smtp_from: 'vigia@example.org'
 route:
   receiver: default
   group_by: [alertname]
@@ -37,8 +39,11 @@ route:
       active_time_intervals: [office]
 receivers:
   - name: default
+    webhook_configs: [{url: 'http://127.0.0.1:5001/hook', send_resolved: true}]
   - name: pager
+    email_configs: [{to: 'oncall@example.org'}]
   - name: web
+    slack_configs: [{api_url: 'https://hooks.slack.com/services/X', channel: '#web'}]
   - name: web-prod
   - name: web-nonprod
   - name: db
@@ -197,6 +202,14 @@ fn bad_configs() -> Vec<(&'static str, &'static str)> {
         (
             "route: {receiver: a}\nreceivers: [{name: a}]\ninhibit_rules: [{source_matchers: ['a=\"b'], equal: [x]}]\n",
             "unescaped double quote",
+        ),
+        (
+            "route: {receiver: a}\nreceivers: [{name: a, webhook_configs: [{urll: 'http://x'}]}]\n",
+            "unknown field",
+        ),
+        (
+            "route: {receiver: a}\nreceivers: [{name: a, email_configs: [{to: 'x@example.org'}]}]\n",
+            "smarthost",
         ),
     ]
 }

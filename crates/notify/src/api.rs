@@ -244,3 +244,11 @@ impl Default for AlertFilter {
         }
     }
 }
+
+impl AlertFilter {
+    /// Compiles the `receiver` query parameter anchored like Alertmanager (`^(?:re)$`).
+    pub fn receiver_regex(re: &str) -> Result<regex::Regex, String> {
+        regex::Regex::new(&format!("^(?:{re})$"))
+            .map_err(|e| format!("invalid receiver regex {re:?}: {e}"))
+    }
+}

@@ -11,7 +11,7 @@ use crate::api::{
 use crate::config::{AmConfig, RouteMatch};
 use crate::escalation::{EscalationPolicy, validate_escalations};
 use crate::matcher::{AmMatcher, matches_all};
-use crate::store::{JsonlLog, read_snapshot, write_snapshot};
+use crate::store::{JsonlLog, read_snapshot, write_atomic};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -333,6 +333,10 @@ struct State {
     nflog: BTreeMap<String, NflogEntry>,
     metrics: Metrics,
     hist: Vec<HistoryEntry>,
+    /// Compiled matchers per silence id.
+    sil_cache: HashMap<String, Vec<AmMatcher>>,
+    /// Hash of the last snapshot written (unchanged state is not rewritten).
+    last_hash: u64,
 }
 
 /// Go's `model.LabelSet.String()`: `{a="b", c="d"}`.
@@ -425,7 +429,13 @@ impl State {
     fn silenced_by(&self, labels: &BTreeMap<String, String>, now: i64) -> Vec<String> {
         self.silences
             .values()
-            .filter(|s| s.state(now) == "active" && matches_all(&s.compiled(), labels))
+            .filter(|s| {
+                s.state(now) == "active"
+                    && self
+                        .sil_cache
+                        .get(&s.id)
+                        .is_some_and(|ms| matches_all(ms, labels))
+            })
             .map(|s| s.id.clone())
             .collect()
     }
@@ -609,7 +619,14 @@ impl Alertmanager {
             nflog: snap.nflog,
             metrics: Metrics::default(),
             hist: Vec::new(),
+            sil_cache: HashMap::new(),
+            last_hash: 0,
         };
+        st.sil_cache = st
+            .silences
+            .values()
+            .map(|s| (s.id.clone(), s.compiled()))
+            .collect();
         let now = clock.now_ms();
         let active: Vec<u64> = st
             .alerts
@@ -660,7 +677,24 @@ impl Alertmanager {
     }
 
     fn persist(&self, st: &mut State) -> Result<(), NotifyError> {
-        let res = write_snapshot(&self.snapshot_path, &st.snapshot());
+        let res = match serde_json::to_vec(&st.snapshot()) {
+            Ok(data) => {
+                use std::hash::{DefaultHasher, Hash, Hasher};
+                let mut h = DefaultHasher::new();
+                data.hash(&mut h);
+                let hash = h.finish();
+                if hash == st.last_hash {
+                    Ok(())
+                } else {
+                    let r = write_atomic(&self.snapshot_path, &data);
+                    if r.is_ok() {
+                        st.last_hash = hash;
+                    }
+                    r
+                }
+            }
+            Err(e) => Err(NotifyError::Io(e.to_string())),
+        };
         let hist = std::mem::take(&mut st.hist);
         let h = self.append_history(hist);
         res.and(h)
@@ -724,13 +758,14 @@ impl Alertmanager {
                     }
                     m
                 }
+                _ if rec.resolved(now) => {
+                    // Resolved and unknown (e.g. Prometheus resending a resolved alert after
+                    // its resolution was notified): nothing to do.
+                    continue;
+                }
                 _ => {
-                    let mut m = rec;
-                    if m.resolved(now) {
-                        m.resolved_logged = true;
-                        st.hist
-                            .push(HistoryEntry::alert(now, HistoryKind::Resolved, &m));
-                    } else {
+                    let m = rec;
+                    {
                         st.hist
                             .push(HistoryEntry::alert(now, HistoryKind::Firing, &m));
                     }
@@ -973,6 +1008,14 @@ impl Alertmanager {
         st.hist.extend(hist);
         let retention = self.opts.silence_retention_ms;
         st.silences.retain(|_, s| s.ends_ms + retention > now);
+        let State {
+            silences,
+            sil_cache,
+            ..
+        } = st;
+        sil_cache.retain(|id, _| silences.contains_key(id));
+        // Alertmanager keeps notification log entries for 120 h.
+        st.nflog.retain(|_, e| e.ts_ms + 120 * 3_600_000 > now);
     }
 
     fn base_notification(
@@ -1357,6 +1400,7 @@ impl Alertmanager {
         ));
         st.hist.push(e);
         let id = rec.id.clone();
+        st.sil_cache.insert(id.clone(), compiled);
         st.silences.insert(id.clone(), rec);
         self.persist(&mut st)?;
         Ok(id)

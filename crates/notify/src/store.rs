@@ -8,12 +8,11 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-/// Writes `value` as JSON to `path` atomically.
-pub fn write_snapshot<T: Serialize>(path: &Path, value: &T) -> Result<(), NotifyError> {
+/// Writes `data` to `path` atomically (temp file, fsync, rename, directory fsync).
+pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), NotifyError> {
     let tmp = path.with_extension("json.tmp");
-    let data = serde_json::to_vec(value).map_err(|e| NotifyError::Io(e.to_string()))?;
     let mut f = File::create(&tmp).map_err(|e| io(&tmp, e))?;
-    f.write_all(&data).map_err(|e| io(&tmp, e))?;
+    f.write_all(data).map_err(|e| io(&tmp, e))?;
     f.sync_all().map_err(|e| io(&tmp, e))?;
     drop(f);
     std::fs::rename(&tmp, path).map_err(|e| io(path, e))?;

@@ -755,3 +755,61 @@ fn api_json_shapes() {
         "{m}"
     );
 }
+
+/// Prometheus re-sends firing alerts with `endsAt = now + 4 × interval` every minute and then
+/// the resolved alert for a while: one firing and one resolved notification, no noise.
+#[test]
+fn prometheus_style_updates() {
+    let e = env();
+    let labels = [("alertname", "Prom"), ("instance", "a"), ("team", "db")];
+    for k in 0..20 {
+        let t = T0 + k * M;
+        e.clock.set(t);
+        e.am.put_alerts(vec![alert(&labels, T0, Some(t + 4 * M))])
+            .unwrap();
+        e.am.tick().unwrap();
+    }
+    let n = e.sink.take();
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0].receiver, "db");
+    let f = AlertFilter {
+        receiver: Some(AlertFilter::receiver_regex("d.").unwrap()),
+        ..AlertFilter::default()
+    };
+    assert_eq!(e.am.alerts(&f).len(), 1);
+    let f = AlertFilter {
+        receiver: Some(AlertFilter::receiver_regex("d").unwrap()),
+        ..AlertFilter::default()
+    };
+    assert!(e.am.alerts(&f).is_empty());
+    let resolved_at = T0 + 20 * M;
+    for k in 20..40 {
+        let t = T0 + k * M;
+        e.clock.set(t);
+        e.am.put_alerts(vec![alert(&labels, T0, Some(resolved_at))])
+            .unwrap();
+        e.am.tick().unwrap();
+    }
+    let n = e.sink.take();
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0].status, Status::Resolved);
+    assert_eq!(n[0].alerts[0].ends_at, fmt_time(resolved_at));
+    let kinds: Vec<HistoryKind> =
+        e.am.history(None, 0, i64::MAX)
+            .iter()
+            .map(|h| h.kind)
+            .collect();
+    assert_eq!(
+        kinds,
+        [
+            HistoryKind::Firing,
+            HistoryKind::Notified,
+            HistoryKind::Resolved,
+            HistoryKind::Notified
+        ]
+    );
+    assert!(
+        e.am.metrics_text()
+            .contains("vigia_alertmanager_aggregation_groups 0")
+    );
+}

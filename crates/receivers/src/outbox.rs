@@ -694,8 +694,10 @@ async fn worker(inner: Arc<Inner>, q: Arc<Queue>) {
         if let Some(b) = inner.bucket(&it.receiver) {
             let wait = lock(&b).take();
             if let Err(d) = wait {
+                // A reload (new limits) wakes the worker early.
                 tokio::select! {
                     _ = tokio::time::sleep(d) => {}
+                    _ = q.wake.notified() => {}
                     _ = stop.wait_for(|s| *s) => return,
                 }
                 continue;

@@ -335,8 +335,8 @@ struct State {
     hist: Vec<HistoryEntry>,
     /// Compiled matchers per silence id.
     sil_cache: HashMap<String, Vec<AmMatcher>>,
-    /// Hash of the last snapshot written (unchanged state is not rewritten).
-    last_hash: u64,
+    /// Something changed since the last snapshot.
+    dirty: bool,
 }
 
 /// Go's `model.LabelSet.String()`: `{a="b", c="d"}`.
@@ -620,7 +620,7 @@ impl Alertmanager {
             metrics: Metrics::default(),
             hist: Vec::new(),
             sil_cache: HashMap::new(),
-            last_hash: 0,
+            dirty: false,
         };
         st.sil_cache = st
             .silences
@@ -662,6 +662,7 @@ impl Alertmanager {
         }
         let now = self.clock.now_ms();
         let mut st = lock(&self.state);
+        st.dirty = true;
         st.cfg = cfg;
         st.escalations = escalations;
         let active: Vec<u64> = st
@@ -677,23 +678,19 @@ impl Alertmanager {
     }
 
     fn persist(&self, st: &mut State) -> Result<(), NotifyError> {
-        let res = match serde_json::to_vec(&st.snapshot()) {
-            Ok(data) => {
-                use std::hash::{DefaultHasher, Hash, Hasher};
-                let mut h = DefaultHasher::new();
-                data.hash(&mut h);
-                let hash = h.finish();
-                if hash == st.last_hash {
-                    Ok(())
-                } else {
+        let res = if st.dirty {
+            match serde_json::to_vec(&st.snapshot()) {
+                Ok(data) => {
                     let r = write_atomic(&self.snapshot_path, &data);
                     if r.is_ok() {
-                        st.last_hash = hash;
+                        st.dirty = false;
                     }
                     r
                 }
+                Err(e) => Err(NotifyError::Io(e.to_string())),
             }
-            Err(e) => Err(NotifyError::Io(e.to_string())),
+        } else {
+            Ok(())
         };
         let hist = std::mem::take(&mut st.hist);
         let h = self.append_history(hist);
@@ -726,6 +723,7 @@ impl Alertmanager {
                 }
             };
             let fp = rec.fp;
+            st.dirty = true;
             let status = if rec.resolved(now) {
                 "resolved"
             } else {
@@ -778,7 +776,11 @@ impl Alertmanager {
                 st.insert_into_groups(fp, now);
             }
         }
-        self.persist(&mut st)?;
+        if st.hist.is_empty() {
+            // Only `endsAt`/annotation refreshes: the next tick writes the snapshot.
+        } else {
+            self.persist(&mut st)?;
+        }
         if errs.is_empty() {
             Ok(())
         } else {
@@ -854,7 +856,8 @@ impl Alertmanager {
             let esc = self.plan_escalations(&st, now);
             let groups = self.plan_flushes(&mut st, now);
             self.cleanup(&mut st, now);
-            self.persist(&mut st)?;
+            let hist = std::mem::take(&mut st.hist);
+            self.append_history(hist)?;
             (groups, esc)
         };
         let mut group_results = Vec::new();
@@ -873,6 +876,9 @@ impl Alertmanager {
             esc_results.push((e, ok));
         }
         let mut st = lock(&self.state);
+        if !group_results.is_empty() || !esc_results.is_empty() {
+            st.dirty = true;
+        }
         for (g, r) in group_results {
             let n = &g.notification;
             let status = match n.status {
@@ -965,6 +971,7 @@ impl Alertmanager {
         let inhibited = st.inhibited(now);
         let fps: Vec<u64> = st.alerts.keys().copied().collect();
         let mut hist = Vec::new();
+        let mut changed = false;
         for fp in fps {
             let Some(a) = st.alerts.get(&fp) else {
                 continue;
@@ -1001,12 +1008,17 @@ impl Alertmanager {
                     hist.push(e);
                 }
             }
+            if a.silenced_by != sil || a.inhibited_by != inh || !a.processed {
+                changed = true;
+            }
             a.silenced_by = sil;
             a.inhibited_by = inh;
             a.processed = true;
         }
+        changed |= !hist.is_empty();
         st.hist.extend(hist);
         let retention = self.opts.silence_retention_ms;
+        let (ns, nn) = (st.silences.len(), st.nflog.len());
         st.silences.retain(|_, s| s.ends_ms + retention > now);
         let State {
             silences,
@@ -1016,6 +1028,8 @@ impl Alertmanager {
         sil_cache.retain(|id, _| silences.contains_key(id));
         // Alertmanager keeps notification log entries for 120 h.
         st.nflog.retain(|_, e| e.ts_ms + 120 * 3_600_000 > now);
+        changed |= ns != st.silences.len() || nn != st.nflog.len();
+        st.dirty |= changed;
     }
 
     fn base_notification(
@@ -1166,11 +1180,28 @@ impl Alertmanager {
             .filter(|(_, g)| g.next_flush_ms <= now)
             .map(|(k, _)| k.clone())
             .collect();
+        st.dirty |= !due.is_empty();
         for map_key in due {
             let Some(g) = st.groups.get(&map_key) else {
                 continue;
             };
             let muted = st.muted_by_time(&g.route, now);
+            let missing: Vec<u64> = g
+                .alerts
+                .iter()
+                .filter(|fp| !st.alerts.contains_key(fp))
+                .copied()
+                .collect();
+            if !missing.is_empty() {
+                if let Some(g) = st.groups.get_mut(&map_key) {
+                    for fp in &missing {
+                        g.alerts.remove(fp);
+                    }
+                }
+            }
+            let Some(g) = st.groups.get(&map_key) else {
+                continue;
+            };
             let mut members: Vec<&AlertRec> =
                 g.alerts.iter().filter_map(|fp| st.alerts.get(fp)).collect();
             members.sort_by_cached_key(|a| labelset_string(&a.labels));
@@ -1231,38 +1262,31 @@ impl Alertmanager {
     }
 
     fn cleanup(&self, st: &mut State, now: i64) {
-        let existing: BTreeSet<u64> = st.alerts.keys().copied().collect();
-        for g in st.groups.values_mut() {
-            g.alerts.retain(|fp| existing.contains(fp));
-        }
-        let empty: Vec<String> = st
-            .groups
-            .iter()
-            .filter(|(_, g)| g.alerts.is_empty())
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in empty {
-            st.groups.remove(&k);
-        }
-        let grouped: BTreeSet<u64> = st
-            .groups
-            .values()
-            .flat_map(|g| g.alerts.iter().copied())
-            .collect();
-        let mut hist = Vec::new();
-        st.alerts.retain(|fp, a| {
-            let esc_done = a.esc_level == 0 || a.esc_resolved_sent;
-            if a.manual.is_some() {
-                // Suppressed until the condition clears; then forgotten (a later firing is new).
-                if a.resolved(now) && esc_done && !grouped.contains(fp) {
+        let before = st.groups.len();
+        st.groups.retain(|_, g| !g.alerts.is_empty());
+        let mut changed = before != st.groups.len();
+        if st.alerts.values().any(|a| a.resolved(now)) {
+            let grouped: BTreeSet<u64> = st
+                .groups
+                .values()
+                .flat_map(|g| g.alerts.iter().copied())
+                .collect();
+            let mut hist = Vec::new();
+            let n = st.alerts.len();
+            st.alerts.retain(|fp, a| {
+                let esc_done = a.esc_level == 0 || a.esc_resolved_sent;
+                let gone = a.resolved(now) && esc_done && !grouped.contains(fp);
+                if gone && a.manual.is_some() {
+                    // The condition of a manually resolved alert cleared: forgotten, so a
+                    // later firing is a new alert.
                     hist.push(HistoryEntry::alert(now, HistoryKind::Cleared, a));
-                    return false;
                 }
-                return true;
-            }
-            !(a.resolved(now) && esc_done && !grouped.contains(fp))
-        });
-        st.hist.extend(hist);
+                !gone
+            });
+            changed |= n != st.alerts.len();
+            st.hist.extend(hist);
+        }
+        st.dirty |= changed;
     }
 
     /// Acknowledges an alert: escalation stops. Unknown fingerprint → [`NotifyError::NotFound`].
@@ -1282,6 +1306,7 @@ impl Alertmanager {
         e.author = Some(author.to_string());
         e.note = Some(note.to_string());
         st.hist.push(e);
+        st.dirty = true;
         self.persist(&mut st)
     }
 
@@ -1321,6 +1346,7 @@ impl Alertmanager {
                 g.next_flush_ms = g.next_flush_ms.min(now);
             }
         }
+        st.dirty = true;
         self.persist(&mut st)
     }
 
@@ -1402,6 +1428,7 @@ impl Alertmanager {
         let id = rec.id.clone();
         st.sil_cache.insert(id.clone(), compiled);
         st.silences.insert(id.clone(), rec);
+        st.dirty = true;
         self.persist(&mut st)?;
         Ok(id)
     }
@@ -1461,6 +1488,7 @@ impl Alertmanager {
         let mut e = HistoryEntry::new(now, HistoryKind::SilenceExpired);
         e.detail = Some(id.to_string());
         st.hist.push(e);
+        st.dirty = true;
         self.persist(&mut st)
     }
 

@@ -813,3 +813,49 @@ fn prometheus_style_updates() {
             .contains("vigia_alertmanager_aggregation_groups 0")
     );
 }
+
+/// Not a pass/fail test: prints how long put_alerts and tick take with many alerts
+/// (`cargo test -p vigia-notify --release -- --ignored --nocapture scale`).
+#[test]
+#[ignore]
+fn scale() {
+    let e = env();
+    let n_alerts = 10_000;
+    let alerts: Vec<PostableAlert> = (0..n_alerts)
+        .map(|i| {
+            let inst = format!("host-{i}");
+            let name = format!("Alert{}", i % 100);
+            alert(
+                &[
+                    ("alertname", name.as_str()),
+                    ("instance", inst.as_str()),
+                    ("severity", "warning"),
+                ],
+                T0,
+                Some(T0 + 4 * M),
+            )
+        })
+        .collect();
+    let t = std::time::Instant::now();
+    e.am.put_alerts(alerts.clone()).unwrap();
+    println!("put {n_alerts} new alerts: {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    e.am.put_alerts(alerts).unwrap();
+    println!("put {n_alerts} refreshed alerts: {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    e.clock.set(T0 + S);
+    e.am.tick().unwrap();
+    println!("tick (nothing due): {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    e.clock.set(T0 + 30 * S);
+    e.am.tick().unwrap();
+    println!(
+        "tick (100 groups flushed): {:?}, {} notifications",
+        t.elapsed(),
+        e.sink.take().len()
+    );
+    let t = std::time::Instant::now();
+    e.clock.set(T0 + 31 * S);
+    e.am.tick().unwrap();
+    println!("tick (idle): {:?}", t.elapsed());
+}

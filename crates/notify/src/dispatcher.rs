@@ -1192,11 +1192,11 @@ impl Alertmanager {
                 .filter(|fp| !st.alerts.contains_key(fp))
                 .copied()
                 .collect();
-            if !missing.is_empty() {
-                if let Some(g) = st.groups.get_mut(&map_key) {
-                    for fp in &missing {
-                        g.alerts.remove(fp);
-                    }
+            if !missing.is_empty()
+                && let Some(g) = st.groups.get_mut(&map_key)
+            {
+                for fp in &missing {
+                    g.alerts.remove(fp);
                 }
             }
             let Some(g) = st.groups.get(&map_key) else {

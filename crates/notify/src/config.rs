@@ -387,6 +387,9 @@ impl AmConfig {
         if !root.match_eq.is_empty() || !root.match_re.0.is_empty() || !root.matchers.0.is_empty() {
             errs.push("root route must not have any matchers".to_string());
         }
+        if root.continue_matching {
+            errs.push("cannot have continue in root route".to_string());
+        }
         if !root.mute_time_intervals.is_empty() {
             errs.push("root route must not have any mute time intervals".to_string());
         }
@@ -477,6 +480,19 @@ impl AmConfig {
                 active_time_intervals: r.active_time_intervals.clone(),
             })
             .collect()
+    }
+
+    /// Every (route key, receiver) pair of the tree.
+    pub fn route_keys(&self) -> BTreeSet<(String, String)> {
+        fn walk(r: &Route, out: &mut BTreeSet<(String, String)>) {
+            out.insert((r.key.clone(), r.receiver.clone()));
+            for c in &r.routes {
+                walk(c, out);
+            }
+        }
+        let mut out = BTreeSet::new();
+        walk(&self.route, &mut out);
+        out
     }
 
     /// The named time interval, if defined.

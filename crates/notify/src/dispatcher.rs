@@ -663,6 +663,10 @@ impl Alertmanager {
         let now = self.clock.now_ms();
         let mut st = lock(&self.state);
         st.dirty = true;
+        // Groups of routes that no longer exist are dropped; active alerts are regrouped.
+        let keys = cfg.route_keys();
+        st.groups
+            .retain(|_, g| keys.contains(&(g.route.route_key.clone(), g.route.receiver.clone())));
         st.cfg = cfg;
         st.escalations = escalations;
         let active: Vec<u64> = st

@@ -204,6 +204,22 @@ fn bad_configs() -> Vec<(&'static str, &'static str)> {
             "unescaped double quote",
         ),
         (
+            "route: {receiver: a, continue: true}\nreceivers: [{name: a}]\n",
+            "continue in root",
+        ),
+        (
+            "route: {receiver: a, routes: [{group_interval: 0s}]}\nreceivers: [{name: a}]\n",
+            "group_interval cannot be zero",
+        ),
+        (
+            "route: {receiver: a, routes: [{group_by: ['a-b']}]}\nreceivers: [{name: a}]\n",
+            "invalid label name",
+        ),
+        (
+            "route: {receiver: a, mute_time_intervals: [t]}\nreceivers: [{name: a}]\ntime_intervals: [{name: t}]\n",
+            "mute time intervals",
+        ),
+        (
             "route: {receiver: a}\nreceivers: [{name: a, webhook_configs: [{urll: 'http://x'}]}]\n",
             "unknown field",
         ),
@@ -212,6 +228,22 @@ fn bad_configs() -> Vec<(&'static str, &'static str)> {
             "smarthost",
         ),
     ]
+}
+
+/// Edge cases Alertmanager accepts.
+const GOOD: &[&str] = &[
+    "route: {receiver: a, routes: [{receiver: a, group_wait: 0s, continue: true}, {matchers: ['{}']}]}\nreceivers: [{name: a}]\n",
+    "route: {receiver: a}\nreceivers: [{name: a}]\ntime_intervals: [{name: t, time_intervals: [{times: [{start_time: '00:00', end_time: '24:00'}], days_of_month: ['1:-1', '-5'], weekdays: ['Monday'], months: ['1', 'december'], location: Local}]}]\n",
+    "route: {receiver: a, routes: [{matchers: ['a=\"x,y\"', 'b!~c.*'], active_time_intervals: [t]}]}\nreceivers: [{name: a}]\nmute_time_intervals: [{name: t, time_intervals: [{years: ['2020:2030']}]}]\n",
+];
+
+#[test]
+fn good_edge_cases_parse() {
+    for text in GOOD {
+        if let Err(e) = AmConfig::parse(text) {
+            panic!("{text:?}: {e}");
+        }
+    }
 }
 
 #[test]
@@ -264,6 +296,12 @@ fn agrees_with_amtool() {
         amtool_check(amtool, dir.path(), TREE),
         "amtool rejects TREE"
     );
+    for text in GOOD {
+        assert!(
+            amtool_check(amtool, dir.path(), text),
+            "amtool rejects {text:?}"
+        );
+    }
     for (text, _) in bad_configs() {
         if text.contains("Europe/") {
             continue;

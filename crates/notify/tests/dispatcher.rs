@@ -859,3 +859,37 @@ fn scale() {
     e.am.tick().unwrap();
     println!("tick (idle): {:?}", t.elapsed());
 }
+
+#[test]
+fn reload_regroups_active_alerts() {
+    let e = env();
+    e.am.put_alerts(vec![alert(
+        &[("alertname", "Down"), ("instance", "a")],
+        T0,
+        Some(FAR),
+    )])
+    .unwrap();
+    assert_eq!(e.at(T0 + 30 * S)[0].receiver, "team");
+    let cfg = AmConfig::parse(
+        "route: {receiver: other, group_wait: 10s}\nreceivers: [{name: other}, {name: boss}, {name: sms}]\n",
+    )
+    .unwrap();
+    let bad: Vec<EscalationPolicy> =
+        serde_saphyr::from_str("- {name: p, levels: [{after: 1m, receivers: [nobody]}]}\n")
+            .unwrap();
+    match e.am.set_config(cfg.clone(), bad) {
+        Err(NotifyError::Config(v)) => {
+            assert!(v[0].contains("undefined receiver \"nobody\""), "{v:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    e.clock.set(T0 + M);
+    e.am.set_config(cfg, Vec::new()).unwrap();
+    let n = e.at(T0 + M + 10 * S);
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0].receiver, "other");
+    assert_eq!(
+        e.am.alerts(&AlertFilter::default())[0].receivers[0].name,
+        "other"
+    );
+}

@@ -1,6 +1,8 @@
 //! Chart geometry: parse the SVG, map drawn points back through the chart's scales, and
 //! compare with the input data.
 
+#![allow(clippy::unwrap_used)]
+
 use vigia_report::charts::*;
 use vigia_report::{Lang, Unit};
 
@@ -45,7 +47,7 @@ fn path_points(d: &str) -> Vec<(f64, f64)> {
         .collect()
 }
 
-fn series_paths<'a>(doc: &'a roxmltree::Document, i: usize) -> Vec<Vec<(f64, f64)>> {
+fn series_paths(doc: &roxmltree::Document, i: usize) -> Vec<Vec<(f64, f64)>> {
     doc.descendants()
         .filter(|n| n.attribute("data-series") == Some(&i.to_string()))
         .flat_map(|g| {

@@ -2,6 +2,12 @@
 //! (`{{ $labels.x }}`, `{{ $value | humanize }}`, `{{ printf "%.2f" $value }}`, `if`/`else`),
 //! with Prometheus's template functions. Missing map keys expand to "" (`missingkey=zero`).
 //! The supported syntax and functions are listed in the crate README.
+//!
+//! A second entry point renders over a generic nested data model ([`Data`]) with `{{ define }}`
+//! / `{{ template "name" . }}` blocks from a [`TemplateSet`], `{{ with }}`, and Alertmanager's
+//! notification-template helpers (`.Alerts.Firing`, `.Alerts.Resolved`, KV `.SortedPairs`,
+//! `.Names`, `.Values`, `.Remove`, and the `join`, `stringSlice`, `trimSpace` functions); the
+//! notification receivers use it for their message templates.
 
 use regex::Regex;
 use std::collections::BTreeMap;
@@ -14,6 +20,40 @@ pub struct TemplateError(pub String);
 
 fn terr<T>(m: impl Into<String>) -> Result<T, TemplateError> {
     Err(TemplateError(m.into()))
+}
+
+/// A generic template value for [`Template::render_data`] and [`TemplateSet::render`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Data {
+    /// A string.
+    Str(String),
+    /// A number.
+    Num(f64),
+    /// A boolean.
+    Bool(bool),
+    /// A label or annotation set (Alertmanager's `KV`): missing keys are "", and it has the
+    /// methods `SortedPairs` (list of `.Name`/`.Value`), `Names`, `Values` and `Remove`.
+    Kv(BTreeMap<String, String>),
+    /// A struct: named fields; a missing field is an error.
+    Obj(BTreeMap<String, Data>),
+    /// A list; a list of structs with a `Status` field also has `.Firing` and `.Resolved`.
+    List(Vec<Data>),
+    /// No value.
+    Nil,
+}
+
+impl Data {
+    fn to_val(&self) -> Val {
+        match self {
+            Data::Str(s) => Val::Str(s.clone()),
+            Data::Num(n) => Val::Num(*n),
+            Data::Bool(b) => Val::Bool(*b),
+            Data::Kv(m) => Val::Kv(m.clone()),
+            Data::Obj(m) => Val::Obj(m.iter().map(|(k, v)| (k.clone(), v.to_val())).collect()),
+            Data::List(l) => Val::List(l.iter().map(Data::to_val).collect()),
+            Data::Nil => Val::Nil,
+        }
+    }
 }
 
 /// What a template sees: the alert's labels and value, external labels and URL.
@@ -71,12 +111,17 @@ enum Node {
     Action(Pipeline),
     If(Vec<(Pipeline, Vec<Node>)>, Vec<Node>),
     Range(Option<String>, Pipeline, Vec<Node>),
+    With(Pipeline, Vec<Node>, Vec<Node>),
+    Call(String, Option<Pipeline>),
 }
+
+type Defs = BTreeMap<String, Vec<Node>>;
 
 /// A parsed template.
 #[derive(Debug, Clone)]
 pub struct Template {
     nodes: Vec<Node>,
+    defs: Defs,
 }
 
 /// A runtime value.
@@ -89,6 +134,8 @@ enum Val {
     List(Vec<Val>),
     Dot,
     Nil,
+    Kv(BTreeMap<String, String>),
+    Obj(BTreeMap<String, Val>),
 }
 
 enum Chunk {
@@ -350,7 +397,7 @@ impl P {
         if func.is_none() && args.is_empty() {
             return terr("missing value for command");
         }
-        if func.is_none() && args.len() > 1 {
+        if func.is_none() && args.len() > 1 && method_name(&args[0]).is_none() {
             return terr("can't give argument to non-function");
         }
         Ok(Command { func, args })
@@ -417,7 +464,21 @@ const FUNCS: &[&str] = &[
     "label",
     "value",
     "sortByLabel",
+    "join",
+    "stringSlice",
+    "trimSpace",
 ];
+
+/// Methods callable with arguments (`.CommonLabels.Remove .GroupLabels.Names`).
+const METHODS: &[&str] = &["Remove"];
+
+fn method_name(o: &Operand) -> Option<&str> {
+    let f = match o {
+        Operand::Field(f) | Operand::Var(_, f) => f,
+        _ => return None,
+    };
+    f.last().map(String::as_str).filter(|m| METHODS.contains(m))
+}
 
 fn check_func(n: &str) -> Result<(), TemplateError> {
     if FUNCS.contains(&n) {
@@ -433,6 +494,9 @@ enum Ctl {
     Else,
     End,
     Range(Option<String>, Pipeline),
+    With(Pipeline),
+    Define(String),
+    Call(String, Option<Pipeline>),
     Plain(Pipeline),
     Comment,
 }
@@ -484,9 +548,23 @@ fn parse_action(a: &str) -> Result<Ctl, TemplateError> {
             };
             Ok(Ctl::Range(var, mk(from, false)?))
         }
-        "with" | "define" | "template" | "block" | "break" | "continue" => {
-            terr(format!("{head:?} is not supported"))
+        "with" => Ok(Ctl::With(mk(1, false)?)),
+        "define" | "template" => {
+            let Some(Tok::Str(name)) = toks.get(1) else {
+                return terr(format!("{head} needs a quoted template name"));
+            };
+            if head == "define" {
+                if toks.len() != 2 {
+                    return terr("unexpected tokens after define name");
+                }
+                Ok(Ctl::Define(name.clone()))
+            } else if toks.len() == 2 {
+                Ok(Ctl::Call(name.clone(), None))
+            } else {
+                Ok(Ctl::Call(name.clone(), Some(mk(2, false)?)))
+            }
         }
+        "block" | "break" | "continue" => terr(format!("{head:?} is not supported")),
         _ => Ok(Ctl::Plain(mk(0, true)?)),
     }
 }
@@ -500,6 +578,7 @@ enum Stop {
 
 fn parse_nodes(
     chunks: &mut std::iter::Peekable<std::vec::IntoIter<Chunk>>,
+    defs: &mut Defs,
 ) -> Result<(Vec<Node>, Stop), TemplateError> {
     let mut nodes = Vec::new();
     while let Some(c) = chunks.next() {
@@ -520,7 +599,7 @@ fn parse_nodes(
                     let mut cond = p;
                     let else_body;
                     loop {
-                        let (body, stop) = parse_nodes(chunks)?;
+                        let (body, stop) = parse_nodes(chunks, defs)?;
                         branches.push((cond, body));
                         match stop {
                             Stop::End => {
@@ -529,7 +608,7 @@ fn parse_nodes(
                             }
                             Stop::ElseIf(p2) => cond = p2,
                             Stop::Else => {
-                                let (body, stop) = parse_nodes(chunks)?;
+                                let (body, stop) = parse_nodes(chunks, defs)?;
                                 if !matches!(stop, Stop::End) {
                                     return terr("expected {{end}} after {{else}}");
                                 }
@@ -541,8 +620,31 @@ fn parse_nodes(
                     }
                     nodes.push(Node::If(branches, else_body));
                 }
+                Ctl::With(p) => {
+                    let (body, stop) = parse_nodes(chunks, defs)?;
+                    let else_body = match stop {
+                        Stop::End => Vec::new(),
+                        Stop::Else => {
+                            let (b, stop) = parse_nodes(chunks, defs)?;
+                            if !matches!(stop, Stop::End) {
+                                return terr("expected {{end}} after {{else}}");
+                            }
+                            b
+                        }
+                        _ => return terr("with without {{end}}"),
+                    };
+                    nodes.push(Node::With(p, body, else_body));
+                }
+                Ctl::Define(name) => {
+                    let (body, stop) = parse_nodes(chunks, defs)?;
+                    if !matches!(stop, Stop::End) {
+                        return terr(format!("define {name:?} without {{{{end}}}}"));
+                    }
+                    defs.insert(name, body);
+                }
+                Ctl::Call(name, p) => nodes.push(Node::Call(name, p)),
                 Ctl::Range(v, p) => {
-                    let (body, stop) = parse_nodes(chunks)?;
+                    let (body, stop) = parse_nodes(chunks, defs)?;
                     if !matches!(stop, Stop::End) {
                         return terr("range without {{end}}");
                     }
@@ -564,9 +666,10 @@ impl Template {
     /// Parses a template.
     pub fn parse(src: &str) -> Result<Template, TemplateError> {
         let mut chunks = split(src)?.into_iter().peekable();
-        let (nodes, stop) = parse_nodes(&mut chunks)?;
+        let mut defs = Defs::new();
+        let (nodes, stop) = parse_nodes(&mut chunks, &mut defs)?;
         match stop {
-            Stop::Eof => Ok(Template { nodes }),
+            Stop::Eof => Ok(Template { nodes, defs }),
             Stop::End => terr("unexpected {{end}}"),
             Stop::Else | Stop::ElseIf(_) => terr("unexpected {{else}}"),
         }
@@ -594,11 +697,79 @@ impl Template {
             (String::new(), Val::Dot),
         ];
         let mut out = String::new();
-        let cx = Cx { data, query };
+        let empty = Defs::new();
+        let cx = Cx {
+            data,
+            query,
+            defs: [&self.defs, &empty],
+            depth: std::cell::Cell::new(0),
+        };
         cx.exec(&self.nodes, &Val::Dot, &mut vars, &mut out)?;
         Ok(out)
     }
+
+    /// Expands the template over generic data (`.` and `$` are `data`), with only its own
+    /// `{{ define }}` blocks.
+    pub fn render_data(&self, data: &Data) -> Result<String, TemplateError> {
+        self.render_in(data, &Defs::new())
+    }
+
+    fn render_in(&self, data: &Data, shared: &Defs) -> Result<String, TemplateError> {
+        let root = data.to_val();
+        let mut vars: Vec<(String, Val)> = vec![(String::new(), root.clone())];
+        let mut out = String::new();
+        let td = TemplateData::default();
+        let cx = Cx {
+            data: &td,
+            query: None,
+            defs: [&self.defs, shared],
+            depth: std::cell::Cell::new(0),
+        };
+        cx.exec(&self.nodes, &root, &mut vars, &mut out)?;
+        Ok(out)
+    }
 }
+
+/// Named templates (`{{ define "name" }}…{{ end }}` blocks, e.g. from Alertmanager `templates:`
+/// files) that templates rendered through [`TemplateSet::render`] can call with
+/// `{{ template "name" . }}`.
+#[derive(Debug, Clone, Default)]
+pub struct TemplateSet {
+    defs: Defs,
+}
+
+impl TemplateSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        TemplateSet::default()
+    }
+
+    /// Parses a templates file and adds its `define` blocks (a later definition of a name
+    /// replaces an earlier one); text outside the blocks is ignored.
+    pub fn add(&mut self, src: &str) -> Result<(), TemplateError> {
+        let t = Template::parse(src)?;
+        self.defs.extend(t.defs);
+        Ok(())
+    }
+
+    /// Names of the defined templates.
+    pub fn names(&self) -> Vec<String> {
+        self.defs.keys().cloned().collect()
+    }
+
+    /// Parses `src` and expands it over `data` with this set's named templates.
+    pub fn render(&self, src: &str, data: &Data) -> Result<String, TemplateError> {
+        Template::parse(src)?.render_in(data, &self.defs)
+    }
+
+    /// Expands the named template `name` over `data`.
+    pub fn execute(&self, name: &str, data: &Data) -> Result<String, TemplateError> {
+        self.render(&format!("{{{{ template {name:?} . }}}}"), data)
+    }
+}
+
+/// Maximum nesting of `{{ template }}` calls (guards against recursive definitions).
+const MAX_TEMPLATE_DEPTH: usize = 64;
 
 /// Parses and expands `src` in one go; on error returns Prometheus's
 /// `<error expanding template: …>` text instead, as Prometheus does.
@@ -612,6 +783,9 @@ pub fn expand(src: &str, data: &TemplateData, query: Option<QueryFn<'_>>) -> Str
 struct Cx<'a, 'q> {
     data: &'a TemplateData,
     query: Option<QueryFn<'q>>,
+    /// Template-local definitions first, then the shared set's.
+    defs: [&'a Defs; 2],
+    depth: std::cell::Cell<usize>,
 }
 
 impl Cx<'_, '_> {
@@ -650,10 +824,42 @@ impl Cx<'_, '_> {
                         vars.truncate(mark);
                     }
                 }
+                Node::With(p, body, else_body) => {
+                    let v = self.pipeline(p, dot, vars)?;
+                    let mark = vars.len();
+                    if truthy(&v) {
+                        self.exec(body, &v, vars, out)?;
+                    } else {
+                        self.exec(else_body, dot, vars, out)?;
+                    }
+                    vars.truncate(mark);
+                }
+                Node::Call(name, p) => {
+                    let Some(body) = self.defs.iter().find_map(|d| d.get(name)) else {
+                        return terr(format!("no such template {name:?}"));
+                    };
+                    let arg = match p {
+                        Some(p) => self.pipeline(p, dot, vars)?,
+                        None => Val::Nil,
+                    };
+                    let depth = self.depth.get();
+                    if depth >= MAX_TEMPLATE_DEPTH {
+                        return terr(format!(
+                            "template {name:?}: exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})"
+                        ));
+                    }
+                    self.depth.set(depth + 1);
+                    // A called template sees only its argument (as `.` and `$`).
+                    let mut inner_vars = vec![(String::new(), arg.clone())];
+                    let r = self.exec(body, &arg, &mut inner_vars, out);
+                    self.depth.set(depth);
+                    r?;
+                }
                 Node::Range(var, p, body) => {
                     let items = match self.pipeline(p, dot, vars)? {
                         Val::List(l) => l,
-                        Val::Map(m) => m.into_values().map(Val::Str).collect(),
+                        Val::Map(m) | Val::Kv(m) => m.into_values().map(Val::Str).collect(),
+                        Val::Obj(m) => m.into_values().collect(),
                         Val::Nil => Vec::new(),
                         other => return terr(format!("range can't iterate over {other:?}")),
                     };
@@ -676,8 +882,15 @@ impl Cx<'_, '_> {
             Val::Str(s) => s.clone(),
             Val::Num(n) => go_float(*n),
             Val::Bool(b) => b.to_string(),
-            Val::Map(m) => {
+            Val::Map(m) | Val::Kv(m) => {
                 let parts: Vec<String> = m.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                format!("map[{}]", parts.join(" "))
+            }
+            Val::Obj(m) => {
+                let parts: Vec<String> = m
+                    .iter()
+                    .map(|(k, v)| format!("{k}:{}", self.print(v)))
+                    .collect();
                 format!("map[{}]", parts.join(" "))
             }
             Val::List(l) => {
@@ -700,6 +913,36 @@ impl Cx<'_, '_> {
         for f in fields {
             v = match v {
                 Val::Map(m) => Val::Str(m.get(f).cloned().unwrap_or_default()),
+                Val::Kv(m) => match f.as_str() {
+                    "SortedPairs" => Val::List(
+                        m.into_iter()
+                            .map(|(k, v)| {
+                                Val::Obj(BTreeMap::from([
+                                    ("Name".to_string(), Val::Str(k)),
+                                    ("Value".to_string(), Val::Str(v)),
+                                ]))
+                            })
+                            .collect(),
+                    ),
+                    "Names" => Val::List(m.into_keys().map(Val::Str).collect()),
+                    "Values" => Val::List(m.into_values().map(Val::Str).collect()),
+                    _ => Val::Str(m.get(f).cloned().unwrap_or_default()),
+                },
+                Val::Obj(mut m) => match m.remove(f) {
+                    Some(x) => x,
+                    None => return terr(format!("can't evaluate field {f}")),
+                },
+                Val::List(l) if f == "Firing" || f == "Resolved" => {
+                    let want = f.to_lowercase();
+                    Val::List(
+                        l.into_iter()
+                            .filter(|a| match a {
+                                Val::Obj(o) => o.get("Status") == Some(&Val::Str(want.clone())),
+                                _ => false,
+                            })
+                            .collect(),
+                    )
+                }
                 Val::Dot => match f.as_str() {
                     "Labels" => Val::Map(self.data.labels.clone()),
                     "ExternalLabels" => Val::Map(self.data.external_labels.clone()),
@@ -752,6 +995,34 @@ impl Cx<'_, '_> {
     ) -> Result<Val, TemplateError> {
         let mut prev: Option<Val> = None;
         for c in &p.cmds {
+            if c.func.is_none()
+                && let Some(first) = c.args.first()
+                && let Some(m) = method_name(first)
+                && (c.args.len() > 1 || prev.is_some())
+            {
+                let base = match first {
+                    Operand::Field(f) => {
+                        self.field(dot.clone(), f.get(..f.len() - 1).unwrap_or(&[]))?
+                    }
+                    Operand::Var(name, f) => {
+                        let Some((_, v)) = vars.iter().rev().find(|(n, _)| n == name) else {
+                            return terr(format!("undefined variable \"${name}\""));
+                        };
+                        let v = v.clone();
+                        self.field(v, f.get(..f.len() - 1).unwrap_or(&[]))?
+                    }
+                    _ => return terr("bad method call"),
+                };
+                let mut args = Vec::new();
+                for a in c.args.iter().skip(1) {
+                    args.push(self.operand(a, dot, vars)?);
+                }
+                if let Some(pv) = prev.take() {
+                    args.push(pv);
+                }
+                prev = Some(self.method(base, m, args)?);
+                continue;
+            }
             let mut args = Vec::with_capacity(c.args.len() + 1);
             for a in &c.args {
                 args.push(self.operand(a, dot, vars)?);
@@ -773,6 +1044,21 @@ impl Cx<'_, '_> {
             prev = Some(v);
         }
         Ok(prev.unwrap_or(Val::Nil))
+    }
+
+    fn method(&self, base: Val, m: &str, args: Vec<Val>) -> Result<Val, TemplateError> {
+        match (m, base) {
+            ("Remove", Val::Kv(mut kv)) => {
+                let [Val::List(names)] = args.as_slice() else {
+                    return terr("Remove: want one list of names");
+                };
+                for n in names {
+                    kv.remove(&self.print(n));
+                }
+                Ok(Val::Kv(kv))
+            }
+            (m, b) => terr(format!("can't call method {m} on type {}", type_name(&b))),
+        }
     }
 
     fn call(&self, f: &str, a: Vec<Val>) -> Result<Val, TemplateError> {
@@ -910,7 +1196,8 @@ impl Cx<'_, '_> {
                 want(1)?;
                 Val::Num(match &a[0] {
                     Val::Str(x) => x.len() as f64,
-                    Val::Map(m) => m.len() as f64,
+                    Val::Map(m) | Val::Kv(m) => m.len() as f64,
+                    Val::Obj(m) => m.len() as f64,
                     Val::List(l) => l.len() as f64,
                     other => return terr(format!("len of {}", type_name(other))),
                 })
@@ -918,9 +1205,10 @@ impl Cx<'_, '_> {
             "index" => {
                 want(2)?;
                 match (&a[0], &a[1]) {
-                    (Val::Map(m), k) => {
+                    (Val::Map(m) | Val::Kv(m), k) => {
                         Val::Str(m.get(&self.print(k)).cloned().unwrap_or_default())
                     }
+                    (Val::Obj(m), k) => m.get(&self.print(k)).cloned().unwrap_or(Val::Nil),
                     (Val::List(l), Val::Num(i)) => l
                         .get(*i as usize)
                         .cloned()
@@ -1000,6 +1288,19 @@ impl Cx<'_, '_> {
                     other => return terr(format!("sortByLabel of {}", type_name(other))),
                 }
             }
+            "join" => {
+                want(2)?;
+                let Val::List(l) = &a[1] else {
+                    return terr(format!("join: want a list, got {}", type_name(&a[1])));
+                };
+                let parts: Vec<String> = l.iter().map(|v| self.print(v)).collect();
+                Val::Str(parts.join(&s(0)))
+            }
+            "stringSlice" => Val::List(a.iter().map(|v| Val::Str(self.print(v))).collect()),
+            "trimSpace" => {
+                want(1)?;
+                Val::Str(s(0).trim().to_string())
+            }
             other => return terr(format!("function {other:?} not defined")),
         })
     }
@@ -1014,6 +1315,8 @@ fn type_name(v: &Val) -> &'static str {
         Val::List(_) => "slice",
         Val::Dot => "struct",
         Val::Nil => "nil",
+        Val::Kv(_) => "template.KV",
+        Val::Obj(_) => "struct",
     }
 }
 
@@ -1022,8 +1325,9 @@ fn truthy(v: &Val) -> bool {
         Val::Str(s) => !s.is_empty(),
         Val::Num(n) => *n != 0.0,
         Val::Bool(b) => *b,
-        Val::Map(m) => !m.is_empty(),
+        Val::Map(m) | Val::Kv(m) => !m.is_empty(),
         Val::List(l) => !l.is_empty(),
+        Val::Obj(m) => !m.is_empty(),
         Val::Dot => true,
         Val::Nil => false,
     }
@@ -1035,9 +1339,13 @@ fn to_float(v: &Val) -> Result<f64, TemplateError> {
         Val::Str(s) => parse_go_float(s).ok_or_else(|| {
             TemplateError(format!("strconv.ParseFloat: parsing {s:?}: invalid syntax"))
         }),
-        Val::Bool(_) | Val::Map(_) | Val::List(_) | Val::Dot | Val::Nil => {
-            terr(format!("can't convert {} to float", type_name(v)))
-        }
+        Val::Bool(_)
+        | Val::Map(_)
+        | Val::List(_)
+        | Val::Dot
+        | Val::Nil
+        | Val::Kv(_)
+        | Val::Obj(_) => terr(format!("can't convert {} to float", type_name(v))),
     }
 }
 
@@ -1426,4 +1734,116 @@ fn sprintf(fmtstr: &str, args: &[Val], cx: &Cx<'_, '_>) -> String {
         out.push(')');
     }
     out
+}
+
+#[cfg(test)]
+mod data_tests {
+    use super::*;
+
+    fn kv(pairs: &[(&str, &str)]) -> Data {
+        Data::Kv(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    fn alert(status: &str, instance: &str) -> Data {
+        Data::Obj(BTreeMap::from([
+            ("Status".to_string(), Data::Str(status.into())),
+            (
+                "Labels".to_string(),
+                kv(&[("alertname", "Down"), ("instance", instance)]),
+            ),
+        ]))
+    }
+
+    fn notification() -> Data {
+        Data::Obj(BTreeMap::from([
+            ("Status".to_string(), Data::Str("firing".into())),
+            (
+                "Alerts".to_string(),
+                Data::List(vec![
+                    alert("firing", "a"),
+                    alert("resolved", "b"),
+                    alert("firing", "c"),
+                ]),
+            ),
+            ("GroupLabels".to_string(), kv(&[("alertname", "Down")])),
+            (
+                "CommonLabels".to_string(),
+                kv(&[("alertname", "Down"), ("job", "node")]),
+            ),
+            ("Escalation".to_string(), Data::Nil),
+        ]))
+    }
+
+    #[test]
+    fn alertmanager_style_templates() {
+        let mut set = TemplateSet::new();
+        set.add(
+            r#"{{ define "subject" }}[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .GroupLabels.Values | join " " }} {{ if gt (len .CommonLabels) (len .GroupLabels) }}({{ with .CommonLabels.Remove .GroupLabels.Names }}{{ .Values | join " " }}{{ end }}){{ end }}{{ end }}
+ignored text
+{{ define "list" }}{{ range .Alerts.Firing }}{{ .Labels.instance }};{{ end }}{{ end }}"#,
+        )
+        .unwrap();
+        assert_eq!(set.names(), ["list", "subject"]);
+        let d = notification();
+        assert_eq!(
+            set.execute("subject", &d).unwrap(),
+            "[FIRING:2] Down (node)"
+        );
+        assert_eq!(
+            set.render(r#"{{ template "list" . }}|{{ len .Alerts.Resolved }}"#, &d)
+                .unwrap(),
+            "a;c;|1"
+        );
+        assert_eq!(
+            set.render(
+                "{{ range .CommonLabels.SortedPairs }}{{ .Name }}={{ .Value }} {{ end }}",
+                &d
+            )
+            .unwrap(),
+            "alertname=Down job=node "
+        );
+        assert_eq!(
+            set.render(
+                "{{ with .Escalation }}E{{ else }}no{{ end }} {{ .CommonLabels.missing }}.",
+                &d
+            )
+            .unwrap(),
+            "no ."
+        );
+        assert_eq!(
+            set.render(
+                r#"{{ stringSlice "a" "b" | join "," }} {{ trimSpace "  x " | title }}"#,
+                &d
+            )
+            .unwrap(),
+            "a,b X"
+        );
+        assert!(
+            set.render("{{ .Nope }}", &d).is_err(),
+            "unknown struct field"
+        );
+        assert!(set.render(r#"{{ template "missing" . }}"#, &d).is_err());
+    }
+
+    #[test]
+    fn recursive_definitions_stop() {
+        let mut set = TemplateSet::new();
+        set.add(r#"{{ define "loop" }}x{{ template "loop" . }}{{ end }}"#)
+            .unwrap();
+        let e = set.execute("loop", &Data::Nil).unwrap_err();
+        assert!(e.0.contains("maximum template depth"), "{e}");
+    }
+
+    #[test]
+    fn local_defines_in_annotation_templates() {
+        let t = Template::parse(r#"{{ define "x" }}hi {{ . }}{{ end }}{{ template "x" "there" }}"#)
+            .unwrap();
+        assert_eq!(t.render(&TemplateData::default()).unwrap(), "hi there");
+        assert_eq!(t.render_data(&Data::Nil).unwrap(), "hi there");
+    }
 }

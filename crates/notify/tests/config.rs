@@ -327,3 +327,42 @@ fn agrees_with_amtool() {
         assert_eq!(receivers(&cfg, &labels), want);
     }
 }
+
+/// The example at the top of docs/alerting.md parses, validates, and its `alerting:` part
+/// passes `amtool check-config`.
+#[test]
+fn documented_example_is_valid() {
+    #[derive(serde::Deserialize)]
+    struct Top {
+        alerting: AmConfig,
+        escalations: Vec<vigia_notify::EscalationPolicy>,
+    }
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/alerting.md"),
+    )
+    .unwrap();
+    let start = doc.find("```yaml\n").unwrap() + 8;
+    let text = &doc[start..start + doc[start..].find("```").unwrap()];
+    let top: Top = serde_saphyr::from_str(text).unwrap();
+    assert!(
+        top.alerting.validate().is_empty(),
+        "{:?}",
+        top.alerting.validate()
+    );
+    assert!(vigia_notify::validate_escalations(&top.alerting, &top.escalations).is_empty());
+    let web = l(&[("team", "web"), ("env", "prod"), ("severity", "critical")]);
+    assert_eq!(receivers(&top.alerting, &web), ["oncall-sms", "web-slack"]);
+    let Some(amtool) = amtool() else { return };
+    let alerting: String = text
+        .lines()
+        .skip_while(|l| !l.starts_with("alerting:"))
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with("  "))
+        .map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l)))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        amtool_check(amtool, dir.path(), &alerting),
+        "amtool rejects:\n{alerting}"
+    );
+}

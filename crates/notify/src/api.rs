@@ -252,3 +252,22 @@ impl AlertFilter {
             .map_err(|e| format!("invalid receiver regex {re:?}: {e}"))
     }
 }
+
+impl PostableAlert {
+    /// Converts a rule-manager alert like Prometheus's notifier does: `startsAt` is when it
+    /// started firing, `endsAt` its resolution time or, while firing, its validity limit.
+    pub fn from_rule_alert(a: &vigia_rules::Alert) -> Self {
+        let starts = if a.starts_at_ms != 0 {
+            a.starts_at_ms
+        } else {
+            a.active_at_ms
+        };
+        Self {
+            labels: a.labels.clone(),
+            annotations: a.annotations.clone(),
+            starts_at: Some(fmt_time(starts)),
+            ends_at: (a.ends_at_ms != 0).then(|| fmt_time(a.ends_at_ms)),
+            generator_url: (!a.generator_url.is_empty()).then(|| a.generator_url.clone()),
+        }
+    }
+}

@@ -337,6 +337,8 @@ struct State {
     sil_cache: HashMap<String, Vec<AmMatcher>>,
     /// Something changed since the last snapshot.
     dirty: bool,
+    /// Escalations refused by the sink: fingerprint → earliest retry (ms).
+    esc_retry: HashMap<u64, i64>,
 }
 
 /// Go's `model.LabelSet.String()`: `{a="b", c="d"}`.
@@ -621,6 +623,7 @@ impl Alertmanager {
             hist: Vec::new(),
             sil_cache: HashMap::new(),
             dirty: false,
+            esc_retry: HashMap::new(),
         };
         st.sil_cache = st
             .silences
@@ -932,6 +935,7 @@ impl Alertmanager {
             }
             st.hist.push(e);
         }
+        let mut retry = Vec::new();
         for (e, r) in esc_results {
             let policy = e.policy.clone();
             let Some(a) = st.alerts.get_mut(&e.fp) else {
@@ -961,11 +965,16 @@ impl Alertmanager {
                 Err(err) => {
                     h.kind = HistoryKind::NotifyFailed;
                     h.detail = Some(err);
+                    retry.push(e.fp);
                 }
             }
             if h.kind == HistoryKind::NotifyFailed || !e.resolved {
                 st.hist.push(h);
             }
+        }
+        st.esc_retry.retain(|_, t| *t > now);
+        for fp in retry {
+            st.esc_retry.insert(fp, now + self.opts.retry_ms);
         }
         self.cleanup(&mut st, now);
         self.persist(&mut st)
@@ -1065,6 +1074,9 @@ impl Alertmanager {
     fn plan_escalations(&self, st: &State, now: i64) -> Vec<EscSend> {
         let mut out = Vec::new();
         for a in st.alerts.values() {
+            if st.esc_retry.get(&a.fp).is_some_and(|t| *t > now) {
+                continue;
+            }
             if a.done(now) {
                 if a.esc_level > 0 && !a.esc_resolved_sent {
                     let policy = a.esc_policy.clone().unwrap_or_default();

@@ -893,3 +893,55 @@ fn reload_regroups_active_alerts() {
         "other"
     );
 }
+
+#[test]
+fn refused_escalation_is_retried_after_a_pause() {
+    let e = env();
+    e.am.put_alerts(vec![alert(
+        &[("alertname", "Slow"), ("instance", "a"), ("team", "web")],
+        T0,
+        Some(FAR),
+    )])
+    .unwrap();
+    assert_eq!(e.at(T0 + 30 * S).len(), 1);
+    *e.sink.fail.lock().unwrap() = true;
+    e.at(T0 + 10 * M);
+    *e.sink.fail.lock().unwrap() = false;
+    assert!(
+        e.at(T0 + 10 * M + 5 * S).is_empty(),
+        "pause after a refusal"
+    );
+    let n = e.at(T0 + 10 * M + 10 * S);
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0].escalation.as_ref().unwrap().level, 1);
+    let h = e.am.history(None, 0, i64::MAX);
+    assert_eq!(
+        h.iter()
+            .filter(|x| x.kind == HistoryKind::NotifyFailed)
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn rule_alert_conversion() {
+    let a = vigia_rules::Alert {
+        labels: BTreeMap::from([("alertname".to_string(), "X".to_string())]),
+        annotations: BTreeMap::new(),
+        state: vigia_rules::AlertState::Firing,
+        active_at_ms: T0 - M,
+        starts_at_ms: T0,
+        ends_at_ms: T0 + 4 * M,
+        resolved_at_ms: 0,
+        value: 1.0,
+        generator_url: "http://vigia/graph?g0.expr=up".to_string(),
+        fingerprint: 0,
+    };
+    let p = PostableAlert::from_rule_alert(&a);
+    assert_eq!(p.starts_at.as_deref(), Some("2026-11-23T10:00:00.000Z"));
+    assert_eq!(p.ends_at.as_deref(), Some("2026-11-23T10:04:00.000Z"));
+    assert_eq!(
+        p.generator_url.as_deref(),
+        Some("http://vigia/graph?g0.expr=up")
+    );
+}

@@ -30,4 +30,4 @@ pub use forwarder::{ForwardStats, Forwarder, postable_alerts};
 pub use integrations::{Integration, IntegrationKind, IntegrationSpec, receiver_integrations};
 pub use message::{Escalation, Notification, NotifyAlert, Status};
 pub use outbox::{DeliveryReport, Outbox, ResultCallback};
-pub use templates::Templates;
+pub use templates::{Templates, notification_data};

@@ -1,14 +1,87 @@
-//! Custom message templates of the receivers (`title`, `text`, `subject`, `html`, …): the
-//! `templates:` files' `{{ define }}` blocks plus rendering of a template string over a
-//! notification. Fields without a template use vigia's built-in texts ([`crate::render`]).
+//! Custom message templates of the receivers (`title`, `text`, `subject`, `html`, …): Go
+//! templates over Alertmanager's notification data, rendered with `vigia-rules`' template
+//! engine, with `{{ define }}` blocks from the `templates:` files. Fields without a template use
+//! vigia's built-in texts ([`crate::render`]).
+//!
+//! The data is Alertmanager's: `.Receiver`, `.Status`, `.Alerts` (each with `.Status`,
+//! `.Labels`, `.Annotations`, `.StartsAt`, `.EndsAt` (RFC 3339 strings), `.GeneratorURL`,
+//! `.Fingerprint`; `.Alerts.Firing` / `.Alerts.Resolved`), `.GroupLabels`, `.CommonLabels`,
+//! `.CommonAnnotations` (with `.SortedPairs`, `.Names`, `.Values`, `.Remove`), `.ExternalURL`;
+//! vigia adds `.GroupKey`, `.TruncatedAlerts` and `.Escalation` (`.Level`, `.Severity`,
+//! `.Policy`, or empty).
 
+use crate::config::{NotifySettings, ReceiverConfig};
 use crate::error::DeliveryError;
-use crate::message::Notification;
+use crate::message::{Notification, NotifyAlert, Status};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use vigia_rules::template::{Data, Template, TemplateSet};
 
 /// The template set of a configuration (`templates:` files).
 #[derive(Debug, Clone, Default)]
 pub struct Templates {
-    _private: (),
+    set: TemplateSet,
+}
+
+fn status(s: Status) -> Data {
+    Data::Str(
+        match s {
+            Status::Firing => "firing",
+            Status::Resolved => "resolved",
+        }
+        .into(),
+    )
+}
+
+fn alert_data(a: &NotifyAlert) -> Data {
+    Data::Obj(BTreeMap::from([
+        ("Status".to_string(), status(a.status)),
+        ("Labels".to_string(), Data::Kv(a.labels.clone())),
+        ("Annotations".to_string(), Data::Kv(a.annotations.clone())),
+        ("StartsAt".to_string(), Data::Str(a.starts_at.clone())),
+        ("EndsAt".to_string(), Data::Str(a.ends_at.clone())),
+        (
+            "GeneratorURL".to_string(),
+            Data::Str(a.generator_url.clone()),
+        ),
+        ("Fingerprint".to_string(), Data::Str(a.fingerprint.clone())),
+    ]))
+}
+
+/// The template data of a notification (see the module docs).
+pub fn notification_data(n: &Notification) -> Data {
+    let escalation = match &n.escalation {
+        Some(e) => Data::Obj(BTreeMap::from([
+            ("Level".to_string(), Data::Num(f64::from(e.level))),
+            ("Severity".to_string(), Data::Str(e.severity.clone())),
+            ("Policy".to_string(), Data::Str(e.policy.clone())),
+        ])),
+        None => Data::Nil,
+    };
+    Data::Obj(BTreeMap::from([
+        ("Receiver".to_string(), Data::Str(n.receiver.clone())),
+        ("Status".to_string(), status(n.status)),
+        (
+            "Alerts".to_string(),
+            Data::List(n.alerts.iter().map(alert_data).collect()),
+        ),
+        ("GroupLabels".to_string(), Data::Kv(n.group_labels.clone())),
+        (
+            "CommonLabels".to_string(),
+            Data::Kv(n.common_labels.clone()),
+        ),
+        (
+            "CommonAnnotations".to_string(),
+            Data::Kv(n.common_annotations.clone()),
+        ),
+        ("ExternalURL".to_string(), Data::Str(n.external_url.clone())),
+        ("GroupKey".to_string(), Data::Str(n.group_key.clone())),
+        (
+            "TruncatedAlerts".to_string(),
+            Data::Num(n.truncated_alerts as f64),
+        ),
+        ("Escalation".to_string(), escalation),
+    ]))
 }
 
 impl Templates {
@@ -17,14 +90,43 @@ impl Templates {
         Templates::default()
     }
 
-    /// Renders `src` over `n`. Text without template actions is returned unchanged.
-    pub fn render(&self, src: &str, _n: &Notification) -> Result<String, DeliveryError> {
+    /// Adds the `define` blocks of one templates file; `name` labels errors.
+    pub fn add(&mut self, name: &str, text: &str) -> Result<(), String> {
+        self.set
+            .add(text)
+            .map_err(|e| format!("template file {name}: {e}"))
+    }
+
+    /// Reads templates files.
+    pub fn load(paths: &[PathBuf]) -> Result<Templates, String> {
+        let mut t = Templates::new();
+        for p in paths {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("template file {}: {e}", p.display()))?;
+            t.add(&p.display().to_string(), &text)?;
+        }
+        Ok(t)
+    }
+
+    /// Reads the files matching Alertmanager `templates:` globs (relative ones against `base`,
+    /// the configuration file's directory; wildcards in the file name).
+    pub fn load_globs(patterns: &[String], base: &Path) -> Result<Templates, String> {
+        Templates::load(&vigia_rules::expand_rule_files(patterns, base))
+    }
+
+    /// Names of the defined templates.
+    pub fn names(&self) -> Vec<String> {
+        self.set.names()
+    }
+
+    /// Renders `src` over `n`.
+    pub fn render(&self, src: &str, n: &Notification) -> Result<String, DeliveryError> {
         if !src.contains("{{") {
             return Ok(src.to_string());
         }
-        Err(DeliveryError::permanent(format!(
-            "template {src:?}: Go templates are not supported in this field"
-        )))
+        self.set
+            .render(src, &notification_data(n))
+            .map_err(|e| DeliveryError::permanent(format!("template {src:?}: {e}")))
     }
 
     /// Renders `custom` when set, else the built-in default.
@@ -36,14 +138,162 @@ impl Templates {
     ) -> Result<String, DeliveryError> {
         match custom {
             None => Ok(default(n)),
-            Some(src) if src.contains("{{") => {
-                tracing::warn!(
-                    template = src,
-                    "custom template not supported; using vigia's default text"
-                );
-                Ok(default(n))
-            }
             Some(src) => self.render(src, n),
         }
+    }
+
+    /// Parse errors of every template field of the receivers (and SMS messages), one string
+    /// each, for configuration checks.
+    pub fn check(&self, receivers: &[ReceiverConfig], settings: &NotifySettings) -> Vec<String> {
+        let mut errs = Vec::new();
+        let mut chk = |at: String, src: Option<&String>| {
+            if let Some(s) = src
+                && let Err(e) = Template::parse(s)
+            {
+                errs.push(format!("{at}: template {s:?}: {e}"));
+            }
+        };
+        for r in receivers {
+            let name = &r.name;
+            for (i, c) in r.slack_configs.iter().enumerate() {
+                let at = |f: &str| format!("receiver {name:?} slack_configs[{i}] {f}");
+                for (f, v) in [
+                    ("title", &c.title),
+                    ("title_link", &c.title_link),
+                    ("text", &c.text),
+                    ("pretext", &c.pretext),
+                    ("color", &c.color),
+                    ("fallback", &c.fallback),
+                    ("footer", &c.footer),
+                    ("callback_id", &c.callback_id),
+                    ("username", &c.username),
+                ] {
+                    chk(at(f), v.as_ref());
+                }
+                for fl in &c.fields {
+                    chk(at("fields.title"), Some(&fl.title));
+                    chk(at("fields.value"), Some(&fl.value));
+                }
+            }
+            for (i, c) in r.email_configs.iter().enumerate() {
+                let at = |f: &str| format!("receiver {name:?} email_configs[{i}] {f}");
+                chk(at("html"), c.html.as_ref());
+                chk(at("text"), c.text.as_ref());
+                chk(at("to"), Some(&c.to));
+                for (k, v) in &c.headers {
+                    chk(at(&format!("headers.{k}")), Some(v));
+                }
+            }
+            for (i, c) in r.pagerduty_configs.iter().enumerate() {
+                let at = |f: &str| format!("receiver {name:?} pagerduty_configs[{i}] {f}");
+                for (f, v) in [
+                    ("description", &c.description),
+                    ("client", &c.client),
+                    ("client_url", &c.client_url),
+                    ("source", &c.source),
+                    ("severity", &c.severity),
+                    ("class", &c.class),
+                    ("component", &c.component),
+                    ("group", &c.group),
+                ] {
+                    chk(at(f), v.as_ref());
+                }
+                for (k, v) in &c.details {
+                    chk(at(&format!("details.{k}")), Some(v));
+                }
+            }
+            for (i, c) in r.opsgenie_configs.iter().enumerate() {
+                let at = |f: &str| format!("receiver {name:?} opsgenie_configs[{i}] {f}");
+                for (f, v) in [
+                    ("message", &c.message),
+                    ("description", &c.description),
+                    ("source", &c.source),
+                    ("tags", &c.tags),
+                    ("note", &c.note),
+                    ("priority", &c.priority),
+                    ("entity", &c.entity),
+                    ("actions", &c.actions),
+                ] {
+                    chk(at(f), v.as_ref());
+                }
+                for (k, v) in &c.details {
+                    chk(at(&format!("details.{k}")), Some(v));
+                }
+            }
+        }
+        for (i, s) in settings.sms.iter().enumerate() {
+            chk(format!("notify.sms[{i}] message"), s.message.as_ref());
+        }
+        errs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::Escalation;
+    use crate::render::tests::notification;
+
+    #[test]
+    fn renders_alertmanager_data_with_defines() {
+        let mut t = Templates::new();
+        t.add(
+            "custom.tmpl",
+            r#"{{ define "my.title" }}{{ .Status | toUpper }} {{ .CommonLabels.alertname }} ({{ len .Alerts.Firing }}){{ end }}"#,
+        )
+        .unwrap();
+        let mut n = notification("team", 2);
+        assert_eq!(
+            t.render(r#"{{ template "my.title" . }}"#, &n).unwrap(),
+            "FIRING HighErrors (2)"
+        );
+        assert_eq!(
+            t.render(
+                "{{ range .Alerts }}{{ .Labels.instance }}:{{ .Annotations.summary }} {{ end }}",
+                &n
+            )
+            .unwrap(),
+            "i0:HighErrors is <bad> i1:HighErrors is <bad> "
+        );
+        assert_eq!(
+            t.render(
+                "{{ .Receiver }} {{ .ExternalURL }} {{ if .Escalation }}E{{ end }}",
+                &n
+            )
+            .unwrap(),
+            "team http://vigia:9090 "
+        );
+        n.escalation = Some(Escalation {
+            level: 2,
+            severity: "critical".into(),
+            policy: "p".into(),
+        });
+        assert_eq!(
+            t.render(
+                "{{ with .Escalation }}L{{ .Level }} {{ .Severity }}{{ end }}",
+                &n
+            )
+            .unwrap(),
+            "L2 critical"
+        );
+        assert!(t.render("{{ .Nope }}", &n).is_err());
+        assert_eq!(t.render_or(None, &n, |_| "dflt".into()).unwrap(), "dflt");
+        assert!(t.add("bad.tmpl", "{{ define \"x\" }}").is_err());
+    }
+
+    #[test]
+    fn check_reports_bad_template_fields() {
+        let r = ReceiverConfig {
+            name: "r".into(),
+            slack_configs: vec![crate::config::SlackConfig {
+                title: Some("{{ .Status ".into()),
+                text: Some("{{ .Status }}".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let errs = Templates::new().check(&[r], &NotifySettings::default());
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].contains("slack_configs[0] title"));
     }
 }

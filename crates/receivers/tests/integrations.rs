@@ -325,3 +325,74 @@ fn invalid_configuration_is_refused_with_every_problem() {
     assert!(err.contains("no global Slack API URL"), "{err}");
     assert!(err.contains("no global SMTP smarthost set"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_templates_from_templates_files() {
+    let (sink, url, _srv) = start_sink().await;
+    let dir = tempfile::tempdir().unwrap();
+    let tmpl = dir.path().join("campaign.tmpl");
+    std::fs::write(
+        &tmpl,
+        r#"{{ define "campaign.title" }}{{ .CommonLabels.alertname }} ×{{ len .Alerts.Firing }}{{ end }}
+{{ define "campaign.text" }}{{ range .Alerts }}• {{ .Labels.instance }}: {{ .Annotations.summary }}
+{{ end }}{{ end }}"#,
+    )
+    .unwrap();
+    let receivers: Vec<ReceiverConfig> = yaml(&format!(
+        r#"
+- name: team
+  slack_configs:
+    - api_url: {url}/slack
+      title: '{{{{ template "campaign.title" . }}}}'
+      text: '{{{{ template "campaign.text" . }}}}'
+      color: '{{{{ if eq .Status "firing" }}}}#ff0000{{{{ else }}}}#00ff00{{{{ end }}}}'
+  pagerduty_configs:
+    - routing_key: k
+      url: {url}/pd
+      description: '{{{{ .GroupLabels.alertname }}}} for {{{{ .Receiver }}}}'
+      details: {{hosts: '{{{{ range .Alerts }}}}{{{{ .Labels.instance }}}} {{{{ end }}}}'}}
+"#
+    ));
+    let templates =
+        vigia_receivers::Templates::load_globs(&["*.tmpl".to_string()], dir.path()).unwrap();
+    assert_eq!(templates.names(), ["campaign.text", "campaign.title"]);
+    let settings = NotifySettings::default();
+    assert!(templates.check(&receivers, &settings).is_empty());
+    let (cb, _) = collector();
+    let ob = Outbox::open(
+        dir.path().join("outbox"),
+        settings,
+        receivers,
+        GlobalConfig::default(),
+        cb,
+        Handle::current(),
+    )
+    .unwrap();
+    ob.set_templates(templates);
+    let mut n = notification("team", "LowRegistrations", 2, Status::Firing);
+    ob.enqueue(n.clone()).unwrap();
+    n.escalation = Some(Escalation {
+        level: 2,
+        severity: "critical".into(),
+        policy: "campaign".into(),
+    });
+    ob.enqueue(n).unwrap();
+    wait_until("4 requests", || sink.count() == 4).await;
+    let slack = sink.on_path("/slack");
+    let a = &slack[0].json()["attachments"][0];
+    assert_eq!(a["title"], "LowRegistrations ×2");
+    assert_eq!(
+        a["text"],
+        "• host0: LowRegistrations on host0\n• host1: LowRegistrations on host1\n"
+    );
+    assert_eq!(a["color"], "#ff0000");
+    // The escalation marker is added to custom titles too.
+    assert_eq!(
+        slack[1].json()["attachments"][0]["title"],
+        "ESCALATED (level 2) LowRegistrations ×2"
+    );
+    let pd = sink.on_path("/pd")[0].json();
+    assert_eq!(pd["payload"]["summary"], "LowRegistrations for team");
+    assert_eq!(pd["payload"]["custom_details"]["hosts"], "host0 host1 ");
+    ob.shutdown().await;
+}

@@ -308,6 +308,13 @@ pub struct Config {
     pub kpis: Vec<vigia_server::kpi::KpiConfig>,
     /// `rule_files:` — Prometheus rule files (globs in the file name), relative to the config file.
     pub rule_files: Vec<String>,
+    /// `alerting:` — an Alertmanager configuration (routing tree, receivers, inhibit rules,
+    /// time intervals); `None` runs no alert routing.
+    pub alerting: Option<vigia_notify::AmConfig>,
+    /// `escalations:` — vigia's escalation policies for unacknowledged alerts.
+    pub escalations: Vec<vigia_notify::EscalationPolicy>,
+    /// `notify:` — vigia's delivery settings (SMS, Alertmanager forwarding, rate limits, retries).
+    pub notify: vigia_receivers::NotifySettings,
     /// Directory of the configuration file (rule file paths are relative to it).
     pub base_dir: PathBuf,
     /// The file's text, for `/api/v1/status/config` (rendered redacted).
@@ -328,6 +335,9 @@ struct TopLevel {
     anomaly: Option<serde::de::IgnoredAny>,
     kpis: Option<serde::de::IgnoredAny>,
     rule_files: Option<serde::de::IgnoredAny>,
+    alerting: Option<serde::de::IgnoredAny>,
+    escalations: Option<serde::de::IgnoredAny>,
+    notify: Option<serde::de::IgnoredAny>,
 }
 
 /// Parses only one section, ignoring the others, so each section's first error is reported
@@ -354,6 +364,13 @@ section_parser!(parse_query, query, QuerySection);
 section_parser!(parse_anomaly, anomaly, AnomalySection);
 section_parser!(parse_kpis, kpis, Vec<vigia_server::kpi::KpiConfig>);
 section_parser!(parse_rule_files, rule_files, Vec<String>);
+section_parser!(parse_alerting, alerting, vigia_notify::AmConfig);
+section_parser!(
+    parse_escalations,
+    escalations,
+    Vec<vigia_notify::EscalationPolicy>
+);
+section_parser!(parse_notify, notify, vigia_receivers::NotifySettings);
 
 fn located(file: &Path, e: &serde_saphyr::Error) -> ConfigError {
     let (line, column) = e
@@ -407,6 +424,17 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
     take!(parse_anomaly, anomaly);
     take!(parse_kpis, kpis);
     take!(parse_rule_files, rule_files);
+    match parse_alerting(text) {
+        Ok(v) => cfg.alerting = v,
+        Err(e) => {
+            let err = located(file, &e);
+            if !errors.contains(&err) {
+                errors.push(err);
+            }
+        }
+    }
+    take!(parse_escalations, escalations);
+    take!(parse_notify, notify);
     cfg.base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
     errors.sort_by_key(|e| (e.line, e.column));
     errors.extend(validate(&cfg).into_iter().map(|message| ConfigError {
@@ -425,6 +453,21 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
 /// Checks that span several fields; returns every problem.
 pub fn validate(cfg: &Config) -> Vec<String> {
     let mut errs = Vec::new();
+    match &cfg.alerting {
+        Some(am) => {
+            errs.extend(am.validate().into_iter().map(|e| format!("alerting: {e}")));
+            errs.extend(vigia_notify::validate_escalations(am, &cfg.escalations));
+            errs.extend(cfg.notify.validate(&am.receivers));
+        }
+        None => {
+            if !cfg.escalations.is_empty() {
+                errs.push(
+                    "escalations: needs an alerting: section (receivers to escalate to)".into(),
+                );
+            }
+            errs.extend(cfg.notify.validate(&[]));
+        }
+    }
     if cfg.storage.retention.as_millis() <= 0 {
         errs.push("storage.retention: must be positive".into());
     }
@@ -691,6 +734,13 @@ pub fn redacted(text: &str) -> String {
         "auth_token:",
         "routing_key:",
         "service_key:",
+        "smtp_auth_password:",
+        "auth_password:",
+        "auth_secret:",
+        "smtp_auth_secret:",
+        "slack_api_url:",
+        "api_url:",
+        "opsgenie_api_key:",
     ];
     text.lines()
         .map(|line| {

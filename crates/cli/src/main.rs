@@ -1,6 +1,7 @@
 //! `vigia`: the thin binary. Parses the command line, loads configuration, wires the concrete
 //! storage engine to ingestion, queries and the HTTP server, and runs subcommands.
 
+mod alerting;
 mod bench;
 mod config;
 mod demo;
@@ -87,6 +88,18 @@ enum TestCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Show which receivers an alert with these labels is routed to, like
+    /// `amtool config routes test` (receivers printed comma-separated).
+    Routes {
+        /// vigia configuration file (its `alerting:` section is the routing tree).
+        #[arg(long)]
+        config: PathBuf,
+        /// Exit with 1 unless the receivers are exactly these (comma-separated).
+        #[arg(long)]
+        verify_receivers: Option<String>,
+        /// Alert labels as `name=value`.
+        labels: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -112,6 +125,11 @@ fn main() -> ExitCode {
         Command::Check(CheckCommand::Config { files }) => check_config(&files),
         Command::Check(CheckCommand::Rules { files }) => tools::check_rules(&files),
         Command::Test(TestCommand::Rules { files }) => tools::test_rules(&files),
+        Command::Test(TestCommand::Routes {
+            config,
+            verify_receivers,
+            labels,
+        }) => test_routes(&config, verify_receivers.as_deref(), &labels),
     };
     match result {
         Ok(code) => code,
@@ -119,6 +137,36 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+fn test_routes(
+    file: &std::path::Path,
+    verify: Option<&str>,
+    labels: &[String],
+) -> anyhow::Result<ExitCode> {
+    let cfg = config::load(Some(file)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let am = alerting::am_config(&cfg)?;
+    let mut set = std::collections::BTreeMap::new();
+    for l in labels {
+        let Some((k, v)) = l.split_once('=') else {
+            anyhow::bail!("label {l:?}: expected name=value");
+        };
+        set.insert(k.to_string(), v.trim_matches('"').to_string());
+    }
+    let receivers: Vec<String> = am
+        .routes_for(&set)
+        .into_iter()
+        .map(|r| r.receiver)
+        .collect();
+    let got = receivers.join(",");
+    println!("{got}");
+    match verify {
+        Some(want) if want != got => {
+            eprintln!("WARNING: expected receivers \"{want}\" but got \"{got}\"");
+            Ok(ExitCode::from(1))
+        }
+        _ => Ok(ExitCode::SUCCESS),
     }
 }
 

@@ -243,26 +243,47 @@ async fn serve(
     // Rules: evaluated on their own threads, reading storage and writing through the same
     // appender as ingestion (so anomaly scores of recorded series are computed too).
     let groups = load_rules(&cfg, &args).map_err(|e| anyhow::anyhow!("rule files:\n{e}"))?;
+    // Alert management: rule alerts are routed, grouped, silenced, escalated and delivered
+    // through the durable outbox.
+    let external_url = format!("http://{}", args.listen);
+    let alerting = crate::alerting::start(
+        &cfg,
+        &args.data_dir,
+        &external_url,
+        tokio::runtime::Handle::current(),
+    )?;
+    let hub = alerting.hub.clone();
+    let alerting_hub = alerting.hub.clone();
+    let alerting_metrics = Arc::new(Mutex::new(None::<crate::alerting::Running>));
+    let external_labels = cfg.global.external_labels.clone();
     let rules = Arc::new(
         vigia_rules::RuleManager::new(
             vigia_promql::Engine::new(engine_options(&cfg)),
             db.clone(),
             appender.clone(),
             Arc::new(vigia_rules::SystemClock),
-            Arc::new(|alerts: Vec<vigia_rules::Alert>| {
-                for a in alerts.iter().filter(|a| a.state == vigia_rules::AlertState::Firing && a.resolved_at_ms == 0) {
-                    tracing::debug!(alert = a.labels.get("alertname").map(String::as_str).unwrap_or(""), fingerprint = %a.fingerprint_hex(), "alert firing");
+            Arc::new(move |alerts: Vec<vigia_rules::Alert>| {
+                let postable = crate::alerting::postable(&alerts, &external_labels);
+                if postable.is_empty() {
+                    return;
+                }
+                if let Err(e) = vigia_server::alerting::AlertHub::put_alerts(hub.as_ref(), postable)
+                {
+                    tracing::warn!(error = %e, "alerts not accepted by alert routing");
                 }
             }),
         )
         .with_options(vigia_rules::ManagerOptions {
-            external_url: format!("http://{}", args.listen),
+            external_url: external_url.clone(),
+            // Prometheus's --rules.alert.resend-delay.
+            resend_delay_ms: 60_000,
             ..vigia_rules::ManagerOptions::default()
         }),
     );
     tracing::info!(groups = groups.len(), "rules loaded");
     rules.set_groups(groups);
     rules.start();
+    *alerting_metrics.lock() = Some(alerting);
     scrape
         .apply(&cfg.global, &cfg.scrape_configs)
         .context("starting scrape loops")?;
@@ -279,6 +300,8 @@ async fn serve(
         let anomaly_for_reload = anomaly.clone();
         let db_for_reload = db.clone();
         let rules_for_reload = rules.clone();
+        let alerting_for_reload = alerting_metrics.clone();
+        let url_for_reload = external_url.clone();
         Arc::new(move || {
             // One reload at a time (SIGHUP and /-/reload may race): hold the current config.
             let mut current = current.lock();
@@ -307,6 +330,9 @@ async fn serve(
                     }
                 });
             }
+            if let Some(a) = alerting_for_reload.lock().as_ref() {
+                a.reload(&new, &url_for_reload)?;
+            }
             rules_for_reload.set_groups(groups);
             if let Some(state) = slot.lock().as_ref() {
                 *state.settings.write() = Arc::new(runtime_settings(&new));
@@ -324,17 +350,28 @@ async fn serve(
         engine,
         metadata,
         rules: Some(rules.clone()),
-        alerting: None,
+        alerting: Some(alerting_hub as Arc<dyn vigia_server::alerting::AlertHub>),
         events: Some(Arc::new(events)),
         anomalies: anomaly
             .clone()
             .map(|a| a as Arc<dyn vigia_model::AnomalyFeed>),
         scrape: Some(scrape.clone()),
         metrics,
-        extra_metrics: vec![{
-            let rules = rules.clone();
-            Arc::new(move || rules.metrics_text())
-        }],
+        extra_metrics: vec![
+            {
+                let rules = rules.clone();
+                Arc::new(move || rules.metrics_text())
+            },
+            {
+                let a = alerting_metrics.clone();
+                Arc::new(move || {
+                    a.lock()
+                        .as_ref()
+                        .map(|r| r.metrics_text())
+                        .unwrap_or_default()
+                })
+            },
+        ],
         settings: parking_lot::RwLock::new(Arc::new(runtime_settings(&cfg))),
         reload: Some(reload.clone()),
         flags: flags(&args, &cfg),
@@ -450,6 +487,9 @@ async fn serve(
 
     tracing::info!("stopping rules and scrapes");
     rules.stop();
+    if let Some(mut a) = alerting_metrics.lock().take() {
+        a.stop();
+    }
     scrape.shutdown().await;
     tracing::info!("flushing storage");
     let db2 = db.clone();

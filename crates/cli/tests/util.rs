@@ -218,8 +218,13 @@ pub struct Sink {
 impl Sink {
     /// Starts the sink on an ephemeral port.
     pub fn start() -> Sink {
+        Self::start_on(0)
+    }
+
+    /// Starts the sink on `port` (0: ephemeral).
+    pub fn start_on(port: u16) -> Sink {
         use std::io::{BufRead, BufReader, Read, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let store = got.clone();

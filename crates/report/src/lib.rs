@@ -13,6 +13,7 @@
 //! tests map every drawn point back to its data through the scales the chart reports.
 
 pub mod charts;
+pub mod dashboard;
 pub mod format;
 pub mod i18n;
 

@@ -176,3 +176,156 @@ async fn email_reaches_a_real_smtp_server() {
     assert!(body.contains("Escalated to level 1 (severity critical, policy campaign)"));
     ob.shutdown().await;
 }
+
+/// Starts aiosmtpd with `extra` arguments on `port`; returns the process guard.
+fn start_smtpd(maildir: &Path, port: u16, extra: &[&str]) -> Smtpd {
+    let mut args: Vec<String> = vec![
+        "-m".into(),
+        "aiosmtpd".into(),
+        "-n".into(),
+        "-l".into(),
+        format!("127.0.0.1:{port}"),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend([
+        "-c".into(),
+        "aiosmtpd.handlers.Mailbox".into(),
+        maildir.display().to_string(),
+    ]);
+    Smtpd(
+        Command::new("/usr/bin/python3")
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+fn make_cert(dir: &Path) -> Option<(String, String)> {
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    let ok = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then(|| (cert.display().to_string(), key.display().to_string()))
+}
+
+/// Sends one firing notification through an email receiver with `email_extra` settings
+/// (YAML flow-map entries) to `port`; returns the final report.
+async fn send_one(dir: &Path, port: u16, email_extra: &str) -> vigia_receivers::DeliveryReport {
+    let global: GlobalConfig = yaml(&format!(
+        "smtp_smarthost: localhost:{port}\nsmtp_from: vigia@example.org\n"
+    ));
+    let receivers: Vec<ReceiverConfig> = yaml(&format!(
+        "- name: mail\n  email_configs:\n    - {{to: ops@example.org, {email_extra}}}\n"
+    ));
+    let settings: NotifySettings = yaml("retry: {max_attempts: 1}");
+    let (cb, reports) = collector();
+    let ob = Outbox::open(
+        dir.join(format!("outbox-{port}-{}", email_extra.len())),
+        settings,
+        receivers,
+        global,
+        cb,
+        Handle::current(),
+    )
+    .unwrap();
+    ob.enqueue(notification("mail", "Tls", 1, Status::Firing))
+        .unwrap();
+    wait_until("final report", || {
+        reports.lock().unwrap().iter().any(|r| r.done)
+    })
+    .await;
+    ob.shutdown().await;
+    let r = reports.lock().unwrap()[0].clone();
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_over_starttls_and_smtps() {
+    if !aiosmtpd_available() {
+        assert!(
+            std::env::var("VIGIA_REQUIRE_REAL").as_deref() != Ok("1"),
+            "python3-aiosmtpd is required (VIGIA_REQUIRE_REAL=1)"
+        );
+        println!("SKIP email_over_starttls_and_smtps: python3 aiosmtpd is not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((cert, key)) = make_cert(tmp.path()) else {
+        assert!(
+            std::env::var("VIGIA_REQUIRE_REAL").as_deref() != Ok("1"),
+            "openssl is required (VIGIA_REQUIRE_REAL=1)"
+        );
+        println!("SKIP email_over_starttls_and_smtps: openssl is not available");
+        return;
+    };
+
+    // STARTTLS server that refuses mail before STARTTLS.
+    let maildir = tmp.path().join("starttls");
+    let port = free_port();
+    let _s = start_smtpd(&maildir, port, &["--tlscert", &cert, "--tlskey", &key]);
+    wait_until("smtpd", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    })
+    .await;
+
+    // require_tls (the default) with an untrusted certificate: refused, nothing delivered.
+    let r = send_one(tmp.path(), port, "require_tls: true").await;
+    assert!(!r.ok, "an unverified certificate must fail: {r:?}");
+    println!("untrusted certificate: {:?}", r.error);
+    assert!(messages(&maildir).is_empty());
+    // Trusting it: delivered over STARTTLS.
+    let r = send_one(
+        tmp.path(),
+        port,
+        "require_tls: true, tls_config: {insecure_skip_verify: true}",
+    )
+    .await;
+    assert!(r.ok, "{r:?}");
+    wait_until("STARTTLS message", || messages(&maildir).len() == 1).await;
+    assert!(messages(&maildir)[0].contains("Subject: [FIRING:1] Tls (high)"));
+
+    // require_tls against a server without STARTTLS: no downgrade to plain text.
+    let plain_dir = tmp.path().join("plain");
+    let plain_port = free_port();
+    let _p = start_smtpd(&plain_dir, plain_port, &[]);
+    wait_until("plain smtpd", || {
+        std::net::TcpStream::connect(("127.0.0.1", plain_port)).is_ok()
+    })
+    .await;
+    let r = send_one(tmp.path(), plain_port, "require_tls: true").await;
+    assert!(!r.ok, "{r:?}");
+    assert!(messages(&plain_dir).is_empty());
+
+    // Implicit TLS (SMTPS) is used on port 465, as in Alertmanager; binding it needs privileges.
+    if std::net::TcpListener::bind("127.0.0.1:465").is_err() {
+        println!("SKIP SMTPS part: cannot listen on port 465 here");
+        return;
+    }
+    let smtps_dir = tmp.path().join("smtps");
+    let _t = start_smtpd(&smtps_dir, 465, &["--smtpscert", &cert, "--smtpskey", &key]);
+    wait_until("smtps", || {
+        std::net::TcpStream::connect(("127.0.0.1", 465)).is_ok()
+    })
+    .await;
+    let r = send_one(tmp.path(), 465, "tls_config: {insecure_skip_verify: true}").await;
+    assert!(r.ok, "{r:?}");
+    wait_until("SMTPS message", || messages(&smtps_dir).len() == 1).await;
+}

@@ -253,8 +253,7 @@ async fn send_one(dir: &Path, port: u16, email_extra: &str) -> vigia_receivers::
     })
     .await;
     ob.shutdown().await;
-    let r = reports.lock().unwrap()[0].clone();
-    r
+    reports.lock().unwrap()[0].clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

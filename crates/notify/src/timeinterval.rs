@@ -162,13 +162,13 @@ pub struct TimeRange {
 fn parse_hhmm(s: &str) -> Result<u32, String> {
     let err = || format!("couldn't parse timestamp {s}, invalid format");
     let (h, m) = s.split_once(':').ok_or_else(err)?;
-    if h.is_empty() || h.len() > 2 || m.len() != 2 {
+    if h.len() != 2 || m.len() != 2 {
         return Err(err());
     }
     let h: u32 = h.parse().map_err(|_| err())?;
     let m: u32 = m.parse().map_err(|_| err())?;
     if m > 59 || h > 24 || (h == 24 && m != 0) {
-        return Err(format!("timestamp {s} out of range"));
+        return Err(err());
     }
     Ok(h * 60 + m)
 }
@@ -259,11 +259,11 @@ fn month(s: &str) -> Result<u32, String> {
     if let Some(p) = MONTHS.iter().position(|m| *m == l) {
         return Ok(p as u32 + 1);
     }
-    match l.parse::<u32>() {
-        Ok(n) if (1..=12).contains(&n) => Ok(n),
-        Ok(_) => Err(format!("{s} is not a valid month")),
-        Err(_) => Err(format!("{s} is not a valid month")),
-    }
+    // Alertmanager 0.25 accepts any number; out-of-range values are clamped to 0 or 13,
+    // which keeps ranges ordered and never matches a month by itself.
+    l.parse::<i64>()
+        .map(|n| n.clamp(0, 13) as u32)
+        .map_err(|_| format!("{s} is not a valid month"))
 }
 
 range_type!(
@@ -288,7 +288,16 @@ range_type!(
         let (a, b) = split_range(s);
         let (a, b) = (month(a)?, month(b)?);
         if a > b {
-            return Err("end month cannot be before start month".to_string());
+            let name = |m: u32| {
+                MONTHS
+                    .get((m as usize).wrapping_sub(1))
+                    .map_or(m.to_string(), |s| s.to_string())
+            };
+            return Err(format!(
+                "end month {} is before start month {}",
+                name(b),
+                name(a)
+            ));
         }
         Ok((a, b))
     }
@@ -310,11 +319,11 @@ range_type!(
             Ok(n)
         };
         let (a, b) = (p(a)?, p(b)?);
-        if a.signum() == b.signum() && a > b {
-            return Err("end day must be greater than start day".to_string());
-        }
         if a < 0 && b > 0 {
-            return Err("end day must be greater than start day".to_string());
+            return Err("end day must be negative if start day is negative".to_string());
+        }
+        if a.signum() == b.signum() && a > b {
+            return Err(format!("end day {b} is always before start day {a}"));
         }
         Ok((a, b))
     }
@@ -325,12 +334,11 @@ range_type!(YearRange, i32, "A year range such as `2024:2026`.", |s| {
     let p = |x: &str| -> Result<i32, String> {
         x.parse::<i32>()
             .ok()
-            .filter(|n| *n > 0)
             .ok_or_else(|| format!("{x} is not a valid year"))
     };
     let (a, b) = (p(a)?, p(b)?);
     if a > b {
-        return Err("end year cannot be before start year".to_string());
+        return Err(format!("end year {b} is before start year {a}"));
     }
     Ok((a, b))
 });
@@ -381,7 +389,7 @@ mod tests {
             "weekdays: ['friday:monday']",
             "days_of_month: ['0']",
             "days_of_month: ['-1:5']",
-            "months: ['13']",
+            "months: ['jan']",
             "location: Europe/Berlin",
             "hours: ['1']",
         ] {

@@ -366,3 +366,52 @@ fn documented_example_is_valid() {
         "amtool rejects:\n{alerting}"
     );
 }
+
+/// Time interval edge cases: (interval body, accepted by Alertmanager 0.25).
+const INTERVALS: &[(&str, bool)] = &[
+    ("days_of_month: ['-3:5']", false),
+    ("days_of_month: ['5:-3']", true),
+    ("days_of_month: ['-1:-3']", false),
+    ("days_of_month: ['32']", false),
+    ("days_of_month: ['0']", false),
+    ("months: ['0']", true),
+    ("months: ['13']", true),
+    ("months: ['-1:100']", true),
+    ("months: ['foo']", false),
+    ("months: ['march:january']", false),
+    ("years: ['0:5']", true),
+    ("years: ['-1']", true),
+    ("years: ['abc']", false),
+    ("years: ['2030:2020']", false),
+    ("weekdays: ['sunday:saturday']", true),
+    ("weekdays: ['saturday:sunday']", false),
+    ("times: [{start_time: '9:00', end_time: '10:00'}]", false),
+    ("times: [{start_time: '09:00', end_time: '24:01'}]", false),
+    ("times: [{start_time: '09:00', end_time: '24:00'}]", true),
+    ("times: [{start_time: '10:00', end_time: '10:00'}]", false),
+    ("location: UTC", true),
+    ("location: Local", true),
+];
+
+fn interval_config(body: &str) -> String {
+    format!(
+        "route: {{receiver: a}}\nreceivers: [{{name: a}}]\ntime_intervals: [{{name: t, time_intervals: [{{{body}}}]}}]\n"
+    )
+}
+
+#[test]
+fn time_interval_edge_cases() {
+    for (body, ok) in INTERVALS {
+        let r = AmConfig::parse(&interval_config(body));
+        assert_eq!(r.is_ok(), *ok, "{body}: {:?}", r.err());
+    }
+    let Some(amtool) = amtool() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    for (body, ok) in INTERVALS {
+        assert_eq!(
+            amtool_check(amtool, dir.path(), &interval_config(body)),
+            *ok,
+            "amtool on {body}"
+        );
+    }
+}

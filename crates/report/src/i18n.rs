@@ -169,6 +169,11 @@ keys! {
     UnknownKpi => "Unknown KPI", "KPI desconocido";
     Start => "Start", "Inicio";
     End => "End", "Fin";
+    ActionFailed => "The action failed", "La acción ha fallado";
+    Total => "Total", "Total";
+    Dashboard => "Dashboard", "Panel";
+    Previous => "previous", "anterior";
+    LowerIsBetter => "Lower is better", "Mejor cuanto más bajo";
 }
 
 #[cfg(test)]
@@ -188,7 +193,7 @@ mod tests {
             }
         }
         // Only language-neutral abbreviations may be identical.
-        assert_eq!(same, vec![Key::Utc], "untranslated keys");
+        assert_eq!(same, vec![Key::Utc, Key::Total], "untranslated keys");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod charts;
 pub mod dashboard;
 pub mod format;
 pub mod i18n;
+pub mod page;
 
 pub use format::Unit;
 pub use i18n::Lang;

@@ -1,0 +1,372 @@
+//! Rendering every shipped dashboard with synthetic data: well-formed markup, no empty panels
+//! with data, "no data" without, escaping, both languages.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use vigia_report::Lang;
+use vigia_report::dashboard::*;
+use vigia_report::i18n::{Key, t};
+use vigia_report::page::*;
+
+const NOW: f64 = 1_795_460_000.0;
+const EVIL: &str = "<script>alert(1)</script>";
+
+fn dashboards() -> Vec<Dashboard> {
+    Dashboard::load_dir(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/dashboards"),
+    )
+    .unwrap()
+}
+
+fn ctx(d: &Dashboard, ds: &[Dashboard], lang: Lang) -> PageContext {
+    let mut options = BTreeMap::new();
+    for v in &d.variables {
+        options.insert(v.name.clone(), vec!["a".to_string(), EVIL.to_string()]);
+    }
+    PageContext {
+        lang,
+        range: TimeRange::ending_at(NOW, d.time_range),
+        range_param: "24h".into(),
+        variables: d.resolve_variables(&BTreeMap::new(), &options),
+        variable_options: options,
+        nav: ds.iter().map(NavItem::of).collect(),
+        now: NOW,
+    }
+}
+
+fn labels(pairs: &[(&str, &str)]) -> LabelSet {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn synthetic(d: &Dashboard, c: &PageContext) -> DashboardData {
+    let mut data = DashboardData::default();
+    let common = |i: usize, evil: bool| {
+        let v = if evil {
+            EVIL.to_string()
+        } else {
+            format!("v{i}")
+        };
+        labels(&[
+            ("channel", &v),
+            ("instance", &v),
+            ("route", &v),
+            ("metric", &v),
+            ("severity", &v),
+            ("job", "node"),
+        ])
+    };
+    for q in d.queries(&c.variables, &c.range) {
+        let r = match q.kind {
+            QueryKind::Range => QueryResult::Range(
+                (0..3)
+                    .map(|s| SeriesData {
+                        labels: common(s, s == 2),
+                        points: (0..50)
+                            .map(|i| {
+                                let t = c.range.start + i as f64 * c.range.step;
+                                (t, (i as f64 * 0.2 + s as f64).sin().abs() * 10.0)
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            ),
+            QueryKind::Instant => QueryResult::Instant(
+                (0..3)
+                    .map(|s| InstantSample {
+                        labels: common(s, s == 1),
+                        value: 1000.0 / (s as f64 + 1.0),
+                    })
+                    .collect(),
+            ),
+        };
+        data.set(&q.panel_id, q.index, r);
+    }
+    for name in d.kpi_names() {
+        data.kpis.push(KpiData {
+            name: name.to_string(),
+            title: format!("{name} {EVIL}"),
+            unit: "ratio".into(),
+            value: Some(0.8),
+            target: 0.75,
+            direction: "higher".into(),
+            attainment: Some(1.07),
+            status: "ok".into(),
+            previous: Some(0.7),
+            trend: Some(0.14),
+            benchmark_position: Some(0.8),
+            industry_average: Some(0.6),
+            top_performers: Some(0.85),
+            history: vec![(NOW - 120.0, 0.7), (NOW - 60.0, 0.75), (NOW, 0.8)],
+            ..Default::default()
+        });
+    }
+    for (i, state) in ["firing", "pending", "acknowledged", "resolved", "silenced"]
+        .iter()
+        .enumerate()
+    {
+        data.alerts.push(AlertData {
+            fingerprint: format!("fp{i}\"><x"),
+            labels: labels(&[
+                ("alertname", "HighErrorRatio"),
+                ("instance", EVIL),
+                ("severity", "critical"),
+            ]),
+            annotations: labels(&[("summary", EVIL)]),
+            state: state.to_string(),
+            severity: "critical".into(),
+            starts_at: NOW - 600.0,
+            ack_by: (*state == "acknowledged").then(|| "ana".to_string()),
+            ack_note: (*state == "acknowledged").then(|| EVIL.to_string()),
+            escalation_level: 1,
+        });
+    }
+    data.anomalies.push(AnomalyData {
+        id: "a1".into(),
+        metric: "node_memory_MemAvailable_bytes".into(),
+        labels: labels(&[("instance", EVIL)]),
+        start: NOW - 3000.0,
+        end: None,
+        active: true,
+        peak_score: 0.97,
+        peak_at: NOW - 2000.0,
+        severity: "critical".into(),
+        pattern: Some("level_shift".into()),
+        insight: format!("fell {EVIL}"),
+        excerpt: (0..100)
+            .map(|i| {
+                (
+                    NOW - 6000.0 + i as f64 * 60.0,
+                    4e9 - if i > 50 { 3e9 } else { 0.0 },
+                )
+            })
+            .collect(),
+    });
+    data
+}
+
+const VOID: &[&str] = &["meta", "br", "input", "link", "img", "hr"];
+
+/// Checks that every non-void HTML element is closed in order; returns the tag count.
+fn check_balanced(html: &str) -> usize {
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = html;
+    let mut count = 0;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i..];
+        let Some(end) = rest.find('>') else {
+            panic!("unterminated tag")
+        };
+        let tag = &rest[1..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('!') {
+            continue;
+        }
+        count += 1;
+        if let Some(name) = tag.strip_prefix('/') {
+            let top = stack
+                .pop()
+                .unwrap_or_else(|| panic!("</{name}> without opening"));
+            assert_eq!(top, name.trim(), "mismatched close");
+            continue;
+        }
+        let name: String = tag
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        assert!(!name.is_empty(), "bad tag <{tag}>");
+        if tag.ends_with('/') || VOID.contains(&name.as_str()) {
+            continue;
+        }
+        if name == "script" || name == "style" {
+            let close = format!("</{name}>");
+            let j = rest.find(&close).unwrap();
+            rest = &rest[j + close.len()..];
+            continue;
+        }
+        stack.push(name);
+    }
+    assert!(stack.is_empty(), "unclosed: {stack:?}");
+    count
+}
+
+fn svgs(html: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find("<svg") {
+        let j = rest[i..].find("</svg>").unwrap() + i + 6;
+        out.push(&rest[i..j]);
+        rest = &rest[j..];
+    }
+    out
+}
+
+#[test]
+fn every_dashboard_renders_with_data_in_both_languages() {
+    let ds = dashboards();
+    for d in &ds {
+        for lang in [Lang::En, Lang::Es] {
+            let c = ctx(d, &ds, lang);
+            let data = synthetic(d, &c);
+            let html = render_dashboard(d, &data, &c);
+            assert!(html.starts_with("<!doctype html>"));
+            assert!(html.contains(&format!("<html lang=\"{}\">", lang.code())));
+            assert!(check_balanced(&html) > 20);
+            // the only scripts are ours: the strings and the page script
+            assert_eq!(html.matches("<script").count(), 2, "{}", d.name);
+            assert!(!html.contains(EVIL));
+            for svg in svgs(&html) {
+                roxmltree::Document::parse(svg)
+                    .unwrap_or_else(|e| panic!("{}: {e}\n{svg}", d.name));
+                for bad in ["NaN", "inf"] {
+                    assert!(!svg.contains(bad));
+                }
+            }
+            assert!(html.contains(t(lang, Key::TimeRange)));
+            assert!(html.contains(t(lang, Key::Apply)));
+            for p in d.panels() {
+                let inner = render_panel(p, &data, &c);
+                assert!(!inner.trim().is_empty(), "{}/{}", d.name, p.id);
+                assert!(
+                    !inner.contains("class=\"empty\""),
+                    "{}/{} empty with data: {inner}",
+                    d.name,
+                    p.id
+                );
+                assert!(!inner.contains("class=\"no-data\""), "{}/{}", d.name, p.id);
+                assert!(!inner.contains(EVIL));
+                check_balanced(&inner);
+                assert!(html.contains(&format!("data-panel=\"{}\"", p.id)));
+            }
+        }
+    }
+}
+
+#[test]
+fn panels_without_data_say_so() {
+    let ds = dashboards();
+    for d in &ds {
+        for lang in [Lang::En, Lang::Es] {
+            let c = ctx(d, &ds, lang);
+            let data = DashboardData::default();
+            check_balanced(&render_dashboard(d, &data, &c));
+            for p in d.panels() {
+                let inner = render_panel(p, &data, &c);
+                let said = [Key::NoData, Key::NoAlerts, Key::NoAnomalies]
+                    .iter()
+                    .any(|k| inner.contains(t(lang, *k)));
+                assert!(said, "{}/{}: {inner}", d.name, p.id);
+            }
+        }
+    }
+}
+
+#[test]
+fn query_errors_are_shown() {
+    let ds = dashboards();
+    let d = ds.iter().find(|d| d.name == "infrastructure").unwrap();
+    let c = ctx(d, &ds, Lang::Es);
+    let mut data = DashboardData::default();
+    data.set("latency_p95", 0, QueryResult::Error(format!("bad {EVIL}")));
+    let p = d.panel("latency_p95").unwrap();
+    let inner = render_panel(p, &data, &c);
+    assert!(inner.contains("La consulta ha fallado"));
+    assert!(inner.contains("role=\"alert\""));
+    assert!(!inner.contains(EVIL));
+}
+
+#[test]
+fn alerts_have_actions_and_filters() {
+    let ds = dashboards();
+    let d = ds.iter().find(|d| d.name == "alerts").unwrap();
+    let c = ctx(d, &ds, Lang::En);
+    let data = synthetic(d, &c);
+    let active = render_panel(d.panel("active").unwrap(), &data, &c);
+    let doc_rows = active.matches("<tr data-fingerprint").count();
+    assert_eq!(doc_rows, 2, "firing and pending");
+    assert_eq!(active.matches("data-action=\"ack\"").count(), 2);
+    assert_eq!(active.matches("data-action=\"resolve\"").count(), 2);
+    assert!(active.contains("<button type=\"button\""));
+    // fingerprints are attribute-escaped
+    assert!(active.contains("data-fp=\"fp0&quot;&gt;&lt;x\""));
+    let resolved = render_panel(d.panel("resolved").unwrap(), &data, &c);
+    assert_eq!(resolved.matches("<tr data-fingerprint").count(), 1);
+    assert!(!resolved.contains("data-action"));
+    assert!(resolved.contains("Resolved"));
+    let ack = render_panel(d.panel("acknowledged").unwrap(), &data, &c);
+    assert!(ack.contains("Acknowledged by: ana"));
+    // state is shown as text, not only colour
+    let c_es = ctx(d, &ds, Lang::Es);
+    let es = render_panel(d.panel("active").unwrap(), &data, &c_es);
+    assert!(es.contains("Activa") && es.contains("Pendiente") && es.contains("Reconocer"));
+}
+
+#[test]
+fn kpi_cards_show_value_target_status_trend_and_benchmark() {
+    let json = r#"{"name": "response_time", "title": "Response time (p95)", "group": "system", "unit": "seconds",
+      "value": 0.25, "target": 0.2, "direction": "lower", "attainment": 0.8, "status": "warning",
+      "previous": 0.5, "trend": -0.5, "benchmarkPosition": 0.625, "industryAverage": 0.5, "topPerformers": 0.1,
+      "error": null}"#;
+    let k: KpiData = serde_json::from_str(json).unwrap();
+    assert_eq!(k.benchmark_position, Some(0.625));
+    let ds = dashboards();
+    let d = ds.iter().find(|d| d.name == "infrastructure").unwrap();
+    let c = ctx(d, &ds, Lang::En);
+    let data = DashboardData {
+        kpis: vec![k],
+        ..Default::default()
+    };
+    let html = render_panel(d.panel("kpi_system").unwrap(), &data, &c);
+    assert!(html.contains(">250 ms<"), "{html}");
+    assert!(html.contains("Target: 200 ms"));
+    assert!(html.contains("Warning"));
+    assert!(html.contains("80.0 %"));
+    assert!(html.contains("▼") && html.contains("down 50.0 %"));
+    // lower is better: going down is good (green)
+    assert!(html.contains("color:#15803d\" aria-hidden=\"true\">▼"));
+    assert!(html.contains("Benchmark: 0.6"));
+    assert!(html.contains("industry average 500 ms"));
+    // the other KPIs of the panel are unknown here
+    assert!(html.contains("Unknown KPI"));
+    check_balanced(&html);
+}
+
+#[test]
+fn index_sse_payload_and_language_switch() {
+    let ds = dashboards();
+    let c = ctx(&ds[0], &ds, Lang::Es);
+    let html = render_index(&c);
+    check_balanced(&html);
+    for d in &ds {
+        assert!(html.contains(&format!("href=\"/dashboards/{}?lang=es\"", d.name)));
+        assert!(html.contains(&d.title.es));
+    }
+    let ev = panel_event("funnel", "<p>\"x\"</p>");
+    let v: serde_json::Value = serde_json::from_str(&ev).unwrap();
+    assert_eq!(v["id"], "funnel");
+    assert_eq!(v["html"], "<p>\"x\"</p>");
+    let d = &ds[2];
+    let c = ctx(d, &ds, Lang::En);
+    let html = render_dashboard(d, &DashboardData::default(), &c);
+    assert!(html.contains("lang=\"es\" hreflang=\"es\">Español</a>"));
+    assert!(
+        html.contains("?lang=es&amp;range=24h&amp;var-channel=.%2A"),
+        "{html}"
+    );
+    assert!(html.contains("EventSource"));
+    assert!(html.contains("data-dashboard=\"campaign\""));
+    assert!(
+        legend(
+            "{{instance}} / {{ route }}",
+            &labels(&[("instance", "a"), ("route", "/r")])
+        ) == "a / /r"
+    );
+    assert_eq!(
+        legend("", &labels(&[("__name__", "up"), ("job", "x")])),
+        "up{job=\"x\"}"
+    );
+}

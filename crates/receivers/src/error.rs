@@ -47,6 +47,9 @@ pub enum OutboxError {
     /// The configuration is invalid (every problem, one per line).
     #[error("invalid receiver configuration:\n{0}")]
     Config(String),
+    /// Another outbox (this or another process) has the directory open.
+    #[error("outbox directory {0} is in use by another process")]
+    Locked(String),
     /// The outbox was shut down.
     #[error("outbox is shut down")]
     Closed,

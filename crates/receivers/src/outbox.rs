@@ -32,6 +32,7 @@ use tokio::sync::{Notify, watch};
 
 const LOG_FILE: &str = "outbox.log";
 const TMP_FILE: &str = "outbox.log.tmp";
+const LOCK_FILE: &str = "outbox.lock";
 
 /// The outcome of one delivery attempt, passed to the `on_result` callback.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -275,6 +276,8 @@ struct Inner {
     feed: Feed,
     next_id: AtomicU64,
     next_nid: AtomicU64,
+    /// Exclusive lock on `outbox.lock` while open (released by shutdown or drop).
+    dir_lock: Mutex<Option<File>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -335,6 +338,16 @@ impl Outbox {
     ) -> Result<Outbox, OutboxError> {
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock_file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
+        if lock_file.try_lock().is_err() {
+            return Err(OutboxError::Locked(dir.display().to_string()));
+        }
         let config = Config::build(&receivers, &global, &settings, Arc::new(Templates::new()))?;
         let path = dir.join(LOG_FILE);
         let (pending, next_id, next_nid) = replay(&path)?;
@@ -365,6 +378,7 @@ impl Outbox {
             feed: Feed::new(500),
             next_id: AtomicU64::new(next_id),
             next_nid: AtomicU64::new(next_nid),
+            dir_lock: Mutex::new(Some(lock_file)),
         });
         if !pending.is_empty() {
             tracing::info!(
@@ -523,6 +537,10 @@ impl Outbox {
         let tasks: Vec<_> = lock(&self.inner.tasks).drain(..).collect();
         for t in tasks {
             let _ = t.await;
+        }
+        // Nothing writes the log any more: another process may open the directory.
+        if let Some(f) = lock(&self.inner.dir_lock).take() {
+            let _ = f.unlock();
         }
     }
 }

@@ -131,6 +131,33 @@ async fn reopen_redelivers_pending_but_not_done_items() {
     wait_until("F", || sink.on_path("/hook").len() == 6).await;
     ob.shutdown().await;
 
+    // The directory is locked while an outbox has it open.
+    {
+        let (cb, _) = collector();
+        let ob2 = Outbox::open(
+            dir.path(),
+            fast_retry(),
+            webhook_receiver(&url),
+            GlobalConfig::default(),
+            cb.clone(),
+            Handle::current(),
+        )
+        .unwrap();
+        let err = Outbox::open(
+            dir.path(),
+            fast_retry(),
+            webhook_receiver(&url),
+            GlobalConfig::default(),
+            cb,
+            Handle::current(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, vigia_receivers::OutboxError::Locked(_)),
+            "{err}"
+        );
+        drop(ob2);
+    }
     // A third open finds nothing to do.
     let (cb, reports) = collector();
     let ob = Outbox::open(

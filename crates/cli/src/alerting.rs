@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use vigia_notify::{
     AlertFilter, Alertmanager, AmMatcher, GettableAlert, GettableSilence, NotifyError,
-    PostableAlert, PostableSilence, api::fmt_time,
+    PostableAlert, PostableSilence,
 };
 use vigia_server::alerting::{AlertHub, HistoryEntry, HubError};
 
@@ -84,17 +84,11 @@ pub fn postable(
         .iter()
         .filter(|a| a.state != vigia_rules::AlertState::Pending)
         .map(|a| {
-            let mut labels = a.labels.clone();
+            let mut p = PostableAlert::from_rule_alert(a);
             for (k, v) in external_labels {
-                labels.entry(k.clone()).or_insert_with(|| v.clone());
+                p.labels.entry(k.clone()).or_insert_with(|| v.clone());
             }
-            PostableAlert {
-                labels,
-                annotations: a.annotations.clone(),
-                starts_at: Some(fmt_time(a.starts_at_ms.max(a.active_at_ms))),
-                ends_at: (a.ends_at_ms > 0).then(|| fmt_time(a.ends_at_ms)),
-                generator_url: Some(a.generator_url.clone()),
-            }
+            p
         })
         .collect()
 }

@@ -609,3 +609,50 @@ fn undelivered_notifications_survive_a_restart_and_arrive_once() {
     assert_eq!(firing.len(), 1, "exactly once: {firing:?}");
     assert_eq!(v.stop(), Some(0));
 }
+
+#[test]
+fn bad_routing_config_is_located_and_the_running_one_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start();
+    let good = webhook_config(&sink.url, "");
+    let cfg = write(dir.path(), "vigia.yaml", &good);
+    let v = Vigia::start(
+        &dir.path().join("data"),
+        &["--config", cfg.to_str().unwrap()],
+    );
+    // An unknown field inside a receiver (line 12), and a route to an undefined receiver.
+    let typo = good.replace("send_resolved: true", "send_resolvd: true");
+    let undefined = good.replace("    receiver: hook\n", "    receiver: nobody\n");
+    for (bad, needle) in [
+        (&typo, "vigia.yaml:12:11: unknown field `send_resolvd`"),
+        (&undefined, "nobody"),
+    ] {
+        std::fs::write(&cfg, bad).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_vigia"))
+            .args(["check", "config"])
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(text.contains(needle), "{needle} in {text}");
+        let r = client().post(format!("{}/-/reload", v.url)).send().unwrap();
+        assert_eq!(r.status().as_u16(), 500);
+        let j: J = r.json().unwrap();
+        assert!(
+            j["error"].as_str().unwrap().contains(needle),
+            "{needle} in {j}"
+        );
+    }
+    // The running routing still delivers.
+    let r = post_json(
+        &format!("{}/api/v2/alerts", v.url),
+        &json!([{"labels": {"alertname": "StillRouted"}}]),
+    );
+    assert_eq!(r.status().as_u16(), 200);
+    let got = wait_for(Duration::from_secs(20), || {
+        sink.at("/vigia").into_iter().next()
+    });
+    assert!(got.is_some(), "the previous configuration keeps running");
+    assert_eq!(v.stop(), Some(0));
+}

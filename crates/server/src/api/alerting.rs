@@ -70,7 +70,7 @@ pub async fn get_alerts(State(s): State<Arc<AppState>>, req: Request) -> ApiResu
     let receiver = match p.get("receiver") {
         None | Some("") => None,
         Some(r) => Some(
-            regex::Regex::new(&format!("^(?:{r})$"))
+            AlertFilter::receiver_regex(r)
                 .map_err(|e| ApiError::bad_data(format!("invalid parameter \"receiver\": {e}")))?,
         ),
     };

@@ -415,3 +415,48 @@ fn time_interval_edge_cases() {
         );
     }
 }
+
+/// Raw `matchers:` strings; our accept/reject must equal amtool's.
+const MATCHERS: &[(&str, bool)] = &[
+    ("a=", true),
+    ("a = b", true),
+    ("{a=\"b\"}", true),
+    ("a=\"b\",", true),
+    (",a=b", false),
+    ("a=b,,c=d", false),
+    ("a=\"x\\\"y\"", true),
+    ("a=~\"[\"", false),
+    ("1a=b", false),
+    ("a==b", true),
+    ("a=b c", true),
+    ("a=\"b", false),
+    ("a=\"b\"c", false),
+    ("a:b=c", true),
+    ("a!=", true),
+    ("{}", true),
+    ("a=~\"web|db\", b!~\"x.*\"", true),
+    ("a~b", false),
+];
+
+#[test]
+fn matcher_syntax_agrees_with_amtool() {
+    let cfg = |m: &str| {
+        format!(
+            "route: {{receiver: a, routes: [{{matchers: ['{}']}}]}}\nreceivers: [{{name: a}}]\n",
+            m.replace('\'', "''")
+        )
+    };
+    for (m, ok) in MATCHERS {
+        let r = AmConfig::parse(&cfg(m));
+        assert_eq!(r.is_ok(), *ok, "{m}: {:?}", r.err());
+    }
+    let Some(amtool) = amtool() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    for (m, ok) in MATCHERS {
+        assert_eq!(
+            amtool_check(amtool, dir.path(), &cfg(m)),
+            *ok,
+            "amtool on {m}"
+        );
+    }
+}

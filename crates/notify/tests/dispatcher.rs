@@ -945,3 +945,37 @@ fn rule_alert_conversion() {
         Some("http://vigia/graph?g0.expr=up")
     );
 }
+
+#[test]
+fn shared_between_threads() {
+    fn is_send_sync<T: Send + Sync>() {}
+    is_send_sync::<Alertmanager>();
+    let e = Arc::new(env());
+    let mut hs = Vec::new();
+    for t in 0..3 {
+        let e = e.clone();
+        hs.push(std::thread::spawn(move || {
+            for i in 0..100 {
+                let inst = format!("h{t}-{}", i % 10);
+                e.am.put_alerts(vec![alert(
+                    &[("alertname", "Load"), ("instance", inst.as_str())],
+                    T0,
+                    Some(FAR),
+                )])
+                .unwrap();
+                if i % 10 == 0 {
+                    e.am.tick().unwrap();
+                    let _ = e.am.alerts(&AlertFilter::default());
+                    let _ = e.am.metrics_text();
+                }
+            }
+        }));
+    }
+    for h in hs {
+        h.join().unwrap();
+    }
+    assert_eq!(e.am.alerts(&AlertFilter::default()).len(), 30);
+    let n = e.at(T0 + 30 * S);
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0].alerts.len(), 30);
+}

@@ -339,17 +339,13 @@ pub fn value_axis(lo: f64, hi: f64, unit: Unit, target: usize, lang: Lang) -> Va
     let min = first * step * div;
     let max = last * step * div;
     let count = ((last - first).round() as i64).clamp(1, 100);
-    let decimals = if step >= 1.0 {
-        0
-    } else {
-        let d = (-step.log10()).ceil() as usize;
-        // 2.5 × 10ⁿ needs one more digit
-        if (step / 10f64.powi(-(d as i32))).fract().abs() > 1e-9 {
-            d + 1
-        } else {
-            d
-        }
-    };
+    // Fewest decimals that show the step exactly (2.5 needs one, 0.25 two).
+    let decimals = (0..=10usize)
+        .find(|d| {
+            let x = step * 10f64.powi(*d as i32);
+            (x - x.round()).abs() < 1e-6 * x.abs().max(1.0)
+        })
+        .unwrap_or(10);
     let mut ticks = Vec::new();
     let mut labels = Vec::new();
     for i in 0..=count {
@@ -547,6 +543,8 @@ mod tests {
         assert_eq!((a.min, a.max), (0.0, 1.0));
         let a = value_axis(0.0, 2.5, Unit::Plain, 6, Lang::Es);
         assert!(a.labels.contains(&"0,5".to_string()), "{a:?}");
+        let a = value_axis(0.0, 10.0, Unit::Plain, 5, Lang::En);
+        assert_eq!(a.labels, vec!["0.0", "2.5", "5.0", "7.5", "10.0"]);
     }
 
     #[test]

@@ -241,12 +241,13 @@ header select,header button{font:inherit;padding:.2rem .4rem;border-radius:4px;b
 header button{background:#f9fafb;color:#111827;cursor:pointer}
 #live-status{font-size:.85rem;color:#e5e7eb}
 .spacer{flex:1}
+.nowrap{white-space:nowrap}
 main{padding:1rem}
 h1{font-size:1.35rem;margin:.2rem 0 1rem}
 h2{font-size:1rem;color:var(--muted);text-transform:uppercase;letter-spacing:.04em;margin:1.2rem 0 .5rem}
 h3{font-size:1rem;margin:0 0 .5rem}
 .panels{display:grid;grid-template-columns:repeat(12,1fr);gap:.8rem}
-.panel{background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:.8rem;min-width:0}
+.panel{background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:.8rem;min-width:0;overflow-x:auto}
 .panel svg.chart{width:100%;height:auto}
 @media (max-width:900px){.panel{grid-column:span 12 !important}}
 .empty{color:var(--muted);margin:.4rem 0}
@@ -595,7 +596,7 @@ fn render_kpis(names: &[String], data: &DashboardData, lang: Lang) -> String {
         };
         w!(
             s,
-            r#"<div class="meta">{} {} · {}: {}{}</div>"#,
+            r#"<div class="meta">{} <span class="nowrap">{}</span> · <span class="nowrap">{}: {}</span>{}</div>"#,
             attainment_bar(k.attainment, status, &opts),
             esc(&k
                 .attainment

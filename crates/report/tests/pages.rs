@@ -213,6 +213,11 @@ fn every_dashboard_renders_with_data_in_both_languages() {
             let c = ctx(d, &ds, lang);
             let data = synthetic(d, &c);
             let html = render_dashboard(d, &data, &c);
+            // VIGIA_REPORT_DUMP=dir writes the pages for a look in a browser.
+            if let Ok(dir) = std::env::var("VIGIA_REPORT_DUMP") {
+                let path = PathBuf::from(dir).join(format!("{}-{}.html", d.name, lang.code()));
+                std::fs::write(path, &html).unwrap();
+            }
             assert!(html.starts_with("<!doctype html>"));
             assert!(html.contains(&format!("<html lang=\"{}\">", lang.code())));
             assert!(check_balanced(&html) > 20);

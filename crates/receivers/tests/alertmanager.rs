@@ -238,3 +238,86 @@ async fn webhook_payload_has_alertmanagers_structure() {
     assert_eq!(am["alerts"][0]["endsAt"], "0001-01-01T00:00:00Z");
     assert!(am["truncatedAlerts"].is_u64() && ours["truncatedAlerts"].is_u64());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_alertmanager_receives_forwarded_alerts() {
+    if !available(AM, "real_alertmanager_receives_forwarded_alerts") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        dir.path().join("am.yml"),
+        "route:\n  receiver: none\nreceivers:\n  - name: none\n",
+    )
+    .unwrap();
+    let _am = Proc(
+        Command::new(AM)
+            .arg(format!(
+                "--config.file={}",
+                dir.path().join("am.yml").display()
+            ))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until("alertmanager up", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    })
+    .await;
+    let target: vigia_receivers::AlertmanagerTarget = yaml(&format!(
+        "url: http://127.0.0.1:{port}\nresend_interval: 100ms"
+    ));
+    let fw = vigia_receivers::Forwarder::new(
+        &[target],
+        &tokio::runtime::Handle::current(),
+        std::time::Duration::from_secs(5),
+    );
+    fw.update(vec![
+        alert("DiskFull", "h1", Status::Firing),
+        alert("DiskFull", "h2", Status::Firing),
+    ]);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let get = format!("http://127.0.0.1:{port}/api/v2/alerts");
+    let mut got = serde_json::Value::Null;
+    for _ in 0..300 {
+        if let Ok(r) = client.get(&get).send().await
+            && let Ok(t) = r.text().await
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(&t)
+            && v.as_array().is_some_and(|a| a.len() == 2)
+        {
+            got = v;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let alerts = got
+        .as_array()
+        .expect("alertmanager lists the forwarded alerts");
+    let instances: BTreeSet<&str> = alerts
+        .iter()
+        .map(|a| a["labels"]["instance"].as_str().unwrap())
+        .collect();
+    assert_eq!(instances, BTreeSet::from(["h1", "h2"]));
+    for a in alerts {
+        assert_eq!(a["labels"]["alertname"], "DiskFull");
+        assert_eq!(
+            a["annotations"]["summary"],
+            format!("DiskFull on {}", a["labels"]["instance"].as_str().unwrap())
+        );
+        assert_eq!(a["generatorURL"], "http://vigia.test:9090/graph?g0.expr=up");
+        assert_eq!(a["status"]["state"], "active");
+    }
+}

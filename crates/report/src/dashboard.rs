@@ -751,6 +751,19 @@ impl Dashboard {
         out
     }
 
+    /// The label-value lookups of `label_values` variables: (variable, series, label).
+    pub fn label_value_lookups(&self) -> Vec<(&str, &str, &str)> {
+        self.variables
+            .iter()
+            .filter_map(|v| match &v.source {
+                VariableSource::LabelValues { series, label } => {
+                    Some((v.name.as_str(), series.as_str(), label.as_str()))
+                }
+                VariableSource::Custom(_) => None,
+            })
+            .collect()
+    }
+
     /// KPI names referenced by KPI panels (to check against the `kpis:` section).
     pub fn kpi_names(&self) -> BTreeSet<&str> {
         self.panels()

@@ -219,6 +219,57 @@ pub struct PageContext {
     pub now: f64,
 }
 
+impl PageContext {
+    /// Builds the context of a request from its query parameters (`range` — a duration, at
+    /// most 90 days, else the dashboard's default; `lang`; `var-<name>`), its
+    /// `Accept-Language` header (used when `lang` is absent or unknown), the time, the
+    /// navigation, and the looked-up options of `label_values` variables (see
+    /// [`Dashboard::label_value_lookups`]). Variable values that are not options are replaced
+    /// by the default, so they never reach PromQL. `dashboard` is `None` for the index page.
+    pub fn from_request(
+        dashboard: Option<&Dashboard>,
+        params: &BTreeMap<String, String>,
+        accept_language: Option<&str>,
+        now: f64,
+        nav: Vec<NavItem>,
+        variable_options: BTreeMap<String, Vec<String>>,
+    ) -> PageContext {
+        let lang = params
+            .get("lang")
+            .and_then(|l| Lang::parse(l))
+            .or_else(|| accept_language.map(Lang::from_accept_language))
+            .unwrap_or_default();
+        let default = dashboard.map(|d| d.time_range).unwrap_or(6.0 * 3600.0);
+        let (range_param, dur) = match params.get("range").and_then(|r| {
+            crate::format::parse_duration(r)
+                .filter(|d| *d >= 60.0 && *d <= 90.0 * 86400.0)
+                .map(|d| (r.trim().to_string(), d))
+        }) {
+            Some(x) => x,
+            None => (format_duration(default), default),
+        };
+        let variables = match dashboard {
+            Some(d) => {
+                let selected: BTreeMap<String, String> = params
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.strip_prefix("var-")?.to_string(), v.clone())))
+                    .collect();
+                d.resolve_variables(&selected, &variable_options)
+            }
+            None => BTreeMap::new(),
+        };
+        PageContext {
+            lang,
+            range: TimeRange::ending_at(now, dur),
+            range_param,
+            variables,
+            variable_options,
+            nav,
+            now,
+        }
+    }
+}
+
 /// The SSE `data:` payload of a `panel` event: `{"id": …, "html": …}`.
 pub fn panel_event(panel_id: &str, html: &str) -> String {
     serde_json::json!({"id": panel_id, "html": html}).to_string()
@@ -433,7 +484,7 @@ pub fn render_panel(panel: &Panel, data: &DashboardData, ctx: &PageContext) -> S
                         label: th.label.get(lang).to_string(),
                     })
                     .collect(),
-                bands: Vec::new(),
+                bands: anomaly_bands(queries.iter().map(|q| q.expr.as_str()), data, ctx),
             };
             let w = panel_px(panel);
             errors + &time_series(&chart, &chart_opts(panel, ctx, "", w, 280.0))
@@ -493,6 +544,40 @@ pub fn render_panel(panel: &Panel, data: &DashboardData, ctx: &PageContext) -> S
         PanelKind::Alerts { filter } => render_alerts(&data.alerts, filter, lang),
         PanelKind::Anomalies { filter } => render_anomalies(panel, &data.anomalies, filter, ctx),
     }
+}
+
+/// Anomaly windows of the metrics an expression reads (matched by metric name), as bands.
+fn anomaly_bands<'a>(
+    exprs: impl Iterator<Item = &'a str>,
+    data: &DashboardData,
+    ctx: &PageContext,
+) -> Vec<Band> {
+    let exprs: Vec<&str> = exprs.collect();
+    let mentions = |metric: &str| {
+        !metric.is_empty()
+            && exprs.iter().any(|e| {
+                e.match_indices(metric).any(|(i, _)| {
+                    let before = e[..i].chars().next_back();
+                    let after = e[i + metric.len()..].chars().next();
+                    let word = |c: Option<char>| {
+                        c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+                    };
+                    !word(before) && !word(after)
+                })
+            })
+    };
+    data.anomalies
+        .iter()
+        .filter(|a| mentions(&a.metric))
+        .filter(|a| a.start <= ctx.range.end && a.end.unwrap_or(ctx.now) >= ctx.range.start)
+        .take(20)
+        .map(|a| Band {
+            start: a.start,
+            end: a.end.unwrap_or(ctx.now),
+            label: format!("{} {}", legend("", &a.labels), a.insight),
+            kind: BandKind::Anomaly,
+        })
+        .collect()
 }
 
 fn render_table(v: &[InstantSample], columns: &[String], unit: Unit, lang: Lang) -> String {

@@ -375,3 +375,57 @@ fn index_sse_payload_and_language_switch() {
         "up{job=\"x\"}"
     );
 }
+
+#[test]
+fn context_from_request() {
+    let ds = dashboards();
+    let d = ds.iter().find(|d| d.name == "campaign").unwrap();
+    let nav: Vec<NavItem> = ds.iter().map(NavItem::of).collect();
+    assert_eq!(
+        d.label_value_lookups(),
+        vec![("channel", "vigia_registrations_total", "channel")]
+    );
+    let mut opts = BTreeMap::new();
+    opts.insert(
+        "channel".to_string(),
+        vec!["ads".to_string(), "email".to_string()],
+    );
+    let mut params = BTreeMap::new();
+    params.insert("range".to_string(), "1h".to_string());
+    params.insert("var-channel".to_string(), "ads".to_string());
+    let c = PageContext::from_request(
+        Some(d),
+        &params,
+        Some("es-ES,es;q=0.9"),
+        NOW,
+        nav.clone(),
+        opts.clone(),
+    );
+    assert_eq!(c.lang, Lang::Es);
+    assert_eq!((c.range.start, c.range.end), (NOW - 3600.0, NOW));
+    assert_eq!(c.range_param, "1h");
+    assert_eq!(c.variables["channel"], "ads");
+    // bad values fall back: default range, All, lang parameter wins over the header
+    params.insert("range".to_string(), "999y".to_string());
+    params.insert("var-channel".to_string(), "\"}) or up".to_string());
+    params.insert("lang".to_string(), "en".to_string());
+    let c = PageContext::from_request(Some(d), &params, Some("es"), NOW, nav, opts);
+    assert_eq!(c.lang, Lang::En);
+    assert_eq!(c.range_param, "7d");
+    assert_eq!(c.range.duration(), 7.0 * 86400.0);
+    assert_eq!(c.variables["channel"], ALL_VALUE);
+}
+
+#[test]
+fn anomaly_windows_are_drawn_on_time_series_of_their_metric() {
+    let ds = dashboards();
+    let d = ds.iter().find(|d| d.name == "infrastructure").unwrap();
+    let mut c = ctx(d, &ds, Lang::En);
+    c.range = TimeRange::ending_at(NOW, 6.0 * 3600.0);
+    let mut data = synthetic(d, &c);
+    data.anomalies[0].start = NOW - 3600.0;
+    let mem = render_panel(d.panel("memory_available").unwrap(), &data, &c);
+    assert_eq!(mem.matches("class=\"band\"").count(), 1, "{mem}");
+    let cpu = render_panel(d.panel("cpu").unwrap(), &data, &c);
+    assert_eq!(cpu.matches("class=\"band\"").count(), 0);
+}

@@ -34,11 +34,16 @@ pub struct Sink {
     pub reqs: Arc<Mutex<Vec<Req>>>,
     pub rejected: Arc<Mutex<usize>>,
     status: Arc<AtomicU16>,
+    /// Accept at most this many requests (0: no limit), then answer 503.
+    limit: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Sink {
     pub fn set_status(&self, s: u16) {
         self.status.store(s, Ordering::SeqCst);
+    }
+    pub fn set_limit(&self, n: usize) {
+        self.limit.store(n, Ordering::SeqCst);
     }
     pub fn reqs(&self) -> Vec<Req> {
         self.reqs.lock().unwrap().clone()
@@ -62,7 +67,11 @@ async fn handle(
     body: String,
 ) -> StatusCode {
     let st = s.status.load(Ordering::SeqCst);
-    let st = if st == 0 { 200 } else { st };
+    let mut st = if st == 0 { 200 } else { st };
+    let limit = s.limit.load(Ordering::SeqCst);
+    if limit > 0 && s.reqs.lock().unwrap().len() >= limit {
+        st = 503;
+    }
     if st >= 300 {
         *s.rejected.lock().unwrap() += 1;
         return StatusCode::from_u16(st).unwrap();

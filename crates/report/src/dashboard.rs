@@ -198,6 +198,8 @@ pub enum PanelKind {
         thresholds: Vec<ThresholdSpec>,
         /// Fill under lines.
         area: bool,
+        /// Alert names whose firing spans are highlighted.
+        alert_bands: Vec<String>,
     },
     /// A funnel of instant values.
     Funnel {
@@ -457,6 +459,8 @@ struct RawPanel {
     thresholds: Option<Vec<RawThreshold>>,
     #[serde(default)]
     area: bool,
+    #[serde(default)]
+    alert_bands: Option<Vec<String>>,
     #[serde(default)]
     steps: Option<Vec<RawStep>>,
     #[serde(default)]
@@ -983,6 +987,7 @@ fn convert_panel(
                     })
                     .collect(),
                 area: p.area,
+                alert_bands: p.alert_bands.clone().unwrap_or_default(),
             }
         }
         "funnel" => {

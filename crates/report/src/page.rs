@@ -120,6 +120,8 @@ pub struct AlertData {
     pub severity: String,
     /// Start (unix seconds).
     pub starts_at: f64,
+    /// End (unix seconds) of a resolved alert.
+    pub ends_at: Option<f64>,
     /// Who acknowledged or resolved it.
     pub ack_by: Option<String>,
     /// Their note.
@@ -445,6 +447,7 @@ pub fn render_panel(panel: &Panel, data: &DashboardData, ctx: &PageContext) -> S
             unit,
             thresholds,
             area,
+            alert_bands,
         } => {
             let mut series = Vec::new();
             let mut errors = String::new();
@@ -484,7 +487,10 @@ pub fn render_panel(panel: &Panel, data: &DashboardData, ctx: &PageContext) -> S
                         label: th.label.get(lang).to_string(),
                     })
                     .collect(),
-                bands: anomaly_bands(queries.iter().map(|q| q.expr.as_str()), data, ctx),
+                bands: anomaly_bands(queries.iter().map(|q| q.expr.as_str()), data, ctx)
+                    .into_iter()
+                    .chain(firing_bands(alert_bands, data, ctx))
+                    .collect(),
             };
             let w = panel_px(panel);
             errors + &time_series(&chart, &chart_opts(panel, ctx, "", w, 280.0))
@@ -577,6 +583,36 @@ fn anomaly_bands<'a>(
             label: format!("{} {}", legend("", &a.labels), a.insight),
             kind: BandKind::Anomaly,
         })
+        .collect()
+}
+
+/// Firing spans of the named alerts (pending and silenced alerts are not drawn).
+fn firing_bands(names: &[String], data: &DashboardData, ctx: &PageContext) -> Vec<Band> {
+    if names.is_empty() {
+        return Vec::new();
+    }
+    data.alerts
+        .iter()
+        .filter(|a| {
+            a.labels
+                .get("alertname")
+                .is_some_and(|n| names.iter().any(|x| x == n))
+                && matches!(a.state.as_str(), "firing" | "acknowledged" | "resolved")
+        })
+        .filter_map(|a| {
+            let end = if a.state == "resolved" {
+                a.ends_at?
+            } else {
+                ctx.now
+            };
+            (a.starts_at <= ctx.range.end && end >= ctx.range.start).then(|| Band {
+                start: a.starts_at,
+                end,
+                label: legend("", &a.labels),
+                kind: BandKind::Alert,
+            })
+        })
+        .take(20)
         .collect()
 }
 

@@ -123,6 +123,7 @@ fn synthetic(d: &Dashboard, c: &PageContext) -> DashboardData {
             ack_by: (*state == "acknowledged").then(|| "ana".to_string()),
             ack_note: (*state == "acknowledged").then(|| EVIL.to_string()),
             escalation_level: 1,
+            ends_at: None,
         });
     }
     data.anomalies.push(AnomalyData {
@@ -428,4 +429,29 @@ fn anomaly_windows_are_drawn_on_time_series_of_their_metric() {
     assert_eq!(mem.matches("class=\"band\"").count(), 1, "{mem}");
     let cpu = render_panel(d.panel("cpu").unwrap(), &data, &c);
     assert_eq!(cpu.matches("class=\"band\"").count(), 0);
+}
+
+#[test]
+fn firing_spans_of_named_alerts_are_drawn() {
+    let ds = dashboards();
+    let d = ds.iter().find(|d| d.name == "infrastructure").unwrap();
+    let c = ctx(d, &ds, Lang::En);
+    let mut data = synthetic(d, &c);
+    for a in &mut data.alerts {
+        a.labels
+            .insert("alertname".into(), "HttpErrorRatioHigh".into());
+    }
+    // resolved without an end time is not drawn
+    let html = render_panel(d.panel("error_ratio").unwrap(), &data, &c);
+    assert_eq!(
+        html.matches("class=\"band\"").count(),
+        2,
+        "firing and acknowledged"
+    );
+    data.alerts[3].ends_at = Some(NOW - 300.0);
+    let html = render_panel(d.panel("error_ratio").unwrap(), &data, &c);
+    assert_eq!(html.matches("class=\"band\"").count(), 3);
+    assert!(html.contains("Alert firing"));
+    let other = render_panel(d.panel("latency_p95").unwrap(), &data, &c);
+    assert_eq!(other.matches("class=\"band\"").count(), 0);
 }

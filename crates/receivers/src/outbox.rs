@@ -394,14 +394,20 @@ impl Outbox {
 
     /// Persists one item per integration of `n.receiver` (fsynced) and schedules delivery;
     /// also publishes `n` to the dashboard [`feed`](Self::feed). Integrations that would not
-    /// send it (resolved without `send_resolved`) get no item. Returns the notification id used
-    /// in [`DeliveryReport`]s.
-    pub fn enqueue(&self, n: Notification) -> Result<u64, OutboxError> {
+    /// send it (resolved without `send_resolved`) get no item. An empty `external_url` is
+    /// filled from `notify.external_url`. Returns the notification id used in
+    /// [`DeliveryReport`]s.
+    pub fn enqueue(&self, mut n: Notification) -> Result<u64, OutboxError> {
         let inner = &self.inner;
         if inner.closed.load(Ordering::SeqCst) {
             return Err(OutboxError::Closed);
         }
         let cfg = inner.cfg();
+        if n.external_url.is_empty()
+            && let Some(u) = &cfg.settings.external_url
+        {
+            n.external_url = u.clone();
+        }
         let Some(integs) = cfg.receivers.get(&n.receiver) else {
             return Err(OutboxError::UnknownReceiver(n.receiver.clone()));
         };

@@ -270,7 +270,9 @@ async fn permanent_errors_are_not_retried_and_unknown_receivers_refused() {
     let receivers: Vec<ReceiverConfig> = yaml(&format!(
         "- name: r\n  webhook_configs: [{{url: '{url}/hook'}}]\n"
     ));
-    let settings: NotifySettings = yaml("retry: {initial_backoff: 10ms, max_backoff: 20ms}");
+    let settings: NotifySettings = yaml(
+        "retry: {initial_backoff: 10ms, max_backoff: 20ms}\nexternal_url: http://vigia.example:9090",
+    );
     let dir = tempfile::tempdir().unwrap();
     let (cb, reports) = collector();
     let ob = Outbox::open(
@@ -286,8 +288,13 @@ async fn permanent_errors_are_not_retried_and_unknown_receivers_refused() {
         ob.enqueue(notification("nobody", "X", 1, Status::Firing)),
         Err(vigia_receivers::OutboxError::UnknownReceiver(_))
     ));
-    ob.enqueue(notification("r", "X", 1, Status::Firing))
-        .unwrap();
+    let mut n = notification("r", "X", 1, Status::Firing);
+    n.external_url.clear();
+    ob.enqueue(n).unwrap();
+    assert_eq!(
+        ob.feed().recent(1)[0].notification.external_url,
+        "http://vigia.example:9090"
+    );
     wait_until("a final report", || !reports.lock().unwrap().is_empty()).await;
     let r = reports.lock().unwrap()[0].clone();
     assert!(!r.ok && r.done && r.attempt == 1);

@@ -58,6 +58,8 @@ pub struct Options {
     pub silence_retention_ms: i64,
     /// Delay before a group whose notification failed is tried again.
     pub retry_ms: i64,
+    /// History older than this is dropped when the dispatcher opens (default 90 days).
+    pub history_retention_ms: i64,
 }
 
 impl Default for Options {
@@ -66,6 +68,7 @@ impl Default for Options {
             external_url: String::new(),
             silence_retention_ms: 120 * 3_600_000,
             retry_ms: 10_000,
+            history_retention_ms: 90 * 86_400_000,
         }
     }
 }
@@ -603,7 +606,13 @@ impl Alertmanager {
             .map_err(|e| NotifyError::Io(format!("{}: {e}", dir.display())))?;
         let snapshot_path = dir.join("notify-state.json");
         let snap: Snapshot = read_snapshot(&snapshot_path)?.unwrap_or_default();
-        let (log, entries) = JsonlLog::open(&dir.join("notify-history.jsonl"))?;
+        let hist_path = dir.join("notify-history.jsonl");
+        let (mut log, mut entries) = JsonlLog::open::<HistoryEntry>(&hist_path)?;
+        let cutoff = clock.now_ms() - opts.history_retention_ms;
+        if entries.first().is_some_and(|e| e.ts_ms < cutoff) {
+            entries.retain(|e| e.ts_ms >= cutoff);
+            log = JsonlLog::rewrite(&hist_path, &entries)?;
+        }
         let mut st = State {
             cfg,
             escalations,
@@ -1220,7 +1229,7 @@ impl Alertmanager {
             };
             let mut members: Vec<&AlertRec> =
                 g.alerts.iter().filter_map(|fp| st.alerts.get(fp)).collect();
-            members.sort_by_cached_key(|a| labelset_string(&a.labels));
+            members.sort_by(|a, b| alert_order(&a.labels, &b.labels));
             let resolved_seen: Vec<(u64, i64)> = members
                 .iter()
                 .filter(|a| a.done(now))
@@ -1710,6 +1719,22 @@ impl Alertmanager {
         );
         out
     }
+}
+
+/// Alertmanager's order of alerts in a notification: by `job`, then `instance` (alerts with
+/// the label first), then by the whole sorted label set.
+fn alert_order(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    for key in ["job", "instance"] {
+        match (a.get(key), b.get(key)) {
+            (None, None) => continue,
+            (None, Some(_)) => return Ordering::Greater,
+            (Some(_), None) => return Ordering::Less,
+            (Some(x), Some(y)) if x != y => return x.cmp(y),
+            _ => {}
+        }
+    }
+    a.iter().cmp(b.iter())
 }
 
 fn escalation_group_labels(labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {

@@ -101,6 +101,29 @@ impl JsonlLog {
         ))
     }
 
+    /// Replaces the log's content with `recs` atomically and reopens it for appending.
+    pub fn rewrite<T: Serialize>(path: &Path, recs: &[T]) -> Result<Self, NotifyError> {
+        let mut buf = Vec::new();
+        for r in recs {
+            serde_json::to_writer(&mut buf, r).map_err(|e| NotifyError::Io(e.to_string()))?;
+            buf.push(b'\n');
+        }
+        let tmp = path.with_extension("jsonl.tmp");
+        let mut f = File::create(&tmp).map_err(|e| io(&tmp, e))?;
+        f.write_all(&buf).map_err(|e| io(&tmp, e))?;
+        f.sync_all().map_err(|e| io(&tmp, e))?;
+        drop(f);
+        std::fs::rename(&tmp, path).map_err(|e| io(path, e))?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| io(path, e))?;
+        Ok(JsonlLog {
+            path: path.to_path_buf(),
+            file,
+        })
+    }
+
     /// Appends records and fsyncs.
     pub fn append<T: Serialize>(&mut self, recs: &[T]) -> Result<(), NotifyError> {
         if recs.is_empty() {

@@ -979,3 +979,35 @@ fn shared_between_threads() {
     assert_eq!(n.len(), 1);
     assert_eq!(n[0].alerts.len(), 30);
 }
+
+#[test]
+fn old_history_is_dropped_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(T0));
+    let sink = Arc::new(Sink::default());
+    let am = open(dir.path(), clock.clone(), sink.clone());
+    am.put_alerts(vec![alert(
+        &[("alertname", "A"), ("instance", "a")],
+        T0,
+        Some(T0 + M),
+    )])
+    .unwrap();
+    clock.set(T0 + 89 * 86_400_000);
+    am.put_alerts(vec![alert(
+        &[("alertname", "B"), ("instance", "a")],
+        T0 + 89 * 86_400_000,
+        None,
+    )])
+    .unwrap();
+    drop(am);
+    clock.set(T0 + 91 * 86_400_000);
+    let am = open(dir.path(), clock.clone(), sink.clone());
+    let h = am.history(None, 0, i64::MAX);
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].labels.as_ref().unwrap()["alertname"], "B");
+    am.record_delivery("team", "k", &[], false, "timeout")
+        .unwrap();
+    drop(am);
+    let am = open(dir.path(), clock, sink);
+    assert_eq!(am.history(None, 0, i64::MAX).len(), 2);
+}

@@ -145,7 +145,12 @@ fn compact(v: f64, lang: Lang) -> String {
             return format!("{}{}", fmt_num(x, sig_decimals(x).min(1), lang), suffix);
         }
     }
-    fmt_num(v, sig_decimals(v).min(2), lang)
+    let d = if v.fract() == 0.0 {
+        0
+    } else {
+        sig_decimals(v).min(2)
+    };
+    fmt_num(v, d, lang)
 }
 
 /// Formats a value for display (KPI cards, tables, legends).
@@ -507,6 +512,8 @@ mod tests {
             "1.5 MiB"
         );
         assert_eq!(format_value(12_345.0, Unit::Plain, Lang::En), "12.3k");
+        assert_eq!(format_value(1.0, Unit::Plain, Lang::En), "1");
+        assert_eq!(format_value(1.5, Unit::Plain, Lang::En), "1.50");
         assert_eq!(format_value(2_500_000.0, Unit::Rps, Lang::En), "2.5M req/s");
         assert_eq!(format_value(-3.0, Unit::Count, Lang::En), "−3");
         assert_eq!(format_value(f64::NAN, Unit::Count, Lang::En), "—");

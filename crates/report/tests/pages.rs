@@ -455,3 +455,16 @@ fn firing_spans_of_named_alerts_are_drawn() {
     let other = render_panel(d.panel("latency_p95").unwrap(), &data, &c);
     assert_eq!(other.matches("class=\"band\"").count(), 0);
 }
+
+#[test]
+fn rendering_is_deterministic() {
+    let ds = dashboards();
+    for d in &ds {
+        let c = ctx(d, &ds, Lang::Es);
+        let data = synthetic(d, &c);
+        assert_eq!(
+            render_dashboard(d, &data, &c),
+            render_dashboard(d, &data, &c)
+        );
+    }
+}

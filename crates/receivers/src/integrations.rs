@@ -215,12 +215,14 @@ impl Integration {
         n: &Notification,
         t: &Templates,
     ) -> Result<(), DeliveryError> {
-        let body = pagerduty_payload(c, n, t)?;
         let url = c
             .url
             .clone()
             .unwrap_or_else(|| crate::config::DEFAULT_PAGERDUTY_URL.to_string());
-        self.post_json(&url, &body, |rb| rb).await.map(drop)
+        for body in pagerduty_events(c, n, t)? {
+            self.post_json(&url, &body, |rb| rb).await?;
+        }
+        Ok(())
     }
 
     async fn opsgenie(
@@ -232,13 +234,15 @@ impl Integration {
         let key =
             http::secret_or_file(c.api_key.as_ref(), c.api_key_file.as_ref(), "api_key_file")?
                 .ok_or_else(|| DeliveryError::permanent("opsgenie: no api_key"))?;
-        let (url, body) = opsgenie_request(c, n, t)?;
         let auth = format!("GenieKey {}", key.trim());
-        self.post_json(&url, &body, |rb| {
-            rb.header(reqwest::header::AUTHORIZATION, auth)
-        })
-        .await
-        .map(drop)
+        for (url, body) in opsgenie_requests(c, n, t)? {
+            let auth = auth.clone();
+            self.post_json(&url, &body, |rb| {
+                rb.header(reqwest::header::AUTHORIZATION, auth)
+            })
+            .await?;
+        }
+        Ok(())
     }
 
     async fn sms(
@@ -424,13 +428,13 @@ pub fn slack_payload(
     Ok(v)
 }
 
-/// The PagerDuty Events API v2 event: `trigger` while firing, `resolve` when resolved, with a
-/// dedup key stable per group (and per escalation level).
-pub fn pagerduty_payload(
+/// The PagerDuty Events API v2 events: one `trigger` while firing; when resolved, one `resolve`
+/// per key in [`render::resolve_keys`]. Dedup keys are stable per group and escalation level.
+pub fn pagerduty_events(
     c: &PagerdutyConfig,
     n: &Notification,
     t: &Templates,
-) -> Result<Value, DeliveryError> {
+) -> Result<Vec<Value>, DeliveryError> {
     let routing_key = match http::secret_or_file(
         c.routing_key.as_ref(),
         c.routing_key_file.as_ref(),
@@ -444,18 +448,23 @@ pub fn pagerduty_payload(
         )?
         .ok_or_else(|| DeliveryError::permanent("pagerduty: no routing_key"))?,
     };
-    let action = match n.status {
-        Status::Firing => "trigger",
-        Status::Resolved => "resolve",
-    };
+    if n.status == Status::Resolved {
+        return Ok(render::resolve_keys(n)
+            .into_iter()
+            .map(|k| {
+                json!({
+                    "routing_key": routing_key.trim(),
+                    "event_action": "resolve",
+                    "dedup_key": k,
+                })
+            })
+            .collect());
+    }
     let mut v = json!({
         "routing_key": routing_key.trim(),
-        "event_action": action,
+        "event_action": "trigger",
         "dedup_key": render::dedup_key(n),
     });
-    if n.status == Status::Resolved {
-        return Ok(v);
-    }
     let summary = t.render_or(c.description.as_deref(), n, render::one_line)?;
     let summary = if n.escalation.is_some() && c.description.is_some() {
         format!("{}{summary}", render::escalation_prefix(n))
@@ -538,7 +547,7 @@ pub fn pagerduty_payload(
             o.insert("images".into(), Value::Array(images));
         }
     }
-    Ok(v)
+    Ok(vec![v])
 }
 
 fn opsgenie_base(c: &OpsGenieConfig) -> String {
@@ -552,20 +561,27 @@ fn opsgenie_base(c: &OpsGenieConfig) -> String {
     u
 }
 
-/// The Opsgenie request: create (`POST {api}/v2/alerts`) while firing, close by alias
-/// (`POST {api}/v2/alerts/{alias}/close?identifierType=alias`) when resolved. Returns the URL and
-/// the JSON body.
-pub fn opsgenie_request(
+/// The Opsgenie requests: create (`POST {api}/v2/alerts`) while firing; when resolved, close
+/// by alias (`POST {api}/v2/alerts/{alias}/close?identifierType=alias`) for each key in
+/// [`render::resolve_keys`]. Returns URLs and JSON bodies.
+pub fn opsgenie_requests(
     c: &OpsGenieConfig,
     n: &Notification,
     t: &Templates,
-) -> Result<(String, Value), DeliveryError> {
+) -> Result<Vec<(String, Value)>, DeliveryError> {
     let alias = render::dedup_key(n);
     let base = opsgenie_base(c);
     let source = t.render_or(c.source.as_deref(), n, |n| n.external_url.clone())?;
     if n.status == Status::Resolved {
-        let url = format!("{base}v2/alerts/{alias}/close?identifierType=alias");
-        return Ok((url, json!({"source": source, "note": "resolved in vigia"})));
+        return Ok(render::resolve_keys(n)
+            .into_iter()
+            .map(|k| {
+                (
+                    format!("{base}v2/alerts/{k}/close?identifierType=alias"),
+                    json!({"source": source, "note": "resolved in vigia"}),
+                )
+            })
+            .collect());
     }
     let message = t.render_or(c.message.as_deref(), n, render::one_line)?;
     let message = if n.escalation.is_some() && c.message.is_some() {
@@ -642,7 +658,7 @@ pub fn opsgenie_request(
         "entity": opt(c.entity.as_deref().map(|s| t.render(s, n)).transpose()?),
     });
     strip_nulls(&mut body);
-    Ok((format!("{base}v2/alerts"), body))
+    Ok(vec![(format!("{base}v2/alerts"), body)])
 }
 
 fn smtp_error(e: impl std::fmt::Display, retryable: bool) -> DeliveryError {
@@ -861,4 +877,43 @@ pub fn receiver_integrations(
         ));
     }
     out.into_iter().map(Arc::new).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::Escalation;
+    use crate::render::tests::notification;
+
+    #[test]
+    fn a_resolved_escalation_resolves_every_level() {
+        let mut n = notification("team", 1);
+        let k0 = render::dedup_key(&n);
+        n.status = Status::Resolved;
+        n.escalation = Some(Escalation {
+            level: 2,
+            severity: "critical".into(),
+            policy: "p".into(),
+        });
+        let pd = PagerdutyConfig {
+            routing_key: Some(crate::config::Secret("k".into())),
+            ..Default::default()
+        };
+        let ev = pagerduty_events(&pd, &n, &Templates::new()).unwrap();
+        let keys: Vec<&str> = ev
+            .iter()
+            .map(|e| e["dedup_key"].as_str().unwrap())
+            .collect();
+        assert_eq!(keys.len(), 3);
+        assert_eq!(keys[0], k0);
+        assert!(ev.iter().all(|e| e["event_action"] == "resolve"));
+        assert_eq!(keys[2], render::dedup_key(&n));
+        let og = opsgenie_requests(&OpsGenieConfig::default(), &n, &Templates::new()).unwrap();
+        assert_eq!(og.len(), 3);
+        assert!(
+            og[0]
+                .0
+                .ends_with(&format!("/v2/alerts/{k0}/close?identifierType=alias"))
+        );
+    }
 }

@@ -337,14 +337,28 @@ pub fn stable_hash(parts: &[&str]) -> String {
 /// (so an escalation is a new PagerDuty incident / Opsgenie alert rather than a duplicate the
 /// provider would merge into the unacknowledged original).
 pub fn dedup_key(n: &Notification) -> String {
-    match &n.escalation {
-        None => stable_hash(&[&n.receiver, &n.group_key]),
-        Some(e) => stable_hash(&[
+    dedup_key_at(n, n.escalation.as_ref().map_or(0, |e| e.level))
+}
+
+/// The dedup key of `n`'s group at escalation `level` (0: not escalated).
+pub fn dedup_key_at(n: &Notification, level: u32) -> String {
+    if level == 0 {
+        stable_hash(&[&n.receiver, &n.group_key])
+    } else {
+        stable_hash(&[
             &n.receiver,
             &n.group_key,
-            &format!("escalation-level-{}", e.level),
-        ]),
+            &format!("escalation-level-{level}"),
+        ])
     }
+}
+
+/// The keys a resolved notification closes: the group's key at every level up to the
+/// notification's escalation level (so one resolved notification carrying the highest level
+/// reached resolves the original and every escalation).
+pub fn resolve_keys(n: &Notification) -> Vec<String> {
+    let top = n.escalation.as_ref().map_or(0, |e| e.level);
+    (0..=top).map(|l| dedup_key_at(n, l)).collect()
 }
 
 #[cfg(test)]

@@ -1584,6 +1584,16 @@ impl Alertmanager {
         out
     }
 
+    /// Names of the configured receivers (`GET /api/v2/receivers`).
+    pub fn receiver_names(&self) -> Vec<String> {
+        lock(&self.state)
+            .cfg
+            .receivers
+            .iter()
+            .map(|r| r.name.clone())
+            .collect()
+    }
+
     /// History entries between `since_ms` and `until_ms` (inclusive), optionally only those
     /// concerning one alert, oldest first.
     pub fn history(

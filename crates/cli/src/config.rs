@@ -315,6 +315,10 @@ pub struct Config {
     pub escalations: Vec<vigia_notify::EscalationPolicy>,
     /// `notify:` — vigia's delivery settings (SMS, Alertmanager forwarding, rate limits, retries).
     pub notify: vigia_receivers::NotifySettings,
+    /// `dashboards:` — dashboard YAML files (globs), relative to the configuration file.
+    pub dashboards: Vec<String>,
+    /// The dashboards those files define (loaded and checked with the configuration).
+    pub dashboard_defs: Vec<vigia_report::dashboard::Dashboard>,
     /// Directory of the configuration file (rule file paths are relative to it).
     pub base_dir: PathBuf,
     /// The file's text, for `/api/v1/status/config` (rendered redacted).
@@ -338,6 +342,7 @@ struct TopLevel {
     alerting: Option<serde::de::IgnoredAny>,
     escalations: Option<serde::de::IgnoredAny>,
     notify: Option<serde::de::IgnoredAny>,
+    dashboards: Option<serde::de::IgnoredAny>,
 }
 
 /// Parses only one section, ignoring the others, so each section's first error is reported
@@ -371,6 +376,7 @@ section_parser!(
     Vec<vigia_notify::EscalationPolicy>
 );
 section_parser!(parse_notify, notify, vigia_receivers::NotifySettings);
+section_parser!(parse_dashboards, dashboards, Vec<String>);
 
 fn located(file: &Path, e: &serde_saphyr::Error) -> ConfigError {
     let (line, column) = e
@@ -435,7 +441,9 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
     }
     take!(parse_escalations, escalations);
     take!(parse_notify, notify);
+    take!(parse_dashboards, dashboards);
     cfg.base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    errors.extend(load_dashboards(file, &mut cfg));
     errors.sort_by_key(|e| (e.line, e.column));
     errors.extend(validate(&cfg).into_iter().map(|message| ConfigError {
         file: file.to_path_buf(),
@@ -448,6 +456,50 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
     } else {
         Err(ConfigErrors(errors))
     }
+}
+
+/// Loads the `dashboards:` files into `cfg.dashboard_defs`; returns every problem located in
+/// its file (a KPI panel naming a KPI the `kpis:` section lacks is one).
+fn load_dashboards(file: &Path, cfg: &mut Config) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    let at = |f: &Path, message: String| ConfigError {
+        file: f.to_path_buf(),
+        line: 0,
+        column: 0,
+        message,
+    };
+    let paths = match expand_rule_files(&cfg.base_dir, &cfg.dashboards) {
+        Ok(p) => p,
+        Err(e) => return vec![at(file, format!("dashboards: {e}"))],
+    };
+    let mut names = std::collections::BTreeSet::new();
+    for p in paths {
+        match vigia_report::dashboard::Dashboard::load_file(&p) {
+            Ok(d) => {
+                for k in d.kpi_names() {
+                    if !cfg.kpis.iter().any(|x| x.name == k) {
+                        errors.push(at(
+                            &p,
+                            format!(
+                                "KPI panel names {k:?}, which the kpis: section does not define"
+                            ),
+                        ));
+                    }
+                }
+                if !names.insert(d.name.clone()) {
+                    errors.push(at(&p, format!("a second dashboard named {:?}", d.name)));
+                }
+                cfg.dashboard_defs.push(d);
+            }
+            Err(errs) => errors.extend(errs.0.into_iter().map(|e| ConfigError {
+                file: PathBuf::from(&e.file),
+                line: e.line,
+                column: e.column,
+                message: e.message,
+            })),
+        }
+    }
+    errors
 }
 
 /// Checks that span several fields; returns every problem.

@@ -18,6 +18,26 @@ use vigia_server::AppState;
 /// Rule files of the demo's configuration (written to `<data-dir>/demo.yaml`).
 const DEMO_RULES: &str = "rule_files: ['rules/*.yaml']\n";
 
+/// The shipped dashboards (examples/dashboards), written into the demo's data directory.
+const DASHBOARDS: [(&str, &str); 4] = [
+    (
+        "campaign.yaml",
+        include_str!("../../../examples/dashboards/campaign.yaml"),
+    ),
+    (
+        "infrastructure.yaml",
+        include_str!("../../../examples/dashboards/infrastructure.yaml"),
+    ),
+    (
+        "alerts.yaml",
+        include_str!("../../../examples/dashboards/alerts.yaml"),
+    ),
+    (
+        "anomalies.yaml",
+        include_str!("../../../examples/dashboards/anomalies.yaml"),
+    ),
+];
+
 /// Anomaly settings of the demo's configuration.
 const DEMO_ANOMALY: &str = "anomaly:
   selectors:
@@ -31,7 +51,9 @@ const DEMO_ANOMALY: &str = "anomaly:
 /// The demo's configuration text: rules and anomaly detection unless switched off, and the
 /// shipped KPIs.
 fn demo_config(args: &DemoArgs) -> String {
-    let mut c = String::from("# Written by `vigia demo`; rewritten at every start.\n");
+    let mut c = String::from(
+        "# Written by `vigia demo`; rewritten at every start.\ndashboards: ['dashboards/*.yaml']\n",
+    );
     if !args.no_rules {
         c.push_str(DEMO_RULES);
     }
@@ -81,6 +103,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.data_dir)?;
     let config = args.data_dir.join("demo.yaml");
     std::fs::write(&config, demo_config(&args))?;
+    let dash_dir = args.data_dir.join("dashboards");
+    std::fs::create_dir_all(&dash_dir)?;
+    for (name, text) in DASHBOARDS {
+        std::fs::write(dash_dir.join(name), text)?;
+    }
     let rules_dir = args.data_dir.join("rules");
     std::fs::create_dir_all(&rules_dir)?;
     std::fs::write(
@@ -177,7 +204,9 @@ fn simulate(state: Arc<AppState>, url: String, args: DemoArgs) {
         "demo: backfilled {samples} samples in {secs:.1} s ({:.0} samples/s)",
         samples as f64 / secs.max(1e-9)
     );
-    println!("demo: open {url} (Prometheus API: {url}/api/v1/query?query=up)");
+    println!(
+        "demo: open {url}/d/campaign (dashboards: {url}/dashboards; Prometheus API: {url}/api/v1/query?query=up)"
+    );
     if args.no_live {
         return;
     }

@@ -112,6 +112,7 @@ fn runtime_settings(cfg: &Config) -> RuntimeSettings {
         config_yaml: config::redacted_config(cfg),
         query_timeout: cfg.query.timeout.to_std(),
         kpis: cfg.kpis.clone(),
+        dashboards: cfg.dashboard_defs.clone(),
     }
 }
 

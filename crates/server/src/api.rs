@@ -22,6 +22,12 @@ use std::sync::Arc;
 pub fn routes(_state: Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(index))
+        .route("/dashboards", get(crate::dashboards::index))
+        .route("/d/{name}", get(crate::dashboards::dashboard))
+        .route(
+            "/api/v1/dashboards/{name}/events",
+            get(crate::dashboards::events),
+        )
         .route("/-/healthy", get(healthy).head(healthy))
         .route("/-/ready", get(ready).head(ready))
         .route("/-/reload", post(reload).put(reload))

@@ -10,6 +10,7 @@
 pub mod alerting;
 pub mod api;
 pub mod auth;
+pub mod dashboards;
 pub mod error;
 pub mod kpi;
 pub mod metrics;

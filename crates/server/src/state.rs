@@ -31,6 +31,8 @@ pub struct RuntimeSettings {
     pub query_timeout: std::time::Duration,
     /// KPIs of the `kpis:` section.
     pub kpis: Vec<crate::kpi::KpiConfig>,
+    /// Dashboards (`dashboards:` files).
+    pub dashboards: Vec<vigia_report::dashboard::Dashboard>,
 }
 
 impl Default for RuntimeSettings {
@@ -42,6 +44,7 @@ impl Default for RuntimeSettings {
             config_yaml: String::new(),
             query_timeout: std::time::Duration::from_secs(120),
             kpis: Vec::new(),
+            dashboards: Vec::new(),
         }
     }
 }

@@ -173,6 +173,9 @@ keys! {
     Total => "Total", "Total";
     Dashboard => "Dashboard", "Panel";
     Previous => "previous", "anterior";
+    BenchAboveTop => "at or beyond top performers", "al nivel de los mejores o por encima";
+    BenchBetween => "between industry average and top performers", "entre la media del sector y los mejores";
+    BenchBelowAverage => "below industry average", "por debajo de la media del sector";
     LowerIsBetter => "Lower is better", "Mejor cuanto más bajo";
 }
 

@@ -773,10 +773,19 @@ fn render_kpis(names: &[String], data: &DashboardData, lang: Lang) -> String {
                     format_value(tp, unit, lang)
                 );
             }
+            let where_key = if bp >= 1.0 {
+                Key::BenchAboveTop
+            } else if bp >= 0.0 {
+                Key::BenchBetween
+            } else {
+                Key::BenchBelowAverage
+            };
             w!(
                 s,
-                r#"<div class="meta">{}: {}{}</div>"#,
+                r#"<div class="meta" data-benchmark="{}">{}: {} ({}){}</div>"#,
+                bp,
                 esc(t(lang, Key::Benchmark)),
+                esc(t(lang, where_key)),
                 esc(&crate::format::fmt_num(bp, 2, lang)),
                 esc(&extra)
             );

@@ -334,7 +334,10 @@ fn kpi_cards_show_value_target_status_trend_and_benchmark() {
     assert!(html.contains("▼") && html.contains("down 50.0 %"));
     // lower is better: going down is good (green)
     assert!(html.contains("color:#15803d\" aria-hidden=\"true\">▼"));
-    assert!(html.contains("Benchmark: 0.6"));
+    assert!(
+        html.contains("Benchmark: between industry average and top performers (0.6"),
+        "{html}"
+    );
     assert!(html.contains("industry average 500 ms"));
     // the other KPIs of the panel are unknown here
     assert!(html.contains("Unknown KPI"));

@@ -866,15 +866,16 @@ impl Alertmanager {
     pub fn tick(&self) -> Result<(), NotifyError> {
         let _t = lock(&self.tick_lock);
         let now = self.clock.now_ms();
-        let (group_sends, esc_sends) = {
+        let (group_sends, esc_sends, early) = {
             let mut st = lock(&self.state);
             self.refresh(&mut st, now);
             let esc = self.plan_escalations(&st, now);
             let groups = self.plan_flushes(&mut st, now);
             self.cleanup(&mut st, now);
             let hist = std::mem::take(&mut st.hist);
-            self.append_history(hist)?;
-            (groups, esc)
+            // A history write error must not drop the planned notifications.
+            let early = self.append_history(hist);
+            (groups, esc, early)
         };
         let mut group_results = Vec::new();
         for g in group_sends {
@@ -986,7 +987,8 @@ impl Alertmanager {
             st.esc_retry.insert(fp, now + self.opts.retry_ms);
         }
         self.cleanup(&mut st, now);
-        self.persist(&mut st)
+        let late = self.persist(&mut st);
+        early.and(late)
     }
 
     fn refresh(&self, st: &mut State, now: i64) {

@@ -760,17 +760,17 @@ fn render_kpis(names: &[String], data: &DashboardData, lang: Lang) -> String {
             if let Some(a) = k.industry_average {
                 w!(
                     extra,
-                    " · {} {}",
-                    t(lang, Key::IndustryAverage),
-                    format_value(a, unit, lang)
+                    r#" · {} <span class="nowrap">{}</span>"#,
+                    esc(t(lang, Key::IndustryAverage)),
+                    esc(&format_value(a, unit, lang))
                 );
             }
             if let Some(tp) = k.top_performers {
                 w!(
                     extra,
-                    " · {} {}",
-                    t(lang, Key::TopPerformers),
-                    format_value(tp, unit, lang)
+                    r#" · {} <span class="nowrap">{}</span>"#,
+                    esc(t(lang, Key::TopPerformers)),
+                    esc(&format_value(tp, unit, lang))
                 );
             }
             let where_key = if bp >= 1.0 {
@@ -787,7 +787,7 @@ fn render_kpis(names: &[String], data: &DashboardData, lang: Lang) -> String {
                 esc(t(lang, Key::Benchmark)),
                 esc(t(lang, where_key)),
                 esc(&crate::format::fmt_num(bp, 2, lang)),
-                esc(&extra)
+                extra
             );
         }
         if !k.history.is_empty() {

@@ -338,7 +338,7 @@ fn kpi_cards_show_value_target_status_trend_and_benchmark() {
         html.contains("Benchmark: between industry average and top performers (0.6"),
         "{html}"
     );
-    assert!(html.contains("industry average 500 ms"));
+    assert!(html.contains("industry average <span class=\"nowrap\">500 ms</span>"));
     // the other KPIs of the panel are unknown here
     assert!(html.contains("Unknown KPI"));
     check_balanced(&html);

@@ -3,7 +3,7 @@
 //! index of dashboards. Inputs are plain structs filled by the server; every text from data
 //! is escaped.
 //!
-//! URL conventions the page uses: dashboards at `/dashboards/{name}`, the index at
+//! URL conventions the page uses: dashboards at `/d/{name}`, the index at
 //! `/dashboards`, live updates from `/api/v1/dashboards/{name}/events` + the page's query
 //! string (events named `panel` carrying `{"id", "html"}`, see [`panel_event`]), alert actions
 //! `POST /api/v1/alerts/{fingerprint}/ack|resolve` with `{"note"}`. Query parameters:
@@ -1076,7 +1076,7 @@ fn nav(s: &mut String, ctx: &PageContext, current: Option<&str>) {
     for n in &ctx.nav {
         w!(
             s,
-            r#"<a href="/dashboards/{}?lang={}""#,
+            r#"<a href="/d/{}?lang={}""#,
             url_enc(&n.name),
             lang.code()
         );
@@ -1114,7 +1114,7 @@ pub fn render_dashboard(d: &Dashboard, data: &DashboardData, ctx: &PageContext) 
     nav(&mut s, ctx, Some(&d.name));
     w!(
         s,
-        r#"<form class="controls" method="get" action="/dashboards/{}"><input type="hidden" name="lang" value="{}"><label>{} <select name="range">"#,
+        r#"<form class="controls" method="get" action="/d/{}"><input type="hidden" name="lang" value="{}"><label>{} <select name="range">"#,
         url_enc(&d.name),
         lang.code(),
         esc(t(lang, Key::TimeRange))
@@ -1180,7 +1180,7 @@ pub fn render_dashboard(d: &Dashboard, data: &DashboardData, ctx: &PageContext) 
     let other = lang.other();
     w!(
         s,
-        r#"<span class="spacer"></span><a href="/dashboards/{}{}" lang="{}" hreflang="{}">{}</a><span id="live-status" role="status" aria-live="polite">{} {}</span></header>"#,
+        r#"<span class="spacer"></span><a href="/d/{}{}" lang="{}" hreflang="{}">{}</a><span id="live-status" role="status" aria-live="polite">{} {}</span></header>"#,
         url_enc(&d.name),
         esc(&query_string(ctx, other)),
         other.code(),
@@ -1262,7 +1262,7 @@ pub fn render_index(ctx: &PageContext) -> String {
     for n in &ctx.nav {
         w!(
             s,
-            r#"<li><a href="/dashboards/{}?lang={}">{}</a></li>"#,
+            r#"<li><a href="/d/{}?lang={}">{}</a></li>"#,
             url_enc(&n.name),
             lang.code(),
             esc(n.title.get(lang))

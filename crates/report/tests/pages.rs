@@ -351,7 +351,7 @@ fn index_sse_payload_and_language_switch() {
     let html = render_index(&c);
     check_balanced(&html);
     for d in &ds {
-        assert!(html.contains(&format!("href=\"/dashboards/{}?lang=es\"", d.name)));
+        assert!(html.contains(&format!("href=\"/d/{}?lang=es\"", d.name)));
         assert!(html.contains(&d.title.es));
     }
     let ev = panel_event("funnel", "<p>\"x\"</p>");

@@ -441,7 +441,7 @@ fn panel_px(panel: &Panel) -> f64 {
 pub fn render_panel(panel: &Panel, data: &DashboardData, ctx: &PageContext) -> String {
     let lang = ctx.lang;
     match &panel.kind {
-        PanelKind::Kpi { kpis } => render_kpis(kpis, data, lang),
+        PanelKind::Kpi { kpis } => render_kpis(&panel.id, kpis, data, lang),
         PanelKind::TimeSeries {
             queries,
             unit,
@@ -664,7 +664,7 @@ fn render_table(v: &[InstantSample], columns: &[String], unit: Unit, lang: Lang)
     s
 }
 
-fn render_kpis(names: &[String], data: &DashboardData, lang: Lang) -> String {
+fn render_kpis(panel_id: &str, names: &[String], data: &DashboardData, lang: Lang) -> String {
     let mut s = String::from(r#"<div class="cards">"#);
     for name in names {
         let Some(k) = data.kpis.iter().find(|k| &k.name == name) else {
@@ -709,7 +709,7 @@ fn render_kpis(names: &[String], data: &DashboardData, lang: Lang) -> String {
             esc(t(lang, status_key))
         );
         let opts = ChartOptions {
-            id: format!("att-{}", k.name),
+            id: format!("att-{panel_id}-{}", k.name),
             title: String::new(),
             width: 180.0,
             height: 10.0,
@@ -792,7 +792,7 @@ fn render_kpis(names: &[String], data: &DashboardData, lang: Lang) -> String {
         }
         if !k.history.is_empty() {
             let o = ChartOptions {
-                id: format!("spark-{}", k.name),
+                id: format!("spark-{panel_id}-{}", k.name),
                 title: k.title.clone(),
                 width: 180.0,
                 height: 28.0,

@@ -471,3 +471,18 @@ fn rendering_is_deterministic() {
         );
     }
 }
+
+#[test]
+fn element_ids_are_unique_on_every_page() {
+    let ds = dashboards();
+    for d in &ds {
+        let c = ctx(d, &ds, Lang::En);
+        let html = render_dashboard(d, &synthetic(d, &c), &c);
+        let mut seen = std::collections::BTreeSet::new();
+        for part in html.split(" id=\"").skip(1) {
+            let id = &part[..part.find('"').unwrap()];
+            assert!(seen.insert(id.to_string()), "{}: duplicate id {id}", d.name);
+        }
+        assert!(seen.len() > 5);
+    }
+}

@@ -1379,3 +1379,123 @@ fn shipped_rule_examples_pass_vigia_and_promtool() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("bad.yaml:"), "{text}");
 }
+
+/// Runs headless Chromium on `url`; returns (stdout, Chromium's log on stderr).
+fn chromium(bin: &std::path::Path, args: &[&str], url: &str) -> (String, String) {
+    let out = Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1280,800",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .args(args)
+        .arg(url)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `data-kpi="name" … data-value="v"` pairs of the KPI cards in a page.
+fn shown_kpis(dom: &str) -> Vec<(String, f64)> {
+    let mut out = Vec::new();
+    for part in dom.split("data-kpi=\"").skip(1) {
+        let Some((name, rest)) = part.split_once('"') else {
+            continue;
+        };
+        let card = rest.split("data-kpi=\"").next().unwrap_or(rest);
+        if let Some(v) = card
+            .split("data-value=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .and_then(|v| v.parse::<f64>().ok())
+        {
+            out.push((name.to_string(), v));
+        }
+    }
+    out
+}
+
+#[test]
+fn dashboards_render_in_chromium_without_errors_and_show_the_api_kpis() {
+    let Some(chrome) = real_binary("chromium") else {
+        return;
+    };
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboards");
+    std::fs::create_dir_all(&shots).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_child, url, _) = start_demo(&dir.path().join("demo"), &[]);
+    for lang in ["en", "es"] {
+        for name in ["campaign", "infrastructure", "alerts", "anomalies"] {
+            let page = format!("{url}/d/{name}?lang={lang}");
+            let png = shots.join(format!("{name}-{lang}.png"));
+            let (_, log) = chromium(
+                &chrome,
+                &[&format!("--screenshot={}", png.display())],
+                &page,
+            );
+            let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
+            assert!(
+                console.is_empty(),
+                "{page}: JavaScript logged errors:\n{}",
+                console.join("\n")
+            );
+            let size = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
+            assert!(
+                size > 10_000,
+                "{page}: screenshot {} is {size} bytes",
+                png.display()
+            );
+        }
+    }
+    println!("screenshots in {}", shots.display());
+    // The KPI values on the page are those of /api/v1/kpis at the same moment (time moves, so
+    // a rate may change between the two reads: try a few times).
+    let mut last = String::new();
+    let agreed = (0..5).any(|_| {
+        let (dom, log) = chromium(&chrome, &["--dump-dom"], &format!("{url}/d/campaign"));
+        assert!(!log.contains(":CONSOLE"), "{log}");
+        let j: serde_json::Value = client()
+            .get(format!("{url}/api/v1/kpis"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let shown = shown_kpis(&dom);
+        assert!(shown.len() >= 6, "the campaign KPI cards: {shown:?}");
+        let api = j["data"]["kpis"].as_array().unwrap();
+        let mismatches: Vec<String> = shown
+            .iter()
+            .filter_map(|(name, v)| {
+                let a = api.iter().find(|k| k["name"] == name.as_str())?["value"].as_f64();
+                let same = a.is_some_and(|a| (a - v).abs() <= 1e-9 * a.abs().max(1.0));
+                (!same).then(|| format!("{name}: page {v}, API {a:?}"))
+            })
+            .collect();
+        last = mismatches.join("; ");
+        mismatches.is_empty()
+    });
+    assert!(agreed, "KPI values differ from /api/v1/kpis: {last}");
+    // Live updates: the SSE endpoint answers with an event stream.
+    let r = client()
+        .get(format!("{url}/api/v1/dashboards/campaign/events"))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .unwrap();
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let (code, _) = {
+        let r = client().get(format!("{url}/d/nope")).send().unwrap();
+        (r.status().as_u16(), ())
+    };
+    assert_eq!(code, 404);
+}

@@ -898,7 +898,9 @@ fn render_alerts(alerts: &[AlertData], f: &AlertFilter, lang: Lang) -> String {
             esc(&format_time(a.starts_at)),
             labels_html(&a.labels, &["alertname", "severity"])
         );
-        if matches!(a.state.as_str(), "firing" | "pending") {
+        // Pending alerts are not in alert routing yet (as in Prometheus, only firing ones are
+        // sent), so they cannot be acknowledged or resolved.
+        if a.state == "firing" {
             w!(
                 s,
                 r#"<button type="button" class="act" data-action="ack" data-fp="{}">{}</button>"#,
@@ -906,7 +908,7 @@ fn render_alerts(alerts: &[AlertData], f: &AlertFilter, lang: Lang) -> String {
                 esc(t(lang, Key::Acknowledge))
             );
         }
-        if a.state != "resolved" {
+        if !matches!(a.state.as_str(), "resolved" | "pending") {
             w!(
                 s,
                 r#"<button type="button" class="act" data-action="resolve" data-fp="{}">{}</button>"#,

@@ -294,8 +294,9 @@ fn alerts_have_actions_and_filters() {
     let active = render_panel(d.panel("active").unwrap(), &data, &c);
     let doc_rows = active.matches("<tr data-fingerprint").count();
     assert_eq!(doc_rows, 2, "firing and pending");
-    assert_eq!(active.matches("data-action=\"ack\"").count(), 2);
-    assert_eq!(active.matches("data-action=\"resolve\"").count(), 2);
+    // Only the firing alert has actions: pending ones are not in alert routing yet.
+    assert_eq!(active.matches("data-action=\"ack\"").count(), 1);
+    assert_eq!(active.matches("data-action=\"resolve\"").count(), 1);
     assert!(active.contains("<button type=\"button\""));
     // fingerprints are attribute-escaped
     assert!(active.contains("data-fp=\"fp0&quot;&gt;&lt;x\""));

@@ -17,6 +17,8 @@ pub struct Hub {
     pub config_yaml: parking_lot::RwLock<String>,
     /// Receiver names of the routing configuration.
     pub receivers: parking_lot::RwLock<Vec<String>>,
+    /// Notifications handed to delivery (the in-app feed).
+    pub feed: vigia_receivers::Feed,
 }
 
 fn hub_err(e: NotifyError) -> HubError {
@@ -70,6 +72,14 @@ impl AlertHub for Hub {
     }
     fn config_yaml(&self) -> String {
         self.config_yaml.read().clone()
+    }
+    fn notifications(&self, after: u64, limit: usize) -> Vec<serde_json::Value> {
+        self.feed
+            .since(after)
+            .into_iter()
+            .take(limit)
+            .filter_map(|e| serde_json::to_value(e).ok())
+            .collect()
     }
 }
 
@@ -198,6 +208,7 @@ pub fn start(
         receivers: parking_lot::RwLock::new(
             am_cfg.receivers.iter().map(|r| r.name.clone()).collect(),
         ),
+        feed: outbox.feed(),
     });
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let ticker = {

@@ -271,6 +271,21 @@ fn ack_resolve_and_history() {
         })
     });
     assert!(resolved.is_some(), "a manual resolve notifies");
+    // Every notification is also in the in-app feed, escalations marked.
+    let (_, feed) = v.get_json("/api/v1/notifications?limit=1000");
+    let entries = feed["data"].as_array().unwrap();
+    assert!(entries.len() >= 4, "{feed}");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["notification"]["escalation"]["level"] == 2),
+        "{feed}"
+    );
+    let seq = entries[0]["seq"].as_u64().unwrap();
+    let (_, later) = v.get_json(&format!("/api/v1/notifications?after={seq}"));
+    assert_eq!(later["data"].as_array().unwrap().len(), entries.len() - 1);
+    let (code, _) = v.get_json("/api/v1/notifications?after=x");
+    assert_eq!(code, 400);
     let (_, h) = v.get_json(&format!("/api/v1/alerts/history?fingerprint={latency}"));
     let kinds: Vec<&str> = h["data"]
         .as_array()

@@ -47,4 +47,7 @@ pub trait AlertHub: Send + Sync {
     fn receivers(&self) -> Vec<String>;
     /// The Alertmanager configuration as YAML, secrets redacted (`/api/v2/status`).
     fn config_yaml(&self) -> String;
+    /// The in-app notification feed: notifications handed to delivery with a sequence number
+    /// above `after`, oldest first, at most `limit`.
+    fn notifications(&self, after: u64, limit: usize) -> Vec<serde_json::Value>;
 }

@@ -67,6 +67,7 @@ pub fn routes(_state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/api/v1/rules", get(rules::rules))
         .route("/api/v1/alerts", get(rules::alerts))
         .route("/api/v1/alerts/history", get(alerting::history))
+        .route("/api/v1/notifications", get(alerting::notifications))
         .route("/api/v1/alerts/{fingerprint}/ack", post(alerting::ack))
         .route(
             "/api/v1/alerts/{fingerprint}/resolve",

@@ -270,3 +270,21 @@ pub async fn history(State(s): State<Arc<AppState>>, req: Request) -> ApiResult<
     let entries = hub.history(fp.as_deref(), since, until);
     Ok(success(json!(entries)))
 }
+
+/// `GET /api/v1/notifications?after=&limit=`: the in-app notification feed (every
+/// notification routing handed to delivery, the dashboard receiver's included).
+pub async fn notifications(State(s): State<Arc<AppState>>, req: Request) -> ApiResult<Response> {
+    let hub = hub(&s)?.clone();
+    let p = request_params(&s, req).await?;
+    let num = |key: &str, default: u64| -> ApiResult<u64> {
+        match p.get(key) {
+            None | Some("") => Ok(default),
+            Some(v) => v.parse().map_err(|_| {
+                ApiError::bad_data(format!("invalid parameter \"{key}\": {v:?} is not a count"))
+            }),
+        }
+    };
+    let after = num("after", 0)?;
+    let limit = num("limit", 100)?.min(1000) as usize;
+    Ok(success(json!(hub.notifications(after, limit))))
+}

@@ -52,6 +52,33 @@ fn shape(v: &J) -> J {
     }
 }
 
+/// Starts Debian's Alertmanager with `config` on an ephemeral port; waits until ready.
+fn start_alertmanager(bin: &Path, dir: &Path, config: &str) -> (Proc, String) {
+    let cfg = write(dir, "am.yml", config);
+    let port = free_port();
+    let am = Proc(
+        Command::new(bin)
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!("--storage.path={}", dir.join("am").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let ready = wait_for(Duration::from_secs(30), || {
+        client()
+            .get(format!("{url}/-/ready"))
+            .send()
+            .ok()
+            .filter(|r| r.status().is_success())
+    });
+    assert!(ready.is_some(), "alertmanager starts");
+    (am, url)
+}
+
 #[test]
 fn amtool_and_the_v2_api_work_against_vigia() {
     if real_binary("amtool").is_none() {
@@ -356,31 +383,7 @@ fn webhook_payload_has_alertmanagers_structure() {
         "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 2s\n  repeat_interval: 1h\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: '{}/am'\n        send_resolved: true\n",
         sink.url
     );
-    let am_cfg = write(dir.path(), "am.yml", &am_yaml);
-    let port = free_port();
-    let am = Proc(
-        Command::new(am_bin)
-            .arg(format!("--config.file={}", am_cfg.display()))
-            .arg(format!(
-                "--storage.path={}",
-                dir.path().join("am").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let am_url = format!("http://127.0.0.1:{port}");
-    let ready = wait_for(Duration::from_secs(30), || {
-        client()
-            .get(format!("{am_url}/-/ready"))
-            .send()
-            .ok()
-            .filter(|r| r.status().is_success())
-    });
-    assert!(ready.is_some(), "alertmanager starts");
+    let (am, am_url) = start_alertmanager(&am_bin, dir.path(), &am_yaml);
     let cfg = write(dir.path(), "vigia.yaml", &webhook_config(&sink.url, ""));
     let v = Vigia::start(
         &dir.path().join("data"),
@@ -461,27 +464,11 @@ fn forwards_alerts_to_a_real_alertmanager() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let am_cfg = write(
+    let (_am, am_url) = start_alertmanager(
+        &am_bin,
         dir.path(),
-        "am.yml",
         "route:\n  receiver: none\nreceivers:\n  - name: none\n",
     );
-    let port = free_port();
-    let _am = Proc(
-        Command::new(am_bin)
-            .arg(format!("--config.file={}", am_cfg.display()))
-            .arg(format!(
-                "--storage.path={}",
-                dir.path().join("am").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let am_url = format!("http://127.0.0.1:{port}");
     let cfg = write(
         dir.path(),
         "vigia.yaml",

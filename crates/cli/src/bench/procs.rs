@@ -131,3 +131,44 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A progress bar labelled `what` (hidden when `hidden`, e.g. for `--json` output).
+pub fn bar(len: u64, what: &str, hidden: bool) -> indicatif::ProgressBar {
+    let pb = if hidden {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(len)
+    };
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{what:>22} {{bar:40}} {{pos}}/{{len}} {{msg}}"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    pb
+}
+
+/// Starts `vigia serve` (this executable unless `exe` is given) on an ephemeral port with a
+/// fresh data directory `dir`, plus `extra` flags; waits until ready.
+pub fn start_vigia(
+    exe: Option<&Path>,
+    dir: &Path,
+    extra: &[&std::ffi::OsStr],
+) -> anyhow::Result<Server> {
+    let exe = match exe {
+        Some(p) => p.to_path_buf(),
+        None => std::env::current_exe()?,
+    };
+    let port = free_port()?;
+    let _ = std::fs::remove_dir_all(dir);
+    let mut cmd = Command::new(&exe);
+    cmd.args([
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--data-dir",
+    ])
+    .arg(dir)
+    .args(extra);
+    start("vigia", cmd, format!("http://127.0.0.1:{port}"), "/-/ready")
+}

@@ -10,7 +10,7 @@
 use super::procs::{self, Server, TempDir};
 use anyhow::{Context, bail};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 use serde_json::Value as J;
 use std::collections::BTreeMap;
@@ -899,35 +899,9 @@ pub fn measure(args: &QueryBenchArgs) -> anyhow::Result<Report> {
             w.samples()
         );
     }
-    let bar = |len: u64, what: &str| {
-        let pb = if args.json {
-            ProgressBar::hidden()
-        } else {
-            ProgressBar::new(len)
-        };
-        pb.set_style(
-            ProgressStyle::with_template(&format!("{what:>22} {{bar:40}} {{pos}}/{{len}} {{eta}}"))
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        pb
-    };
+    let bar = |len: u64, what: &str| procs::bar(len, what, args.json);
 
-    let exe = match &args.vigia_bin {
-        Some(p) => p.clone(),
-        None => std::env::current_exe()?,
-    };
-    let port = procs::free_port()?;
-    let vdir = work.join("vigia-data");
-    let _ = std::fs::remove_dir_all(&vdir);
-    let mut cmd = Command::new(&exe);
-    cmd.args([
-        "serve",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--data-dir",
-    ])
-    .arg(&vdir);
-    let vigia = procs::start("vigia", cmd, format!("http://127.0.0.1:{port}"), "/-/ready")?;
+    let vigia = procs::start_vigia(args.vigia_bin.as_deref(), &work.join("vigia-data"), &[])?;
     let pb = bar(requests.len() as u64, "loading vigia");
     let t = Instant::now();
     load(&vigia.url, &requests, &pb)?;

@@ -8,7 +8,6 @@ use super::procs::{self, Server, TempDir};
 use super::query::{SERIES_PER_INSTANCE, encode_requests, load, workload};
 use anyhow::{Context, bail};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -308,37 +307,13 @@ pub fn measure(args: &RulesBenchArgs) -> anyhow::Result<Report> {
         args.groups,
         args.interval
     ));
-    let bar = |len: u64, what: &str| {
-        let pb = if quiet {
-            ProgressBar::hidden()
-        } else {
-            ProgressBar::new(len)
-        };
-        pb.set_style(
-            ProgressStyle::with_template(&format!("{what:>22} {{bar:40}} {{pos}}/{{len}} {{msg}}"))
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        pb
-    };
+    let bar = |len: u64, what: &str| procs::bar(len, what, quiet);
 
-    let exe = match &args.vigia_bin {
-        Some(p) => p.clone(),
-        None => std::env::current_exe()?,
-    };
-    let port = procs::free_port()?;
-    let vdir = work.join("vigia-data");
-    let _ = std::fs::remove_dir_all(&vdir);
-    let mut cmd = Command::new(&exe);
-    cmd.args([
-        "serve",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--data-dir",
-    ])
-    .arg(&vdir)
-    .arg("--rules")
-    .arg(&rules_path);
-    let vigia = procs::start("vigia", cmd, format!("http://127.0.0.1:{port}"), "/-/ready")?;
+    let vigia = procs::start_vigia(
+        args.vigia_bin.as_deref(),
+        &work.join("vigia-data"),
+        &["--rules".as_ref(), rules_path.as_os_str()],
+    )?;
     let pb = bar(requests.len() as u64, "loading vigia");
     load(&vigia.url, &requests, &pb)?;
     pb.finish_and_clear();

@@ -342,6 +342,10 @@ pub async fn events(
             if !first {
                 tokio::time::sleep(period).await;
             }
+            // The page went away (nothing may have changed, so no send would notice).
+            if tx.is_closed() {
+                return;
+            }
             let (st, d2, p2, h2) = (s.clone(), d.clone(), params.clone(), headers.clone());
             let rendered = tokio::task::spawn_blocking(move || {
                 let ctx = context(&st, Some(&d2), &p2, &h2);

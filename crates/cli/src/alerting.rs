@@ -105,8 +105,7 @@ pub fn postable(
 
 /// The routing configuration used when the configuration has no `alerting:` section: every
 /// alert goes to the in-app dashboard feed (a receiver without integrations).
-pub const DEFAULT_ALERTING: &str =
-    "route:\n  receiver: dashboard\n  group_by: [alertname]\nreceivers:\n  - name: dashboard\n";
+pub const DEFAULT_ALERTING: &str = "route:\n  receiver: dashboard\n  group_by: [alertname]\n  group_wait: 5s\n  group_interval: 1m\nreceivers:\n  - name: dashboard\n";
 
 /// The `alerting:` section, or the default (dashboard only).
 pub fn am_config(cfg: &crate::config::Config) -> anyhow::Result<vigia_notify::AmConfig> {

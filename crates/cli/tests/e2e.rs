@@ -1310,6 +1310,34 @@ fn alert_rule_on_anomaly_score_fires_on_an_injected_spike() {
         (j["data"]["result"][0]["metric"]["alertstate"] == "firing").then_some(j)
     });
     assert!(alerts_series.is_some(), "ALERTS is an ordinary series");
+    // The firing alert reached alert routing (as Prometheus sends to Alertmanager).
+    let routed = wait_for(Duration::from_secs(30), || {
+        let (_, j) = v.get_json("/api/v2/alerts");
+        j.as_array()?
+            .iter()
+            .find(|a| a["labels"]["alertname"] == "LatencyAnomalous")
+            .cloned()
+    })
+    .expect("the rule's alert is in /api/v2/alerts");
+    assert_eq!(routed["receivers"][0]["name"], "dashboard", "{routed}");
+    assert!(
+        routed["generatorURL"]
+            .as_str()
+            .is_some_and(|u| u.contains("/graph?g0.expr=")),
+        "{routed}"
+    );
+    let notified = wait_for(Duration::from_secs(30), || {
+        let (_, feed) = v.get_json("/api/v1/notifications");
+        feed["data"]
+            .as_array()?
+            .iter()
+            .find(|e| e["notification"]["groupLabels"]["alertname"] == "LatencyAnomalous")
+            .cloned()
+    });
+    assert!(
+        notified.is_some(),
+        "the default dashboard receiver gets the notification"
+    );
     // Rule self-metrics are part of /metrics, before the OpenMetrics terminator.
     let m = client()
         .get(format!("{}/metrics", v.url))

@@ -1079,6 +1079,7 @@ impl Alertmanager {
             group_key,
             truncated_alerts: 0,
             escalation: None,
+            acknowledged: None,
         }
     }
 
@@ -1332,9 +1333,37 @@ impl Alertmanager {
         let mut e = HistoryEntry::alert(now, HistoryKind::Ack, a);
         e.author = Some(author.to_string());
         e.note = Some(note.to_string());
+        let alert = a.notify_alert(now, None);
         st.hist.push(e);
         st.dirty = true;
-        self.persist(&mut st)
+        // Tell the alert's receivers (providers with an acknowledge action act on it: PagerDuty
+        // acknowledges the incident, Opsgenie the alert).
+        let acks: Vec<Notification> = st
+            .groups
+            .values()
+            .filter(|g| g.alerts.contains(&fp))
+            .map(|g| {
+                let mut n = self.base_notification(
+                    &g.route.receiver,
+                    g.key.clone(),
+                    vec![alert.clone()],
+                    g.labels.clone(),
+                );
+                n.acknowledged = Some(vigia_receivers::Acknowledgement {
+                    by: author.to_string(),
+                    note: note.to_string(),
+                });
+                n
+            })
+            .collect();
+        let res = self.persist(&mut st);
+        drop(st);
+        for n in acks {
+            if let Err(err) = self.sink.send(n) {
+                tracing::warn!(error = %err, "acknowledgement not handed to delivery");
+            }
+        }
+        res
     }
 
     /// Resolves an alert manually: a resolved notification goes out at the next tick and the

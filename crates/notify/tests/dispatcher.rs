@@ -526,6 +526,14 @@ fn escalation_levels_and_ack() {
     assert!(e.at(T0 + 11 * M).is_empty());
     let fp = e.fp("Slow2");
     e.am.ack(&fp, "bob", "looking").unwrap();
+    // The acknowledgement goes at once to the receiver of every group holding the alert.
+    let acks = e.sink.take();
+    assert_eq!(acks.len(), 1, "{acks:?}");
+    let ack = acks[0].acknowledged.clone().unwrap();
+    assert_eq!((ack.by.as_str(), ack.note.as_str()), ("bob", "looking"));
+    assert_eq!(acks[0].alerts.len(), 1);
+    assert_eq!(acks[0].alerts[0].fingerprint, fp);
+    assert!(acks[0].escalation.is_none());
     let n = e.at(T0 + 30 * M);
     let mut rs: Vec<String> = n.iter().map(|n| n.receiver.clone()).collect();
     rs.sort();

@@ -117,6 +117,14 @@ impl Integration {
     /// are dropped and a notification with nothing firing is not sent at all (`None`), as in
     /// Alertmanager.
     pub fn prepare(&self, n: &Notification) -> Option<Notification> {
+        // Acknowledgements go only where the provider has an acknowledge action.
+        if n.acknowledged.is_some() {
+            return matches!(
+                self.spec,
+                IntegrationSpec::Pagerduty(_) | IntegrationSpec::Opsgenie(_)
+            )
+            .then(|| n.clone());
+        }
         if self.send_resolved() {
             return Some(n.clone());
         }
@@ -448,6 +456,13 @@ pub fn pagerduty_events(
         )?
         .ok_or_else(|| DeliveryError::permanent("pagerduty: no routing_key"))?,
     };
+    if n.acknowledged.is_some() {
+        return Ok(vec![json!({
+            "routing_key": routing_key.trim(),
+            "event_action": "acknowledge",
+            "dedup_key": render::dedup_key(n),
+        })]);
+    }
     if n.status == Status::Resolved {
         return Ok(render::resolve_keys(n)
             .into_iter()
@@ -572,6 +587,12 @@ pub fn opsgenie_requests(
     let alias = render::dedup_key(n);
     let base = opsgenie_base(c);
     let source = t.render_or(c.source.as_deref(), n, |n| n.external_url.clone())?;
+    if let Some(ack) = &n.acknowledged {
+        return Ok(vec![(
+            format!("{base}v2/alerts/{alias}/acknowledge?identifierType=alias"),
+            json!({"source": source, "user": ack.by, "note": ack.note}),
+        )]);
+    }
     if n.status == Status::Resolved {
         return Ok(render::resolve_keys(n)
             .into_iter()
@@ -914,6 +935,56 @@ mod tests {
             og[0]
                 .0
                 .ends_with(&format!("/v2/alerts/{k0}/close?identifierType=alias"))
+        );
+    }
+
+    #[test]
+    fn an_acknowledgement_acknowledges_the_incident_where_providers_can() {
+        let mut n = notification("team", 1);
+        let key = render::dedup_key(&n);
+        n.acknowledged = Some(crate::message::Acknowledgement {
+            by: "ana".into(),
+            note: "on it".into(),
+        });
+        let pd = PagerdutyConfig {
+            routing_key: Some(crate::config::Secret("k".into())),
+            ..Default::default()
+        };
+        let ev = pagerduty_events(&pd, &n, &Templates::new()).unwrap();
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0]["event_action"], "acknowledge");
+        assert_eq!(ev[0]["dedup_key"], key.as_str(), "the trigger's key");
+        let og = opsgenie_requests(&OpsGenieConfig::default(), &n, &Templates::new()).unwrap();
+        assert_eq!(og.len(), 1);
+        assert!(
+            og[0].0.ends_with(&format!(
+                "/v2/alerts/{key}/acknowledge?identifierType=alias"
+            )),
+            "{}",
+            og[0].0
+        );
+        assert_eq!(og[0].1["user"], "ana");
+        assert_eq!(og[0].1["note"], "on it");
+        // Only providers with an acknowledge action receive it.
+        let spec = |s: IntegrationSpec| Integration {
+            id: "x[0]".into(),
+            spec: s,
+            client: OnceLock::new(),
+        };
+        assert!(
+            spec(IntegrationSpec::Pagerduty(pd.clone()))
+                .prepare(&n)
+                .is_some()
+        );
+        assert!(
+            spec(IntegrationSpec::Opsgenie(OpsGenieConfig::default()))
+                .prepare(&n)
+                .is_some()
+        );
+        assert!(
+            spec(IntegrationSpec::Webhook(Default::default()))
+                .prepare(&n)
+                .is_none()
         );
     }
 }

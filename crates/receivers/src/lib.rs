@@ -28,6 +28,6 @@ pub use error::{DeliveryError, OutboxError};
 pub use feed::{Feed, FeedEntry};
 pub use forwarder::{ForwardStats, Forwarder, postable_alerts};
 pub use integrations::{Integration, IntegrationKind, IntegrationSpec, receiver_integrations};
-pub use message::{Escalation, Notification, NotifyAlert, Status};
+pub use message::{Acknowledgement, Escalation, Notification, NotifyAlert, Status};
 pub use outbox::{DeliveryReport, Outbox, ResultCallback};
 pub use templates::{Templates, notification_data};

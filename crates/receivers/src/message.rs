@@ -46,6 +46,16 @@ pub struct Escalation {
     pub policy: String,
 }
 
+/// Someone acknowledged the alerts of a notification in vigia (sent to providers that have an
+/// acknowledge action: PagerDuty and Opsgenie).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acknowledgement {
+    /// Who.
+    pub by: String,
+    /// Their note.
+    pub note: String,
+}
+
 /// One notification: a group of alerts for one receiver.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -72,4 +82,7 @@ pub struct Notification {
     /// Set when this is an escalation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation: Option<Escalation>,
+    /// Set when this notification announces an acknowledgement rather than a state change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<Acknowledgement>,
 }

@@ -412,6 +412,7 @@ pub(crate) mod tests {
             group_key: "{}:{alertname=\"HighErrors\"}".into(),
             truncated_alerts: 0,
             escalation: None,
+            acknowledged: None,
         }
     }
 

@@ -144,6 +144,7 @@ pub fn notification(receiver: &str, group: &str, n: usize, status: Status) -> No
         group_key: format!("{{}}:{{alertname=\"{group}\"}}"),
         truncated_alerts: 0,
         escalation: None,
+        acknowledged: None,
     }
 }
 

@@ -159,6 +159,9 @@ pub struct WebSection {
     pub tokens: Vec<Token>,
     /// Largest request body (default 32 MiB).
     pub max_body_size: Option<ByteSize>,
+    /// The URL users reach vigia at (links in alerts and notifications: `generatorURL`,
+    /// `externalURL`); default `http://<listen address>`.
+    pub external_url: Option<String>,
 }
 
 /// `limits:` — what one ingest request may carry.
@@ -505,6 +508,13 @@ fn load_dashboards(file: &Path, cfg: &mut Config) -> Vec<ConfigError> {
 /// Checks that span several fields; returns every problem.
 pub fn validate(cfg: &Config) -> Vec<String> {
     let mut errs = Vec::new();
+    if let Some(u) = &cfg.web.external_url
+        && !(u.starts_with("http://") || u.starts_with("https://"))
+    {
+        errs.push(format!(
+            "web.external_url: {u:?} must start with http:// or https://"
+        ));
+    }
     match &cfg.alerting {
         Some(am) => {
             errs.extend(am.validate().into_iter().map(|e| format!("alerting: {e}")));

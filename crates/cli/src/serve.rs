@@ -246,7 +246,12 @@ async fn serve(
     let groups = load_rules(&cfg, &args).map_err(|e| anyhow::anyhow!("rule files:\n{e}"))?;
     // Alert management: rule alerts are routed, grouped, silenced, escalated and delivered
     // through the durable outbox.
-    let external_url = format!("http://{}", args.listen);
+    let external_url = cfg
+        .web
+        .external_url
+        .as_ref()
+        .map(|u| u.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| format!("http://{}", args.listen));
     let alerting = crate::alerting::start(
         &cfg,
         &args.data_dir,

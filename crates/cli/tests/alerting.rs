@@ -86,7 +86,14 @@ fn amtool_and_the_v2_api_work_against_vigia() {
     }
     let dir = tempfile::tempdir().unwrap();
     let sink = Sink::start();
-    let cfg = write(dir.path(), "vigia.yaml", &webhook_config(&sink.url, ""));
+    let cfg = write(
+        dir.path(),
+        "vigia.yaml",
+        &webhook_config(
+            &sink.url,
+            "web:\n  external_url: 'https://vigia.example.com/'\n",
+        ),
+    );
     let v = Vigia::start(
         &dir.path().join("data"),
         &["--config", cfg.to_str().unwrap()],
@@ -132,6 +139,7 @@ fn amtool_and_the_v2_api_work_against_vigia() {
     assert_eq!(body["status"], "firing");
     assert_eq!(body["receiver"], "hook");
     assert_eq!(body["groupLabels"]["alertname"], "DiskFull");
+    assert_eq!(body["externalURL"], "https://vigia.example.com");
     assert_eq!(
         body["alerts"][0]["annotations"]["summary"],
         "disk almost full"

@@ -152,12 +152,13 @@ pub fn start(
     let on_result: vigia_receivers::ResultCallback = Arc::new(move |r| {
         if !r.ok || r.done {
             let Some(am) = slot.get() else { return };
-            let fps: Vec<String> = Vec::new();
             let detail = match &r.error {
                 Some(e) => format!("{} attempt {}: {e}", r.integration, r.attempt),
                 None => format!("{} attempt {}", r.integration, r.attempt),
             };
-            if let Err(e) = am.record_delivery(&r.receiver, &r.group_key, &fps, r.ok, &detail) {
+            if let Err(e) =
+                am.record_delivery(&r.receiver, &r.group_key, &r.fingerprints, r.ok, &detail)
+            {
                 tracing::warn!(error = %e, "cannot record a delivery result");
             }
         }

@@ -45,6 +45,8 @@ pub struct DeliveryReport {
     pub integration: String,
     /// The notification's group key.
     pub group_key: String,
+    /// Fingerprints of the notification's alerts.
+    pub fingerprints: Vec<String>,
     /// Attempt number (1 for the first).
     pub attempt: u32,
     /// Delivered.
@@ -620,6 +622,12 @@ impl Inner {
             receiver: it.receiver.clone(),
             integration: it.integration.clone(),
             group_key: it.notification.group_key.clone(),
+            fingerprints: it
+                .notification
+                .alerts
+                .iter()
+                .map(|a| a.fingerprint.clone())
+                .collect(),
             attempt,
             ok,
             error,

@@ -172,3 +172,19 @@ pub fn start_vigia(
     .args(extra);
     start("vigia", cmd, format!("http://127.0.0.1:{port}"), "/-/ready")
 }
+
+/// The benchmark's working directory: `given` (created if needed), or a temporary directory
+/// removed when the returned guard drops.
+pub fn work_dir(given: Option<&Path>, what: &str) -> anyhow::Result<(Option<TempDir>, PathBuf)> {
+    match given {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            Ok((None, d.to_path_buf()))
+        }
+        None => {
+            let t = TempDir::new(what)?;
+            let p = t.0.clone();
+            Ok((Some(t), p))
+        }
+    }
+}

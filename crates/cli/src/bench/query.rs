@@ -7,7 +7,7 @@
 //! differential test (`crates/cli/tests/promql_diff.rs`), so the benchmark and the test compare
 //! results the same way.
 
-use super::procs::{self, Server, TempDir};
+use super::procs::{self, Server};
 use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::ProgressBar;
@@ -867,18 +867,7 @@ pub fn run(args: QueryBenchArgs) -> anyhow::Result<()> {
 pub fn measure(args: &QueryBenchArgs) -> anyhow::Result<Report> {
     // HTTP clients use rustls with the ring provider (a no-op when main already installed it).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let tmp = match &args.work_dir {
-        Some(d) => {
-            std::fs::create_dir_all(d)?;
-            None
-        }
-        None => Some(TempDir::new("query")?),
-    };
-    let work = args
-        .work_dir
-        .clone()
-        .or_else(|| tmp.as_ref().map(|t| t.0.clone()))
-        .context("work dir")?;
+    let (tmp, work) = procs::work_dir(args.work_dir.as_deref(), "query")?;
     let interval_ms = 15_000;
     let steps = (args.hours.max(1) as usize * 3_600_000 / interval_ms as usize).max(2);
     let instances = args.series.div_ceil(SERIES_PER_INSTANCE).max(1);

@@ -4,9 +4,9 @@
 //! evaluated once), the servers' own summed group durations, and how many alerts each holds, so
 //! a cheaper server that evaluates less is caught.
 
-use super::procs::{self, Server, TempDir};
+use super::procs::{self, Server};
 use super::query::{SERIES_PER_INSTANCE, encode_requests, load, workload};
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Args;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -264,18 +264,7 @@ pub fn measure(args: &RulesBenchArgs) -> anyhow::Result<Report> {
     if args.rules == 0 || args.groups == 0 || args.interval == 0 || args.seconds == 0 {
         bail!("--rules, --groups, --interval and --seconds must be positive");
     }
-    let tmp = match &args.work_dir {
-        Some(d) => {
-            std::fs::create_dir_all(d)?;
-            None
-        }
-        None => Some(TempDir::new("rules")?),
-    };
-    let work = args
-        .work_dir
-        .clone()
-        .or_else(|| tmp.as_ref().map(|t| t.0.clone()))
-        .context("work dir")?;
+    let (tmp, work) = procs::work_dir(args.work_dir.as_deref(), "rules")?;
     let interval_ms = 15_000;
     // One hour of history ending now, so `[5m]` and `[10m]` windows are full while measuring.
     let steps = 240;

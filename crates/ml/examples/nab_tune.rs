@@ -47,8 +47,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for v in values.split(sep) {
                 let mut c = g.clone();
                 let val: serde_json::Value = serde_json::from_str(v)?;
-                if let Some(o) = c.as_object_mut() {
-                    o.insert(field.to_string(), val);
+                // `art.window=8` sets a nested field.
+                let mut target = &mut c;
+                let mut parts = field.split('.').peekable();
+                while let Some(part) = parts.next() {
+                    if parts.peek().is_none() {
+                        if let Some(o) = target.as_object_mut() {
+                            o.insert(part.to_string(), val.clone());
+                        }
+                        break;
+                    }
+                    let Some(inner) = target.get_mut(part) else {
+                        return Err(format!("no field {field}").into());
+                    };
+                    target = inner;
                 }
                 next.push(c);
             }
@@ -82,7 +94,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let varied: Vec<String> = rest
             .iter()
             .filter_map(|spec| spec.split_once('='))
-            .map(|(k, _)| format!("{k}={}", g.get(k).map_or(String::new(), |v| v.to_string())))
+            .map(|(k, _)| {
+                let v = k.split('.').try_fold(&g, |v, p| v.get(p));
+                format!("{k}={}", v.map_or(String::new(), |v| v.to_string()))
+            })
             .collect();
         println!(
             "{:7.2} {:7.2} {:7.2}  a {:6.2} b {:6.2}  {}",
@@ -109,6 +124,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         results.push((ps, g));
+    }
+    if std::env::var_os("TUNE_BENCH").is_some()
+        && let Some((_, g)) = results.last()
+    {
+        let cfg: DetectorConfig = serde_json::from_value(g.clone())?;
+        let b = vigia_ml::bench_detector(&cfg);
+        println!(
+            "bench: {:.0} samples/s on one core, {} state bytes",
+            b.samples_per_sec, b.state_bytes
+        );
     }
     results.sort_by(|a, b| a.0[0].total_cmp(&b.0[0]));
     if let Some((ps, g)) = results.last() {

@@ -189,9 +189,9 @@ pub fn bench_detector(cfg: &DetectorConfig) -> DetectorBench {
     let start = Instant::now();
     let mut samples = 0u64;
     let mut sink = 0.0;
-    let mut det = StreamDetector::new(cfg, 0);
+    let mut det = crate::new_detector(cfg, 0);
     while start.elapsed().as_secs_f64() < 0.5 {
-        det = StreamDetector::new(cfg, 0);
+        det = crate::new_detector(cfg, 0);
         for (i, &v) in series.iter().enumerate() {
             sink += det.update(i as i64 * 300_000, v);
         }
@@ -204,7 +204,10 @@ pub fn bench_detector(cfg: &DetectorConfig) -> DetectorBench {
         samples,
         seconds,
         samples_per_sec: samples as f64 / seconds,
-        state_bytes: det.state_bytes(),
-        struct_bytes: std::mem::size_of::<StreamDetector>(),
+        state_bytes: det.snapshot().len(),
+        struct_bytes: match cfg.method {
+            crate::Method::Art => std::mem::size_of::<crate::ArtDetector>(),
+            crate::Method::Stream => std::mem::size_of::<StreamDetector>(),
+        },
     }
 }

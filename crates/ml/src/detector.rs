@@ -16,6 +16,7 @@
 //!    flag per incident is what an operator (and NAB) wants.
 
 use crate::MlError;
+use crate::art::{ArtConfig, ArtDetector};
 use crate::pattern::PatternMemory;
 
 /// An online anomaly detector for one series.
@@ -35,6 +36,11 @@ const FEATURES: usize = 6;
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DetectorConfig {
+    /// Which detector: `art` (adaptive resonance over windowed shapes, [`ArtConfig`]) or
+    /// `stream` (likelihood of exponentially weighted features, the other settings).
+    pub method: Method,
+    /// Settings of the `art` detector.
+    pub art: ArtConfig,
     /// Horizon (samples) of the slow mean and variance of the series.
     pub slow_window: f64,
     /// Horizon (samples) of the fast mean used for level shifts.
@@ -90,9 +96,21 @@ pub struct DetectorConfig {
     pub surprise_sd_floor: f64,
 }
 
+/// The detection method of a [`DetectorConfig`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// [`ArtDetector`]: adaptive resonance over windowed shapes and levels.
+    Art,
+    /// [`StreamDetector`]: likelihood of exponentially weighted features.
+    Stream,
+}
+
 impl Default for DetectorConfig {
     fn default() -> Self {
         DetectorConfig {
+            method: Method::Art,
+            art: ArtConfig::default(),
             slow_window: 1000.0,
             fast_window: 100.0,
             step_short_window: 10.0,
@@ -130,8 +148,19 @@ impl DetectorConfig {
         format!("{:012x}", fnv1a(text.as_bytes()) >> 16)
     }
 
+    /// The configuration for one NAB file of `rows` rows: the learning period is NAB's
+    /// probationary period, `min(⌊0.15·rows⌋, 750)`, which NAB gives every detector. Nothing
+    /// else about the file (no values, no labels) is used.
+    pub fn for_nab_file(&self, rows: usize) -> DetectorConfig {
+        let probation = ((rows as f64 * 0.15).floor() as u32).min(750);
+        let mut cfg = self.clone();
+        cfg.art.learn_samples = probation.max(2 * cfg.art.window);
+        cfg
+    }
+
     /// Checks that every setting is in its valid range.
     pub fn validate(&self) -> Result<(), MlError> {
+        self.art.validate()?;
         let windows = [
             ("slow_window", self.slow_window),
             ("fast_window", self.fast_window),
@@ -211,12 +240,69 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// Creates vigia's detector. The detector uses no randomness, so every seed gives the same
 /// scores; the seed is kept in the state for interface stability.
 pub fn new_detector(cfg: &DetectorConfig, seed: u64) -> Box<dyn Detector> {
-    Box::new(StreamDetector::new(cfg, seed))
+    match cfg.method {
+        Method::Art => Box::new(ArtBox {
+            hash: cfg.hash(),
+            seed,
+            det: ArtDetector::new(&cfg.art),
+        }),
+        Method::Stream => Box::new(StreamDetector::new(cfg, seed)),
+    }
 }
 
 /// Restores a detector from [`Detector::snapshot`] bytes taken with the same configuration.
 pub fn restore_detector(cfg: &DetectorConfig, bytes: &[u8]) -> Result<Box<dyn Detector>, MlError> {
-    Ok(Box::new(StreamDetector::restore(cfg, bytes)?))
+    match cfg.method {
+        Method::Art => Ok(Box::new(ArtBox::restore(cfg, bytes)?)),
+        Method::Stream => Ok(Box::new(StreamDetector::restore(cfg, bytes)?)),
+    }
+}
+
+/// [`ArtDetector`] behind the [`Detector`] interface, with the configuration hash for
+/// snapshots.
+struct ArtBox {
+    hash: String,
+    seed: u64,
+    det: ArtDetector,
+}
+
+const ART_MAGIC: &[u8; 4] = b"VGA1";
+
+impl ArtBox {
+    fn restore(cfg: &DetectorConfig, bytes: &[u8]) -> Result<Self, MlError> {
+        let mut r = Reader { bytes, pos: 0 };
+        if r.take(4)? != ART_MAGIC {
+            return Err(MlError::Snapshot("bad magic".into()));
+        }
+        let hash = cfg.hash();
+        if r.take(12)? != hash.as_bytes() {
+            return Err(MlError::Snapshot(
+                "snapshot was taken with a different configuration".into(),
+            ));
+        }
+        let seed = r.u64()?;
+        let det = ArtDetector::read(&cfg.art, &mut || r.u64().ok())
+            .ok_or_else(|| MlError::Snapshot("bad detector state".into()))?;
+        if r.pos != bytes.len() {
+            return Err(MlError::Snapshot("trailing bytes".into()));
+        }
+        Ok(ArtBox { hash, seed, det })
+    }
+}
+
+impl Detector for ArtBox {
+    fn update(&mut self, _timestamp_ms: i64, value: f64) -> f64 {
+        self.det.update(value)
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(4096);
+        out.extend_from_slice(ART_MAGIC);
+        out.extend_from_slice(self.hash.as_bytes());
+        out.extend_from_slice(&self.seed.to_le_bytes());
+        self.det.write(&mut out);
+        out
+    }
 }
 
 /// Cap on every z-like feature, so one absurd sample cannot dominate the long-term statistics.

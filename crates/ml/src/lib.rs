@@ -1,6 +1,7 @@
 //! vigia-ml: online anomaly detection for time series — the streaming detector, its
 //! configuration and state snapshots, offline CSV scoring, and the NAB benchmark and scorer.
 
+pub mod art;
 pub mod detector;
 pub mod insight;
 pub mod nab;
@@ -12,8 +13,11 @@ mod detect;
 
 use std::path::{Path, PathBuf};
 
+pub use art::{ArtConfig, ArtDetector};
 pub use detect::{DetectReport, DetectWarning, DetectorBench, bench_detector, detect_csv};
-pub use detector::{Detector, DetectorConfig, StreamDetector, new_detector, restore_detector};
+pub use detector::{
+    Detector, DetectorConfig, Method, StreamDetector, new_detector, restore_detector,
+};
 
 /// Errors of the ML crate.
 #[derive(Debug, thiserror::Error)]

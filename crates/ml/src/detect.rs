@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::MlError;
-use crate::detector::{Detector, DetectorConfig, StreamDetector};
+use crate::detector::{DetectorConfig, StreamDetector};
 use crate::time::parse_timestamp_ms;
 
 /// A non-fatal irregularity found while scoring a CSV (the row is still scored).
@@ -41,6 +41,8 @@ const GAP_FACTOR: i64 = 3;
 /// `timestamp,value,anomaly_score`. Timestamps may be NAB's `2014-04-01 00:00:00`, RFC 3339 or
 /// epoch seconds/milliseconds. A non-numeric value or bad timestamp is an error naming the
 /// line; duplicate or out-of-order timestamps and gaps are warnings and the row is scored.
+/// The whole file is known, so the detector learns for NAB's probationary period of its length
+/// ([`DetectorConfig::for_known_length`]).
 pub fn detect_csv(
     input: &Path,
     output: &mut dyn Write,
@@ -107,7 +109,7 @@ pub fn detect_csv(
         config_hash: cfg.hash(),
         ..DetectReport::default()
     };
-    let mut det = StreamDetector::new(cfg, 0);
+    let mut det = crate::new_detector(&cfg.for_known_length(rows.len()), 0);
     let mut out = String::with_capacity(rows.len() * 40);
     out.push_str("timestamp,value,anomaly_score\n");
     let mut prev: Option<i64> = None;

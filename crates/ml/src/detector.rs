@@ -148,10 +148,11 @@ impl DetectorConfig {
         format!("{:012x}", fnv1a(text.as_bytes()) >> 16)
     }
 
-    /// The configuration for one NAB file of `rows` rows: the learning period is NAB's
-    /// probationary period, `min(⌊0.15·rows⌋, 750)`, which NAB gives every detector. Nothing
-    /// else about the file (no values, no labels) is used.
-    pub fn for_nab_file(&self, rows: usize) -> DetectorConfig {
+    /// The configuration for a whole series of `rows` samples known in advance (a NAB file, a
+    /// CSV scored offline): the learning period is NAB's probationary period,
+    /// `min(⌊0.15·rows⌋, 750)`, which NAB gives every detector. Nothing else about the series
+    /// (no values, no labels) is used. Live series keep the configured `art.learn_samples`.
+    pub fn for_known_length(&self, rows: usize) -> DetectorConfig {
         let probation = ((rows as f64 * 0.15).floor() as u32).min(750);
         let mut cfg = self.clone();
         cfg.art.learn_samples = probation.max(2 * cfg.art.window);

@@ -286,7 +286,7 @@ pub fn detect_corpus(
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(f) = corpus.files.get(i) else { break };
-                        let mut det = new_detector(&cfg.for_nab_file(f.values.len()), 0);
+                        let mut det = new_detector(&cfg.for_known_length(f.values.len()), 0);
                         let scores: Vec<f64> = f
                             .timestamps_ms
                             .iter()

@@ -62,16 +62,24 @@ impl Insight {
     /// (spike, 9.3σ)". `subject` names the series; `context` says what "usual" means (e.g.
     /// "for this hour").
     pub fn describe(&self, subject: &str, context: &str) -> String {
-        let dur = human_duration(self.duration_ms);
+        // "for 12 minutes", or "in a single sample" for an event of one sample.
+        let dur = if self.duration_ms >= 1000 {
+            format!("for {}", human_duration(self.duration_ms))
+        } else {
+            "in a single sample".to_string()
+        };
         let ctx = if context.is_empty() {
             String::new()
         } else {
             format!(" {context}")
         };
         let how = match self.pattern {
-            Pattern::MissingData => format!("{subject} stopped reporting for {dur}"),
+            Pattern::MissingData if self.duration_ms >= 1000 => {
+                format!("{subject} stopped reporting {dur}")
+            }
+            Pattern::MissingData => format!("{subject} stopped reporting"),
             Pattern::VarianceChange => format!(
-                "{subject} became {:.1}× as {} as usual{ctx}, for {dur}",
+                "{subject} became {:.1}× as {} as usual{ctx}, {dur}",
                 if self.spread_ratio >= 1.0 {
                     self.spread_ratio
                 } else {
@@ -84,7 +92,7 @@ impl Insight {
                 },
             ),
             Pattern::TrendChange => format!(
-                "{subject} is trending {} away from its usual level{ctx} ({:.1}σ after {dur})",
+                "{subject} is trending {} away from its usual level{ctx} ({:.1}σ, {dur})",
                 if self.shift_sigmas >= 0.0 {
                     "up"
                 } else {
@@ -100,10 +108,10 @@ impl Insight {
                 };
                 match self.peak_ratio {
                     Some(r) => {
-                        format!("{subject} {verb} to {r:.1}× its usual level{ctx} for {dur}")
+                        format!("{subject} {verb} to {r:.1}× its usual level{ctx} {dur}")
                     }
                     None => format!(
-                        "{subject} {verb} to {} ({:.1}σ from usual{ctx}) for {dur}",
+                        "{subject} {verb} to {} ({:.1}σ from usual{ctx}) {dur}",
                         self.peak_value, self.peak_sigmas
                     ),
                 }
@@ -115,7 +123,9 @@ impl Insight {
 
 fn human_duration(ms: i64) -> String {
     let s = ms.max(0) / 1000;
-    if s < 120 {
+    if s == 1 {
+        "1 second".to_string()
+    } else if s < 120 {
         format!("{s} seconds")
     } else if s < 7200 {
         format!("{} minutes", s / 60)
@@ -397,5 +407,12 @@ mod tests {
             "{text}"
         );
         assert!(classify(&b[..3], &ev).is_none());
+        // A one-sample event has no duration to speak of.
+        let one = event(|_| 4.1, 1);
+        let text = classify(&b, &one)
+            .unwrap()
+            .describe("p95 latency on web-3", "");
+        assert!(text.contains("in a single sample"), "{text}");
+        assert!(!text.contains("0 seconds"), "{text}");
     }
 }

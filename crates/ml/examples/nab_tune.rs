@@ -1,7 +1,11 @@
 //! Grid search of detector settings on the NAB tuning half only (the held-out half is never
 //! loaded here). Usage:
 //! `cargo run -p vigia-ml --release --example nab_tune -- NAB_DIR [BASE_JSON] [field=v1,v2,...]...`
-//! Prints tuning-half standard / low-FP / low-FN for every combination, best last.
+//! Prints tuning-half standard / low-FP / low-FN for every combination, best last, and the
+//! standard score of each inner half (alternate tuning files). `DITHER=N` scores each
+//! combination as the mean over the first N evaluation dithers (`nab::dithered`: block phase
+//! and level-grid offset) and adds their standard deviation and minimum: single runs move by
+//! several points with the discretisation, so compare means.
 
 use std::path::Path;
 
@@ -72,6 +76,68 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut results = Vec::new();
     for g in grid {
         let cfg: DetectorConfig = serde_json::from_value(g.clone())?;
+        let dither: usize = std::env::var("DITHER")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        if dither > 0 {
+            let mut acc = [0.0f64; 5];
+            let mut all = Vec::new();
+            for k in 0..dither {
+                let c = nab::dithered(&cfg, k);
+                let scores = nab::detect_corpus(&corpus, &c, &|_, _| {});
+                let pairs: Vec<_> = geoms
+                    .iter()
+                    .zip(&scores)
+                    .map(|(g, s)| (g, s.as_slice()))
+                    .collect();
+                let prof = &corpus.profiles;
+                let v = [
+                    scorer::score_set(&pairs, &prof[0], None).normalized,
+                    scorer::score_set(&pairs, &prof[1], None).normalized,
+                    scorer::score_set(&pairs, &prof[2], None).normalized,
+                    scorer::score_set(
+                        &pairs.iter().step_by(2).copied().collect::<Vec<_>>(),
+                        &prof[0],
+                        None,
+                    )
+                    .normalized,
+                    scorer::score_set(
+                        &pairs.iter().skip(1).step_by(2).copied().collect::<Vec<_>>(),
+                        &prof[0],
+                        None,
+                    )
+                    .normalized,
+                ];
+                all.push(v[0]);
+                for k in 0..5 {
+                    acc[k] += v[k] / dither as f64;
+                }
+            }
+            let sd =
+                (all.iter().map(|x| (x - acc[0]).powi(2)).sum::<f64>() / all.len() as f64).sqrt();
+            let varied: Vec<String> = rest
+                .iter()
+                .filter_map(|spec| spec.split_once('='))
+                .map(|(k, _)| {
+                    let v = k.split('.').try_fold(&g, |v, p| v.get(p));
+                    format!("{k}={}", v.map_or(String::new(), |v| v.to_string()))
+                })
+                .collect();
+            println!(
+                "{:7.2} {:7.2} {:7.2}  a {:6.2} b {:6.2} sd {:5.2} min {:6.2}  {}",
+                acc[0],
+                acc[1],
+                acc[2],
+                acc[3],
+                acc[4],
+                sd,
+                all.iter().copied().fold(f64::INFINITY, f64::min),
+                varied.join(" ")
+            );
+            results.push((acc[..3].to_vec(), g));
+            continue;
+        }
         let scores = nab::detect_corpus(&corpus, &cfg, &|_, _| {});
         let pairs: Vec<_> = geoms
             .iter()

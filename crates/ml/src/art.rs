@@ -90,6 +90,23 @@ pub struct ArtConfig {
     /// it; 0.28 maps the NAB tuning half's optimal threshold (confidence 0.284) to 0.7, the
     /// lowest default severity band of the server.
     pub score_exponent: f64,
+    /// Evaluation dither: the first block is shorter by this many samples (modulo the
+    /// downsampling factor). The tuning protocol (docs/nab.md) averages scores over several
+    /// phases and level offsets, because single runs differ by several NAB points from where
+    /// the block and level boundaries happen to fall. Leave it at 0.
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    pub phase: u32,
+    /// Evaluation dither: offset of the level grid, in levels (leave it at 0).
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    pub level_offset: f64,
+}
+
+fn is_zero_u32(v: &u32) -> bool {
+    *v == 0
+}
+
+fn is_zero_f64(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl Default for ArtConfig {
@@ -116,6 +133,8 @@ impl Default for ArtConfig {
             record_factor: 1.5,
             expand_margin: 0.1,
             score_exponent: 0.28,
+            phase: 0,
+            level_offset: 0.0,
         }
     }
 }
@@ -154,6 +173,12 @@ impl ArtConfig {
         }
         if !(2..=10_000).contains(&self.levels) {
             return bad(format!("art.levels must be 2..=10000, got {}", self.levels));
+        }
+        if !(self.level_offset.is_finite() && (-1.0..=1.0).contains(&self.level_offset)) {
+            return bad(format!(
+                "art.level_offset must be in [-1, 1], got {}",
+                self.level_offset
+            ));
         }
         if !(1..=100_000).contains(&self.capacity) {
             return bad(format!(
@@ -468,7 +493,13 @@ impl ArtDetector {
         } else {
             0.0
         };
-        if self.s.block_n >= u64::from(self.cfg.downsample()) {
+        let ds = u64::from(self.cfg.downsample());
+        let block = if self.s.points == 0 {
+            ds - u64::from(self.cfg.phase) % ds
+        } else {
+            ds
+        };
+        if self.s.block_n >= block {
             let point = self.close_block();
             score = score.max(self.point(point));
         }
@@ -724,7 +755,9 @@ impl ArtDetector {
         } else {
             0.5
         };
-        let level = (unit * levels).round().clamp(0.0, levels) as u64;
+        let level = (unit * levels + self.cfg.level_offset)
+            .round()
+            .clamp(0.0, levels) as u64;
         let median = self.track_median(level);
         let mut out = level as f64 / levels;
         if (level as f64 - median as f64).abs() < self.cfg.chomp * levels {

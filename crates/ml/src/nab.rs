@@ -27,6 +27,33 @@ pub fn tuning_keys() -> Vec<&'static str> {
         .collect()
 }
 
+/// Block phases and level-grid offsets of the evaluation dithers (see [`dithered`]).
+const DITHERS: [(u32, f64); 8] = [
+    (0, 0.0),
+    (2, 0.5),
+    (4, -0.25),
+    (1, 0.25),
+    (3, -0.5),
+    (5, 0.125),
+    (6, -0.375),
+    (3, 0.375),
+];
+
+/// Number of evaluation dithers.
+pub const DITHER_COUNT: usize = DITHERS.len();
+
+/// `cfg` with evaluation dither `k` (0 is `cfg` itself): another block phase and level-grid
+/// offset. The ART detector's NAB score moves by several points with where block and level
+/// boundaries fall, so configurations are compared by their mean over the dithers
+/// (`docs/nab.md`, section 3).
+pub fn dithered(cfg: &DetectorConfig, k: usize) -> DetectorConfig {
+    let (phase, offset) = DITHERS.get(k % DITHERS.len()).copied().unwrap_or((0, 0.0));
+    let mut c = cfg.clone();
+    c.art.phase += phase;
+    c.art.level_offset += offset;
+    c
+}
+
 /// Scores of one category at the corpus-wide thresholds.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CategoryScore {

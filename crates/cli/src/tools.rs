@@ -95,9 +95,22 @@ pub struct NabArgs {
     /// Detector name used in the results layout.
     #[arg(long, default_value = "vigia")]
     pub detector: String,
+    /// Also run the configuration under N evaluation dithers (other block phases and level
+    /// grids, at most 8) and print each score's mean ± sd: how much of a single run is luck.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=8))]
+    pub dithers: u8,
     /// Print the full report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The report of `vigia bench nab --json`.
+#[derive(serde::Serialize)]
+struct NabJson<'a> {
+    #[serde(flatten)]
+    report: &'a vigia_ml::nab::NabReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dithers: Option<Vec<vigia_ml::nab::DitherSet>>,
 }
 
 /// `vigia bench nab`.
@@ -122,8 +135,23 @@ pub fn bench_nab(args: &NabArgs) -> anyhow::Result<ExitCode> {
     let report = vigia_ml::nab::run(&args.data, &args.out, &args.detector, &progress)
         .with_context(|| format!("running NAB from {}", args.data.display()))?;
     pb.finish_and_clear();
+    let dithers = if args.dithers > 0 {
+        let corpus = vigia_ml::nab::load_corpus(&args.data)
+            .with_context(|| format!("loading NAB from {}", args.data.display()))?;
+        Some(vigia_ml::nab::dither_summary(
+            &corpus,
+            &cfg,
+            usize::from(args.dithers),
+        )?)
+    } else {
+        None
+    };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let out = NabJson {
+            report: &report,
+            dithers,
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
     println!(
@@ -131,11 +159,11 @@ pub fn bench_nab(args: &NabArgs) -> anyhow::Result<ExitCode> {
         args.out.join(&args.detector).display()
     );
     println!(
-        "{:<24} {:>9} {:>14} {:>14}",
+        "{:<30} {:>9} {:>14} {:>14}",
         "", "standard", "reward_low_FP", "reward_low_FN"
     );
     println!(
-        "{:<24} {:>9.2} {:>14.2} {:>14.2}",
+        "{:<30} {:>9.2} {:>14.2} {:>14.2}",
         "all files", report.standard, report.reward_low_fp, report.reward_low_fn
     );
     for h in &report.halves {
@@ -147,7 +175,7 @@ pub fn bench_nab(args: &NabArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or(f64::NAN)
         };
         println!(
-            "{:<24} {:>9.2} {:>14.2} {:>14.2}",
+            "{:<30} {:>9.2} {:>14.2} {:>14.2}",
             h.name,
             get("standard"),
             get("low_FP"),
@@ -155,6 +183,20 @@ pub fn bench_nab(args: &NabArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!("{} rows in {:.1} s", report.rows, report.detector_seconds);
+    if let Some(sets) = &dithers {
+        println!(
+            "\n{} evaluation dithers, mean ± sd (min..max):",
+            args.dithers
+        );
+        for set in sets {
+            let cells: Vec<String> = set
+                .profiles
+                .iter()
+                .map(|p| format!("{:.2} ± {:.2} ({:.1}..{:.1})", p.mean, p.sd, p.min, p.max))
+                .collect();
+            println!("{:<30} {}", set.name, cells.join("   "));
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1527,3 +1527,75 @@ fn dashboards_render_in_chromium_without_errors_and_show_the_api_kpis() {
     };
     assert_eq!(code, 404);
 }
+
+/// The detector configuration hash is the same in `vigia bench nab`, `vigia bench detector` and
+/// the server (so a server's detectors can be matched with a benchmark run).
+#[test]
+fn detector_config_hash_agrees_across_bench_nab_bench_detector_and_serve() {
+    let bin = env!("CARGO_BIN_EXE_vigia");
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = Command::new(bin).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "vigia {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let detector = json(&["bench", "detector", "--json"]);
+    let hash = detector["config_hash"].as_str().unwrap().to_string();
+    assert_eq!(hash.len(), 12);
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("vigia.yaml");
+    std::fs::write(&cfg, "anomaly:\n  selectors: ['latency_seconds']\n").unwrap();
+    let v = Vigia::start(
+        &dir.path().join("data"),
+        &["--config", cfg.to_str().unwrap()],
+    );
+    let line = format!("anomaly detector config {hash}");
+    assert!(
+        v.banner.iter().any(|l| l == &line),
+        "server printed {:?}, expected {line:?}",
+        v.banner
+    );
+    v.stop();
+
+    let nab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/nab");
+    if !nab.join("labels/combined_windows.json").is_file() {
+        assert!(
+            !require_real(),
+            "VIGIA_REQUIRE_REAL=1 but {} is missing",
+            nab.display()
+        );
+        eprintln!("SKIP: NAB corpus not found at {}", nab.display());
+        return;
+    }
+    let out = dir.path().join("nab");
+    let report = json(&[
+        "bench",
+        "nab",
+        "--data",
+        nab.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--dithers",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(report["config_hash"].as_str(), Some(hash.as_str()));
+    // Dither 0 is the configuration itself, so the single run lies within the dithers' range.
+    let all = &report["dithers"][0];
+    assert_eq!(all["name"], "all");
+    let standard = report["standard"].as_f64().unwrap();
+    let min = all["profiles"][0]["min"].as_f64().unwrap();
+    let max = all["profiles"][0]["max"].as_f64().unwrap();
+    assert!(
+        min <= standard && standard <= max,
+        "{min} <= {standard} <= {max}"
+    );
+    assert!(
+        out.join("vigia/realKnownCause/vigia_nyc_taxi.csv")
+            .is_file()
+    );
+}

@@ -55,6 +55,8 @@ pub struct Vigia {
     pub url: String,
     pub data_dir: PathBuf,
     pub log: PathBuf,
+    /// What the server printed on stdout before it listened.
+    pub banner: Vec<String>,
 }
 
 impl Vigia {
@@ -87,6 +89,7 @@ impl Vigia {
         let mut lines = BufReader::new(stdout).lines();
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut url = None;
+        let mut banner = Vec::new();
         while Instant::now() < deadline {
             match lines.next() {
                 Some(Ok(l)) => {
@@ -94,6 +97,7 @@ impl Vigia {
                         url = Some(u.trim().to_string());
                         break;
                     }
+                    banner.push(l);
                 }
                 _ => break,
             }
@@ -112,6 +116,7 @@ impl Vigia {
             url,
             data_dir: data_dir.to_path_buf(),
             log,
+            banner,
         }
     }
 

@@ -113,33 +113,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // of each number is where the discretisation boundaries happen to fall.
     let corpus = nab::load_corpus(dir)?;
     let cfg = vigia_ml::DetectorConfig::default();
-    let mut runs: Vec<Vec<[f64; 3]>> = Vec::new();
-    for k in 0..nab::DITHER_COUNT {
-        let scores = nab::detect_corpus(&corpus, &nab::dithered(&cfg, k), &|_, _| {});
-        let r = nab::score_corpus(&corpus, &scores, "vigia")?;
-        let mut sets = vec![[r.standard, r.reward_low_fp, r.reward_low_fn]];
-        for h in r.halves.iter().take(2) {
-            let v: Vec<f64> = h.profiles.iter().map(|p| p.normalized).collect();
-            sets.push([v[0], v[1], v[2]]);
-        }
-        runs.push(sets);
-    }
+    let sets = nab::dither_summary(&corpus, &cfg, nab::DITHER_COUNT)?;
     println!(
         "\n{} dithers, mean ± sd (min..max)\n| set | standard | reward_low_FP | reward_low_FN |\n|---|---|---|---|",
-        runs.len()
+        nab::DITHER_COUNT
     );
-    for (i, name) in ["all files", "tuning", "holdout"].iter().enumerate() {
-        let cells: Vec<String> = (0..3)
-            .map(|p| {
-                let xs: Vec<f64> = runs.iter().map(|r| r[i][p]).collect();
-                let m = xs.iter().sum::<f64>() / xs.len() as f64;
-                let sd = (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / xs.len() as f64).sqrt();
-                let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
-                let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                format!("{m:.2} ± {sd:.2} ({lo:.1}..{hi:.1})")
-            })
+    for set in &sets {
+        let cells: Vec<String> = set
+            .profiles
+            .iter()
+            .map(|p| format!("{:.2} ± {:.2} ({:.1}..{:.1})", p.mean, p.sd, p.min, p.max))
             .collect();
-        println!("| {name} | {} |", cells.join(" | "));
+        println!("| {} | {} |", set.name, cells.join(" | "));
     }
     Ok(())
 }

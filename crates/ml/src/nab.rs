@@ -413,6 +413,79 @@ pub fn run_with_config(
     Ok(report)
 }
 
+/// Mean, spread and range of one normalised score over the evaluation dithers.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Spread {
+    /// Mean over the dithers.
+    pub mean: f64,
+    /// Population standard deviation.
+    pub sd: f64,
+    /// Lowest value.
+    pub min: f64,
+    /// Highest value.
+    pub max: f64,
+}
+
+impl Spread {
+    fn of(xs: &[f64]) -> Spread {
+        let n = xs.len().max(1) as f64;
+        let mean = xs.iter().sum::<f64>() / n;
+        let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+        Spread {
+            mean,
+            sd,
+            min: xs.iter().copied().fold(f64::INFINITY, f64::min),
+            max: xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        }
+    }
+}
+
+/// Scores of one set (all files, tuning half, held-out half) over the evaluation dithers.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DitherSet {
+    /// `all`, `tuning` or `holdout`.
+    pub name: String,
+    /// Standard, reward_low_FP, reward_low_FN.
+    pub profiles: Vec<Spread>,
+}
+
+/// The same configuration run under the first `n` evaluation dithers ([`dithered`]), each
+/// scored like [`score_corpus`]: how much of a single run's score is where the block and
+/// level boundaries happen to fall.
+pub fn dither_summary(
+    corpus: &Corpus,
+    cfg: &DetectorConfig,
+    n: usize,
+) -> Result<Vec<DitherSet>, MlError> {
+    // runs[k][set][profile]
+    let mut runs: Vec<Vec<Vec<f64>>> = Vec::new();
+    for k in 0..n {
+        let scores = detect_corpus(corpus, &dithered(cfg, k), &|_, _| {});
+        let r = score_corpus(corpus, &scores, "dither")?;
+        let mut sets = vec![vec![r.standard, r.reward_low_fp, r.reward_low_fn]];
+        for h in r.halves.iter().take(2) {
+            sets.push(h.profiles.iter().map(|p| p.normalized).collect());
+        }
+        runs.push(sets);
+    }
+    let names = ["all", "tuning", "holdout"];
+    let sets = runs.first().map_or(0, Vec::len);
+    Ok((0..sets)
+        .map(|i| DitherSet {
+            name: names.get(i).unwrap_or(&"set").to_string(),
+            profiles: (0..3)
+                .map(|p| {
+                    let xs: Vec<f64> = runs
+                        .iter()
+                        .filter_map(|r| r.get(i).and_then(|s| s.get(p)).copied())
+                        .collect();
+                    Spread::of(&xs)
+                })
+                .collect(),
+        })
+        .collect())
+}
+
 /// Reads the `anomaly_score` column of a results file (any column order, header required).
 fn read_anomaly_scores(path: &Path) -> Result<Vec<f64>, MlError> {
     let text = fs::read_to_string(path).map_err(|e| MlError::io(path, e))?;

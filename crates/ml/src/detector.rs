@@ -1,8 +1,10 @@
 //! The streaming anomaly detector: a trait for online detectors, the one configuration used for
-//! every series (tuned on half of NAB), and vigia's detector with snapshot/restore.
+//! every series (chosen on half of NAB), and snapshot/restore.
 //!
-//! Method (statistics are exponentially weighted; state is a few dozen numbers plus a small
-//! pattern memory, see `docs/nab.md`):
+//! The default method is the adaptive-resonance detector ([`ArtDetector`], `art.rs`: a prototype
+//! memory of downsampled shapes and levels that flags a sample when it founds a new cluster).
+//! The alternative `stream` method ([`StreamDetector`]) is the likelihood of exponentially
+//! weighted features:
 //! 1. Scale-free features from the state before each sample: point deviation from the slow
 //!    mean, level shift of a fast mean (in units of its standard error), variance change of the
 //!    absolute steps, excursion beyond the running min..max, and shape novelty (distance of the
@@ -14,6 +16,8 @@
 //!    mapped to `[0, 1)`.
 //! 4. Sparsification: after a detection the score is held down for a while, because one early
 //!    flag per incident is what an operator (and NAB) wants.
+//!
+//! `docs/nab.md` has both methods' NAB scores and how the configuration was chosen.
 
 use crate::MlError;
 use crate::art::{ArtConfig, ArtDetector};

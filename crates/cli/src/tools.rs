@@ -189,11 +189,7 @@ pub fn bench_nab(args: &NabArgs) -> anyhow::Result<ExitCode> {
             args.dithers
         );
         for set in sets {
-            let cells: Vec<String> = set
-                .profiles
-                .iter()
-                .map(|p| format!("{:.2} ± {:.2} ({:.1}..{:.1})", p.mean, p.sd, p.min, p.max))
-                .collect();
+            let cells: Vec<String> = set.profiles.iter().map(ToString::to_string).collect();
             println!("{:<30} {}", set.name, cells.join("   "));
         }
     }

@@ -119,11 +119,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         nab::DITHER_COUNT
     );
     for set in &sets {
-        let cells: Vec<String> = set
-            .profiles
-            .iter()
-            .map(|p| format!("{:.2} ± {:.2} ({:.1}..{:.1})", p.mean, p.sd, p.min, p.max))
-            .collect();
+        let cells: Vec<String> = set.profiles.iter().map(ToString::to_string).collect();
         println!("| {} | {} |", set.name, cells.join(" | "));
     }
     Ok(())

@@ -91,7 +91,8 @@ pub struct ArtConfig {
     /// lowest default severity band of the server.
     pub score_exponent: f64,
     /// Evaluation dither: the first block is shorter by this many samples (modulo the
-    /// downsampling factor). The tuning protocol (docs/nab.md) averages scores over several
+    /// downsampling factor, so it has no effect where a point is one sample; the `stream`
+    /// method ignores both dither settings). The tuning protocol (docs/nab.md) averages scores over several
     /// phases and level offsets, because single runs differ by several NAB points from where
     /// the block and level boundaries happen to fall. Leave it at 0.
     #[serde(skip_serializing_if = "is_zero_u32")]
@@ -589,7 +590,12 @@ impl ArtDetector {
         };
         let map = |u: f64| ((u * (hi0 - lo0) + lo0 - lo1) / (hi1 - lo1)).clamp(0.0, 1.0);
         let levels = f64::from(self.cfg.levels);
-        let relevel = |l: f64| (map(l / levels) * levels).round();
+        let off = self.cfg.level_offset;
+        let relevel = |l: f64| {
+            (map((l - off) / levels) * levels + off)
+                .round()
+                .clamp(0.0, levels)
+        };
         for r in &mut self.recent {
             *r = relevel(*r * levels) / levels;
         }

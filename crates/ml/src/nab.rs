@@ -49,8 +49,8 @@ pub const DITHER_COUNT: usize = DITHERS.len();
 pub fn dithered(cfg: &DetectorConfig, k: usize) -> DetectorConfig {
     let (phase, offset) = DITHERS.get(k % DITHERS.len()).copied().unwrap_or((0, 0.0));
     let mut c = cfg.clone();
-    c.art.phase += phase;
-    c.art.level_offset += offset;
+    c.art.phase = c.art.phase.wrapping_add(phase);
+    c.art.level_offset = (c.art.level_offset + offset).clamp(-1.0, 1.0);
     c
 }
 
@@ -427,8 +427,17 @@ pub struct Spread {
 }
 
 impl Spread {
-    fn of(xs: &[f64]) -> Spread {
-        let n = xs.len().max(1) as f64;
+    /// Mean, population sd, min and max of `xs` (all NaN when it is empty).
+    pub fn of(xs: &[f64]) -> Spread {
+        if xs.is_empty() {
+            return Spread {
+                mean: f64::NAN,
+                sd: f64::NAN,
+                min: f64::NAN,
+                max: f64::NAN,
+            };
+        }
+        let n = xs.len() as f64;
         let mean = xs.iter().sum::<f64>() / n;
         let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
         Spread {
@@ -437,6 +446,17 @@ impl Spread {
             min: xs.iter().copied().fold(f64::INFINITY, f64::min),
             max: xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         }
+    }
+}
+
+impl std::fmt::Display for Spread {
+    /// `mean ± sd (min..max)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:.2} ± {:.2} ({:.1}..{:.1})",
+            self.mean, self.sd, self.min, self.max
+        )
     }
 }
 
@@ -470,10 +490,11 @@ pub fn dither_summary(
     }
     let names = ["all", "tuning", "holdout"];
     let sets = runs.first().map_or(0, Vec::len);
+    let profiles = corpus.profiles.len().min(3);
     Ok((0..sets)
         .map(|i| DitherSet {
             name: names.get(i).unwrap_or(&"set").to_string(),
-            profiles: (0..3)
+            profiles: (0..profiles)
                 .map(|p| {
                     let xs: Vec<f64> = runs
                         .iter()

@@ -5,14 +5,15 @@
 //! listed through [`AnomalyFeed`].
 //!
 //! It knows nothing about HTTP or the storage engine: it wraps whatever `Appender` it is given
-//! and reads history through a `Querier` for warm-up.
+//! and reads history through a `Querier` for warm-up and for the seasonal part of insights
+//! (the same time of day on earlier days).
 
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use vigia_ml::{Detector, DetectorConfig};
+use vigia_ml::{Detector, DetectorConfig, Method};
 use vigia_model::{
     AnomalyEvent, AnomalyFeed, AppendOutcome, Appender, Labels, Matcher, Querier, Sample,
     SeriesSamples, Severity, StorageError, is_stale_nan,
@@ -25,6 +26,13 @@ pub const SCORE_METRIC: &str = "anomaly_score";
 const BASELINE_LEN: usize = 240;
 /// Samples kept per open event for its insight.
 const EVENT_LEN: usize = 480;
+/// Earlier days searched for the same time of day (seasonal baseline of insights).
+const SEASON_DAYS: i64 = 7;
+/// Fewest earlier days with data at that time of day for a seasonal comparison.
+const SEASON_MIN_DAYS: usize = 2;
+/// Margin around the event's time of day on earlier days.
+const SEASON_MARGIN_MS: i64 = 30 * 60_000;
+const DAY_MS: i64 = 86_400_000;
 
 /// Errors of the anomaly component.
 #[derive(Debug, thiserror::Error)]
@@ -129,8 +137,17 @@ impl Default for LiveConfig {
 struct OpenEvent {
     event: AnomalyEvent,
     below: usize,
+    /// The stretch the detector judged (its window before the first flag) and the event.
     samples: Vec<(i64, f64)>,
+    /// Recent samples before that stretch.
     baseline: Vec<(i64, f64)>,
+}
+
+/// What [`track`] reports: an event that opened (listed at once), or one that closed and still
+/// needs its insight (written outside the series lock, as it may read history).
+enum Tracked {
+    Opened(AnomalyEvent),
+    Closed(Box<OpenEvent>),
 }
 
 struct SeriesState {
@@ -148,6 +165,8 @@ pub struct AnomalyEngine {
     events: Mutex<Vec<AnomalyEvent>>,
     log_path: PathBuf,
     next_id: std::sync::atomic::AtomicU64,
+    /// Stored history, for the seasonal baseline of insights.
+    history: RwLock<Option<Arc<dyn Querier>>>,
 }
 
 impl std::fmt::Debug for AnomalyEngine {
@@ -211,7 +230,14 @@ impl AnomalyEngine {
             events: Mutex::new(events),
             log_path,
             next_id: std::sync::atomic::AtomicU64::new(next),
+            history: RwLock::new(None),
         }))
+    }
+
+    /// Gives insights access to stored history, so that an event is also compared with the
+    /// same time of day on the previous days ("3.1× its usual level for this hour").
+    pub fn set_history(&self, q: Arc<dyn Querier>) {
+        *self.history.write() = Some(q);
     }
 
     /// Replaces the settings (on reload). Detectors of series no longer selected are dropped.
@@ -326,7 +352,7 @@ impl AnomalyEngine {
                 st.last_t = p.t;
                 scores.push(Sample::new(p.t, score));
                 if let Some(done) = track(self, &cfg, &s.labels, st, p, score) {
-                    finished.push(done);
+                    finished.push((s.labels.clone(), done));
                 }
                 push_recent(&mut st.recent, (p.t, p.v));
             }
@@ -338,10 +364,72 @@ impl AnomalyEngine {
             }
         }
         drop(map);
-        for e in finished {
+        for (labels, t) in finished {
+            let e = match t {
+                Tracked::Opened(e) => e,
+                Tracked::Closed(done) => self.explain(&labels, *done),
+            };
             self.record(e);
         }
         out
+    }
+
+    /// Closes an event's insight: the pattern and sentence against the recent baseline, then
+    /// the peak against the same time of day on earlier days when there is enough history.
+    fn explain(&self, labels: &Labels, done: OpenEvent) -> AnomalyEvent {
+        let mut e = done.event;
+        let Some(ins) = vigia_ml::insight::classify(&done.baseline, &done.samples) else {
+            return e;
+        };
+        e.pattern = Some(snake_case(&format!("{:?}", ins.pattern)));
+        e.insight = ins.describe(&subject(labels), "compared with its recent behaviour");
+        if ins.pattern != vigia_ml::insight::Pattern::MissingData
+            && let Some(base) = self.seasonal_baseline(labels, &done.samples)
+            && let Some(seasonal) = vigia_ml::insight::compare(&base, &done.samples)
+        {
+            e.insight.push_str("; ");
+            e.insight.push_str(&seasonal.phrase("for this hour"));
+        }
+        e
+    }
+
+    /// Samples of the same series at the event's time of day (± 30 minutes) on each of the
+    /// previous 7 days, when at least 2 of those days have data.
+    fn seasonal_baseline(&self, labels: &Labels, event: &[(i64, f64)]) -> Option<Vec<f64>> {
+        let q = self.history.read().clone()?;
+        let (first, last) = (event.first()?.0, event.last()?.0);
+        let matchers: Vec<Matcher> = labels
+            .iter()
+            .map(|l| Matcher::equal(l.name.clone(), l.value.clone()))
+            .collect();
+        let from = first - SEASON_DAYS * DAY_MS - SEASON_MARGIN_MS;
+        let to = last - DAY_MS + SEASON_MARGIN_MS;
+        let set = match q.select(&matchers, from, to) {
+            Ok(set) => set,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read history for an anomaly insight");
+                return None;
+            }
+        };
+        let mut out = Vec::new();
+        let mut days = std::collections::BTreeSet::new();
+        for s in set {
+            let s = s.ok()?;
+            if s.labels != *labels {
+                continue;
+            }
+            for p in s.samples.iter().filter(|p| p.v.is_finite()) {
+                let day = (1..=SEASON_DAYS).find(|d| {
+                    p.t >= first - d * DAY_MS - SEASON_MARGIN_MS
+                        && p.t <= last - d * DAY_MS + SEASON_MARGIN_MS
+                });
+                if let Some(d) = day {
+                    out.push(p.v);
+                    days.insert(d);
+                }
+            }
+        }
+        (days.len() >= SEASON_MIN_DAYS).then_some(out)
     }
 
     fn record(&self, e: AnomalyEvent) {
@@ -369,6 +457,26 @@ fn append_line(path: &Path, e: &AnomalyEvent) -> Result<(), AnomalyError> {
     line.push(b'\n');
     f.write_all(&line).map_err(io_err(path))?;
     f.sync_data().map_err(io_err(path))
+}
+
+/// `UnusualShape` → `unusual_shape`.
+fn snake_case(name: &str) -> String {
+    name.chars().fold(String::new(), |mut s, c| {
+        if c.is_uppercase() && !s.is_empty() {
+            s.push('_');
+        }
+        s.push(c.to_ascii_lowercase());
+        s
+    })
+}
+
+/// Samples before a first flag that the detector judged with it: its feature window (block
+/// length × window points for the ART method).
+fn lead_len(cfg: &LiveConfig) -> usize {
+    match cfg.detector.method {
+        Method::Art => (cfg.detector.art.downsample() * cfg.detector.art.window) as usize,
+        Method::Stream => 0,
+    }
 }
 
 fn new_state(cfg: &LiveConfig) -> SeriesState {
@@ -414,8 +522,8 @@ fn subject(l: &Labels) -> String {
     }
 }
 
-/// Updates the open event of a series with one scored sample; returns an event to record when
-/// one opens (so it is listed at once) or closes.
+/// Updates the open event of a series with one scored sample; reports an event that opens (so
+/// it is listed at once) or closes.
 fn track(
     eng: &AnomalyEngine,
     cfg: &LiveConfig,
@@ -423,7 +531,7 @@ fn track(
     st: &mut SeriesState,
     p: Sample,
     score: f64,
-) -> Option<AnomalyEvent> {
+) -> Option<Tracked> {
     let sev = cfg.bands.severity(score);
     match (&mut st.open, sev) {
         (None, None) => None,
@@ -446,14 +554,20 @@ fn track(
                 pattern: None,
                 insight: format!("{} looks unusual (score {score:.2})", subject(labels)),
             };
-            let baseline: Vec<(i64, f64)> = st.recent.iter().copied().collect();
+            // The detector judged a window of samples before this one: they belong to what the
+            // insight describes, not to its baseline (at most half the recent samples).
+            let lead = lead_len(cfg).min(st.recent.len() / 2);
+            let split = st.recent.len() - lead;
+            let baseline: Vec<(i64, f64)> = st.recent.iter().take(split).copied().collect();
+            let mut samples: Vec<(i64, f64)> = st.recent.iter().skip(split).copied().collect();
+            samples.push((p.t, p.v));
             st.open = Some(OpenEvent {
                 event: event.clone(),
                 below: 0,
-                samples: vec![(p.t, p.v)],
+                samples,
                 baseline,
             });
-            Some(event)
+            Some(Tracked::Opened(event))
         }
         (Some(open), sev) => {
             if open.samples.len() < EVENT_LEN {
@@ -477,21 +591,7 @@ fn track(
             let keep = done.samples.len().saturating_sub(done.below);
             done.samples.truncate(keep.max(1));
             done.event.end_ms = done.samples.last().map(|s| s.0);
-            if let Some(ins) = vigia_ml::insight::classify(&done.baseline, &done.samples) {
-                done.event.pattern = Some(format!("{:?}", ins.pattern).chars().fold(
-                    String::new(),
-                    |mut s, c| {
-                        if c.is_uppercase() && !s.is_empty() {
-                            s.push('_');
-                        }
-                        s.push(c.to_ascii_lowercase());
-                        s
-                    },
-                ));
-                done.event.insight =
-                    ins.describe(&subject(labels), "compared with its recent behaviour");
-            }
-            Some(done.event)
+            Some(Tracked::Closed(Box::new(done)))
         }
     }
 }
@@ -661,6 +761,74 @@ mod tests {
         drop(eng);
         let again = engine(dir.path(), Arc::new(MemStorage::new()));
         assert_eq!(again.events(0, i64::MAX, Severity::Low).len(), events.len());
+    }
+
+    #[test]
+    fn insight_compares_with_recent_behaviour_and_the_same_hour_on_earlier_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(MemStorage::new());
+        let eng = engine(dir.path(), store.clone());
+        eng.set_history(store.clone());
+        // Three days of a daily cycle at one sample a minute, then a jump to four times the
+        // usual level that lasts 20 minutes.
+        let day = 1440;
+        let level = |i: usize| {
+            let phase = (i % day) as f64 / day as f64 * std::f64::consts::TAU;
+            100.0 + 20.0 * phase.sin() + ((i * 37) % 11) as f64 * 0.2
+        };
+        let t0 = 1_700_000_000_000i64;
+        let mut i = 0;
+        while i < 3 * day + 300 {
+            eng.append(&[series("latency", t0 + i as i64 * 60_000, level(i))])
+                .unwrap();
+            i += 1;
+        }
+        for _ in 0..20 {
+            eng.append(&[series("latency", t0 + i as i64 * 60_000, 4.0 * level(i))])
+                .unwrap();
+            i += 1;
+        }
+        for _ in 0..60 {
+            eng.append(&[series("latency", t0 + i as i64 * 60_000, level(i))])
+                .unwrap();
+            i += 1;
+        }
+        let events = eng.events(0, i64::MAX, Severity::Low);
+        let e = events
+            .iter()
+            .find(|e| e.start_ms >= t0 + (3 * day as i64 + 300) * 60_000)
+            .expect("the jump opened an event");
+        assert!(e.end_ms.is_some(), "closed: {e:?}");
+        assert!(
+            e.insight.starts_with("latency on web-3 rose to "),
+            "{}",
+            e.insight
+        );
+        assert!(
+            e.insight.contains("compared with its recent behaviour"),
+            "{}",
+            e.insight
+        );
+        assert!(
+            e.insight.contains("its usual level for this hour ("),
+            "seasonal comparison: {}",
+            e.insight
+        );
+        // Without history access there is no seasonal clause.
+        let dir2 = tempfile::tempdir().unwrap();
+        let eng2 = engine(dir2.path(), Arc::new(MemStorage::new()));
+        for k in 0..(3 * day + 380) {
+            let v = if (3 * day + 300..3 * day + 320).contains(&k) {
+                4.0 * level(k)
+            } else {
+                level(k)
+            };
+            eng2.append(&[series("latency", t0 + k as i64 * 60_000, v)])
+                .unwrap();
+        }
+        let ev2 = eng2.events(0, i64::MAX, Severity::Low);
+        assert!(!ev2.is_empty());
+        assert!(ev2.iter().all(|e| !e.insight.contains("for this hour")));
     }
 
     #[test]

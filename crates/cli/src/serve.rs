@@ -217,6 +217,7 @@ async fn serve(
     } else {
         let engine =
             vigia_anomaly::AnomalyEngine::new(db.clone(), &args.data_dir.join("anomaly"), live)?;
+        engine.set_history(db.clone());
         let (e2, db2) = (engine.clone(), db.clone());
         let warmed = tokio::task::spawn_blocking(move || {
             e2.warm_up(db2.as_ref(), chrono::Utc::now().timestamp_millis())

@@ -1,6 +1,7 @@
 //! Plain-language insight for an anomaly event: which pattern it is (spike, dip, level shift,
-//! trend change, variance change, missing data) and how unusual it is relative to a baseline
-//! the caller chooses (the series' recent history, or the same hour on previous days).
+//! trend change, variance change, missing data, or an unusual shape within the usual range)
+//! and how unusual it is relative to a baseline the caller chooses (the series' recent
+//! history, or the same hour on previous days).
 
 use std::fmt;
 
@@ -20,6 +21,9 @@ pub enum Pattern {
     VarianceChange,
     /// Samples stopped arriving (gaps much longer than the usual interval).
     MissingData,
+    /// Nothing above stands out against the baseline: the values stay within their usual
+    /// range, but their sequence is one the detector had not seen.
+    UnusualShape,
 }
 
 impl fmt::Display for Pattern {
@@ -31,6 +35,7 @@ impl fmt::Display for Pattern {
             Pattern::TrendChange => "trend change",
             Pattern::VarianceChange => "variance change",
             Pattern::MissingData => "missing data",
+            Pattern::UnusualShape => "unusual shape",
         })
     }
 }
@@ -53,7 +58,9 @@ pub struct Insight {
     pub peak_value: f64,
     /// The baseline median.
     pub usual_value: f64,
-    /// Event duration in milliseconds (last minus first timestamp).
+    /// Duration in milliseconds of what the pattern names: for a spike or dip the run of
+    /// samples more than 2 robust sds from usual around the peak; for a level shift or trend
+    /// change from the first such sample to the end; otherwise the whole event.
     pub duration_ms: i64,
 }
 
@@ -78,19 +85,23 @@ impl Insight {
                 format!("{subject} stopped reporting {dur}")
             }
             Pattern::MissingData => format!("{subject} stopped reporting"),
-            Pattern::VarianceChange => format!(
-                "{subject} became {:.1}× as {} as usual{ctx}, {dur}",
-                if self.spread_ratio >= 1.0 {
-                    self.spread_ratio
+            Pattern::VarianceChange => {
+                let (ratio, how) = if self.spread_ratio >= 1.0 {
+                    (self.spread_ratio, "volatile")
                 } else {
-                    1.0 / self.spread_ratio.max(1e-9)
-                },
-                if self.spread_ratio >= 1.0 {
-                    "volatile"
+                    (1.0 / self.spread_ratio.max(1e-9), "flat")
+                };
+                if ratio >= 100.0 && how == "flat" {
+                    format!("{subject} stopped moving (over 100× flatter than usual{ctx}), {dur}")
+                } else if ratio >= 100.0 {
+                    format!("{subject} became over 100× as volatile as usual{ctx}, {dur}")
                 } else {
-                    "flat"
-                },
-            ),
+                    format!("{subject} became {ratio:.1}× as {how} as usual{ctx}, {dur}")
+                }
+            }
+            Pattern::UnusualShape => {
+                format!("{subject} moved in an unusual way within its usual range{ctx} {dur}")
+            }
             Pattern::TrendChange => format!(
                 "{subject} is trending {} away from its usual level{ctx} ({:.1}σ, {dur})",
                 if self.shift_sigmas >= 0.0 {
@@ -119,6 +130,53 @@ impl Insight {
         };
         format!("{how} ({}, {:.1}σ)", self.pattern, self.peak_sigmas)
     }
+}
+
+/// How far an event's peak lies from a second baseline whose samples need not be contiguous
+/// (the same time of day on earlier days): only levels are compared.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Comparison {
+    /// Most extreme event value divided by the baseline median (`None` as in [`Insight`]).
+    pub peak_ratio: Option<f64>,
+    /// Its deviation from the baseline median, in robust standard deviations.
+    pub peak_sigmas: f64,
+}
+
+impl Comparison {
+    /// "3.2× its usual level for this hour (5.1σ)", or "5.1σ from its usual level for this
+    /// hour" when a ratio would mislead.
+    pub fn phrase(&self, context: &str) -> String {
+        let ctx = if context.is_empty() {
+            String::new()
+        } else {
+            format!(" {context}")
+        };
+        match self.peak_ratio {
+            Some(r) => format!("{r:.1}× its usual level{ctx} ({:.1}σ)", self.peak_sigmas),
+            None => format!("{:.1}σ from its usual level{ctx}", self.peak_sigmas),
+        }
+    }
+}
+
+/// Compares the peak of `event` with the values of `baseline` (at least 5 of them; `None`
+/// otherwise, or when the event is empty).
+pub fn compare(baseline: &[f64], event: &[(i64, f64)]) -> Option<Comparison> {
+    if baseline.len() < 5 || event.is_empty() {
+        return None;
+    }
+    let mut vals = baseline.to_vec();
+    let usual = median(&mut vals);
+    let mut dev: Vec<f64> = vals.iter().map(|v| (v - usual).abs()).collect();
+    let sigma = (median(&mut dev) * 1.4826).max(1e-9 * usual.abs().max(1e-300));
+    let peak = event
+        .iter()
+        .map(|p| p.1)
+        .max_by(|a, b| (a - usual).abs().total_cmp(&(b - usual).abs()))?;
+    let same_sign = usual > 0.0 && peak >= 0.0 || usual < 0.0 && peak <= 0.0;
+    Some(Comparison {
+        peak_ratio: same_sign.then(|| peak / usual).filter(|r| r.is_finite()),
+        peak_sigmas: (peak - usual).abs() / sigma,
+    })
 }
 
 fn human_duration(ms: i64) -> String {
@@ -294,10 +352,37 @@ pub fn classify(baseline: &[(i64, f64)], event: &[(i64, f64)]) -> Option<Insight
         Pattern::VarianceChange
     } else if ramp >= 3.0 {
         Pattern::TrendChange
-    } else if peak_value >= usual {
-        Pattern::Spike
+    } else if peak_sigmas >= 2.0 {
+        if peak_value >= usual {
+            Pattern::Spike
+        } else {
+            Pattern::Dip
+        }
     } else {
-        Pattern::Dip
+        Pattern::UnusualShape
+    };
+    let far = |v: f64| (v - usual).abs() > 2.0 * sigma;
+    let (from, to) = match pattern {
+        Pattern::Spike | Pattern::Dip => {
+            let at = y.iter().position(|&v| v == peak_value).unwrap_or(0);
+            let start = y
+                .get(..at)
+                .and_then(|head| head.iter().rposition(|&v| !far(v)))
+                .map_or(0, |k| k + 1);
+            let end = y
+                .get(at..)
+                .and_then(|tail| tail.iter().position(|&v| !far(v)))
+                .map_or(y.len() - 1, |k| (at + k).saturating_sub(1).max(at));
+            (
+                event.get(start).map_or(first_ts, |p| p.0),
+                event.get(end).map_or(last_ts, |p| p.0),
+            )
+        }
+        Pattern::LevelShift | Pattern::TrendChange => (
+            event.iter().find(|p| far(p.1)).map_or(first_ts, |p| p.0),
+            last_ts,
+        ),
+        _ => (first_ts, last_ts),
     };
     Some(Insight {
         pattern,
@@ -307,7 +392,7 @@ pub fn classify(baseline: &[(i64, f64)], event: &[(i64, f64)]) -> Option<Insight
         spread_ratio,
         peak_value,
         usual_value: usual,
-        duration_ms: last_ts - first_ts,
+        duration_ms: to - from,
     })
 }
 
@@ -385,6 +470,11 @@ mod tests {
                 Pattern::MissingData,
             ),
             ("nothing at all", Vec::new(), Pattern::MissingData),
+            (
+                "a new sequence of usual values",
+                event(|k| 100.0 + noise(k % 3) * 0.9, 12),
+                Pattern::UnusualShape,
+            ),
         ];
         for (name, ev, want) in cases {
             let got = classify(&b, &ev).unwrap();
@@ -414,5 +504,32 @@ mod tests {
             .describe("p95 latency on web-3", "");
         assert!(text.contains("in a single sample"), "{text}");
         assert!(!text.contains("0 seconds"), "{text}");
+        // A stuck series is said to stop moving, not to be "40000× as flat".
+        let stuck = event(|_| 1.0, 40);
+        let ins = classify(&b, &stuck).unwrap();
+        assert_eq!(ins.pattern, Pattern::VarianceChange);
+        let text = ins.describe("disk on web-3", "");
+        assert!(
+            text.starts_with("disk on web-3 stopped moving (over 100× flatter"),
+            "{text}"
+        );
+        // Nothing stands out: the sentence says so instead of naming a 0σ dip.
+        let usual = event(|k| 1.0 + 0.01 * noise(k % 3), 12);
+        let ins = classify(&b, &usual).unwrap();
+        assert_eq!(ins.pattern, Pattern::UnusualShape);
+        let text = ins.describe("load on web-2", "compared with its recent behaviour");
+        assert!(
+            text.starts_with("load on web-2 moved in an unusual way within its usual range"),
+            "{text}"
+        );
+        let vals: Vec<f64> = b.iter().map(|p| p.1).collect();
+        let c = compare(&vals, &ev).unwrap();
+        assert!(
+            c.phrase("for this hour")
+                .starts_with("4.1× its usual level for this hour (")
+        );
+        assert!(compare(&vals[..4], &ev).is_none());
+        let negative: Vec<f64> = vals.iter().map(|v| -v).collect();
+        assert_eq!(compare(&negative, &ev).unwrap().peak_ratio, None);
     }
 }

@@ -832,6 +832,38 @@ mod tests {
     }
 
     #[test]
+    fn a_stuck_series_becomes_an_event_that_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let eng = engine(dir.path(), Arc::new(MemStorage::new()));
+        let t0 = 1_700_000_000_000i64;
+        let v = |i: i64| 100.0 + ((i * 37) % 11) as f64 + (i as f64 * 0.3).sin();
+        for i in 0..3000 {
+            // Moving until sample 2000, then stuck at the last value.
+            eng.append(&[series("latency", t0 + i * 60_000, v(i.min(2000)))])
+                .unwrap();
+        }
+        let events = eng.events(0, i64::MAX, Severity::Low);
+        let stuck = events
+            .iter()
+            .find(|e| e.start_ms > t0 + 2000 * 60_000)
+            .expect("the stuck run opened an event");
+        assert!(
+            stuck.start_ms < t0 + 2200 * 60_000,
+            "soon after it began: {stuck:?}"
+        );
+        assert_eq!(
+            stuck.pattern.as_deref(),
+            Some("variance_change"),
+            "{stuck:?}"
+        );
+        assert!(
+            stuck.insight.contains("stopped moving"),
+            "{}",
+            stuck.insight
+        );
+    }
+
+    #[test]
     fn bands_order() {
         let b = Bands::default();
         assert_eq!(b.severity(0.5), None);

@@ -97,6 +97,11 @@ pub struct ArtConfig {
     /// the block and level boundaries happen to fall. Leave it at 0.
     #[serde(skip_serializing_if = "is_zero_u32")]
     pub phase: u32,
+    /// A run of identical samples (a stuck or flat-lined series) longer than `flat_factor`
+    /// times the longest run before it, learning period included, and than one feature window
+    /// is an anomaly, scored at once. Block means and min–max scaled shapes hide such runs
+    /// from the memory. 0 disables it; a series that never moved is never flagged.
+    pub flat_factor: f64,
     /// Evaluation dither: offset of the level grid, in levels (leave it at 0).
     #[serde(skip_serializing_if = "is_zero_f64")]
     pub level_offset: f64,
@@ -136,6 +141,7 @@ impl Default for ArtConfig {
             score_exponent: 0.28,
             phase: 0,
             level_offset: 0.0,
+            flat_factor: 3.0,
         }
     }
 }
@@ -179,6 +185,14 @@ impl ArtConfig {
             return bad(format!(
                 "art.level_offset must be in [-1, 1], got {}",
                 self.level_offset
+            ));
+        }
+        if !(self.flat_factor == 0.0
+            || (self.flat_factor.is_finite() && (1.0..=100.0).contains(&self.flat_factor)))
+        {
+            return bad(format!(
+                "art.flat_factor must be 0 (off) or in [1, 100], got {}",
+                self.flat_factor
             ));
         }
         if !(1..=100_000).contains(&self.capacity) {
@@ -401,6 +415,12 @@ struct Scalars {
     masked_after_cluster: u64,
     stable_points: u64,
     last_score: f64,
+    /// Current and longest run of identical raw samples, and the previous sample.
+    flat_run: u64,
+    flat_record: u64,
+    prev_raw: f64,
+    /// Whether the current run has been flagged already (a run is flagged once).
+    flat_flagged: bool,
 }
 
 /// The adaptive-resonance detector (see the module documentation).
@@ -489,11 +509,23 @@ impl ArtDetector {
         s.block_max = s.block_max.max(x);
         // A raw sample far beyond the learnt range is reported at once, not when its block
         // closes.
-        let mut score = if s.points >= u64::from(self.cfg.learn_points()) {
-            self.raw_record(x)
+        if s.n > 1 && x == s.prev_raw {
+            s.flat_run += 1;
         } else {
-            0.0
-        };
+            // A run ends: it is part of the series' usual behaviour from now on.
+            s.flat_record = s.flat_record.max(s.flat_run);
+            s.flat_run = 0;
+            s.flat_flagged = false;
+        }
+        s.prev_raw = x;
+        let live = s.points >= u64::from(self.cfg.learn_points());
+        let mut score = if live { self.raw_record(x) } else { 0.0 };
+        if live {
+            score = score.max(self.flat_record());
+        } else {
+            let s = &mut self.s;
+            s.flat_record = s.flat_record.max(s.flat_run);
+        }
         let ds = u64::from(self.cfg.downsample());
         let block = if self.s.points == 0 {
             ds - u64::from(self.cfg.phase) % ds
@@ -520,6 +552,29 @@ impl ArtDetector {
         if s.last_anomaly_point > 0 && i.saturating_sub(s.last_anomaly_point) <= mask {
             return 0.0;
         }
+        (e / (1.0 + e))
+            .powf(self.cfg.score_exponent)
+            .clamp(1e-6, 1.0)
+    }
+
+    /// Scores a run of identical samples that beats the longest run before it by
+    /// `flat_factor` (once per run).
+    fn flat_record(&mut self) -> f64 {
+        let f = self.cfg.flat_factor;
+        let s = &mut self.s;
+        let span = u64::from(self.cfg.downsample() * self.cfg.window);
+        if f <= 0.0 || s.raw_max <= s.raw_min || s.flat_flagged {
+            return 0.0;
+        }
+        let need = ((s.flat_record as f64 * f).ceil() as u64).max(span);
+        if s.flat_run < need {
+            return 0.0;
+        }
+        let prev = s.flat_record.max(1);
+        s.flat_flagged = true;
+        // Not masked by an earlier anomaly: the memory may have flagged the change that began
+        // the run, and the run only now shows what it is.
+        let e = s.flat_run as f64 / prev as f64 - 1.0;
         (e / (1.0 + e))
             .powf(self.cfg.score_exponent)
             .clamp(1e-6, 1.0)
@@ -946,7 +1001,7 @@ impl ArtDetector {
     /// Serialises the full state.
     pub fn write(&self, out: &mut Vec<u8>) {
         let s = &self.s;
-        let words: [u64; 14] = [
+        let words: [u64; 17] = [
             s.n,
             s.points,
             s.block_n,
@@ -961,6 +1016,9 @@ impl ArtDetector {
             s.stable_points,
             self.memory.len() as u64,
             self.learning.len() as u64,
+            s.flat_run,
+            s.flat_record,
+            u64::from(s.flat_flagged),
         ];
         let floats: [f64; 20] = [
             s.block_sum,
@@ -982,7 +1040,7 @@ impl ArtDetector {
             s.record_down,
             s.base_lo,
             s.base_hi,
-            0.0,
+            s.prev_raw,
         ];
         let mut put = |w: u64| out.extend_from_slice(&w.to_le_bytes());
         for w in words {
@@ -1021,7 +1079,7 @@ impl ArtDetector {
     /// Reads the state written by [`ArtDetector::write`]; `next` yields 8-byte words.
     pub fn read(cfg: &ArtConfig, next: &mut impl FnMut() -> Option<u64>) -> Option<Self> {
         let mut d = ArtDetector::new(cfg);
-        let mut w = [0u64; 14];
+        let mut w = [0u64; 17];
         for x in &mut w {
             *x = next()?;
         }
@@ -1044,6 +1102,9 @@ impl ArtDetector {
             stable_points,
             categories,
             learning,
+            flat_run,
+            flat_record,
+            flat_flagged,
         ] = w;
         let [
             block_sum,
@@ -1065,7 +1126,7 @@ impl ArtDetector {
             record_down,
             base_lo,
             base_hi,
-            _,
+            prev_raw,
         ] = fl;
         d.s = Scalars {
             n,
@@ -1099,6 +1160,10 @@ impl ArtDetector {
             masked_after_cluster,
             stable_points,
             last_score,
+            flat_run,
+            flat_record,
+            prev_raw,
+            flat_flagged: flat_flagged != 0,
         };
         let recent = usize::try_from(next()?).ok()?;
         let sims = usize::try_from(next()?).ok()?;
@@ -1207,6 +1272,56 @@ mod tests {
         haar(&mut v);
         assert!((v[0] - 8f64.sqrt()).abs() < 1e-12);
         assert!(v[1..].iter().all(|x| x.abs() < 1e-12));
+    }
+
+    #[test]
+    fn a_stuck_series_is_flagged_and_a_constant_one_never() {
+        let cfg = ArtConfig::default();
+        let noisy = |i: u64| ((i as f64) * 0.7).sin() + ((i * 37) % 11) as f64 * 0.1;
+        // Moving, then stuck at its last value from sample 3000 on.
+        let mut d = ArtDetector::new(&cfg);
+        let mut flagged = Vec::new();
+        for i in 0..4000u64 {
+            let x = noisy(i.min(3000));
+            if d.update(x) > 0.0 {
+                flagged.push(i);
+            }
+        }
+        let span = u64::from(cfg.downsample() * cfg.window);
+        assert!(
+            flagged
+                .iter()
+                .any(|&i| (3000..3000 + 2 * span).contains(&i)),
+            "stuck run flagged soon after one window: {flagged:?}"
+        );
+        assert!(
+            flagged.iter().filter(|&&i| i > 3000).count() <= 2,
+            "{flagged:?}"
+        );
+        // A series that never moved has no usual movement to lose.
+        let mut c = ArtDetector::new(&cfg);
+        assert!((0..4000).all(|_| c.update(5.0) == 0.0));
+        // Runs as long as those of the learning period are familiar: the same flags as with
+        // the check switched off.
+        let off = ArtConfig {
+            flat_factor: 0.0,
+            ..cfg.clone()
+        };
+        off.validate().unwrap();
+        let stepped = |i: u64| ((i / 40) % 5) as f64;
+        let (mut on_d, mut off_d) = (ArtDetector::new(&cfg), ArtDetector::new(&off));
+        for i in 0..4000u64 {
+            assert_eq!(
+                on_d.update(stepped(i)),
+                off_d.update(stepped(i)),
+                "sample {i}"
+            );
+        }
+        let bad = ArtConfig {
+            flat_factor: 0.5,
+            ..cfg
+        };
+        assert!(bad.validate().is_err());
     }
 
     #[test]

@@ -271,7 +271,7 @@ struct ArtBox {
     det: ArtDetector,
 }
 
-const ART_MAGIC: &[u8; 4] = b"VGA1";
+const ART_MAGIC: &[u8; 4] = b"VGA2";
 
 impl ArtBox {
     fn restore(cfg: &DetectorConfig, bytes: &[u8]) -> Result<Self, MlError> {

@@ -52,7 +52,9 @@ pub struct Insight {
     pub peak_sigmas: f64,
     /// Deviation of the event's last third from the baseline median, in robust sds (signed).
     pub shift_sigmas: f64,
-    /// Event spread (around its own linear fit) divided by the baseline spread.
+    /// Event spread (around its own linear fit) against baseline stretches of the same length:
+    /// below 1 when flatter than 95 % of them (divided by that 5th percentile), above 1 when
+    /// more volatile than 95 % (divided by the 95th), 1 in between.
     pub spread_ratio: f64,
     /// The most extreme event value.
     pub peak_value: f64,
@@ -117,7 +119,7 @@ impl Insight {
                 } else {
                     "fell"
                 };
-                match self.peak_ratio {
+                match telling_ratio(self.peak_ratio) {
                     Some(r) => {
                         format!("{subject} {verb} to {r:.1}× its usual level{ctx} {dur}")
                     }
@@ -151,11 +153,17 @@ impl Comparison {
         } else {
             format!(" {context}")
         };
-        match self.peak_ratio {
+        match telling_ratio(self.peak_ratio) {
             Some(r) => format!("{r:.1}× its usual level{ctx} ({:.1}σ)", self.peak_sigmas),
             None => format!("{:.1}σ from its usual level{ctx}", self.peak_sigmas),
         }
     }
+}
+
+/// A ratio worth saying: one that does not round to 1.0× (a 2σ move of a large, steady value
+/// such as free disk bytes reads better in σ and units).
+fn telling_ratio(r: Option<f64>) -> Option<f64> {
+    r.filter(|r| (r - 1.0).abs() >= 0.05)
 }
 
 /// Compares the peak of `event` with the values of `baseline` (at least 5 of them; `None`
@@ -319,7 +327,33 @@ pub fn classify(baseline: &[(i64, f64)], event: &[(i64, f64)]) -> Option<Insight
     let tail = y.get(y.len() - tail_len..).unwrap_or(&[]);
     let shift_sigmas = (tail.iter().sum::<f64>() / tail_len as f64 - usual) / sigma;
     let (slope, resid) = line_fit(&y);
-    let spread_ratio = resid / base_resid.max(sigma * 0.1).max(scale_floor);
+    // Spread is compared like with like: with the spreads of every baseline stretch as long as
+    // the event. Flatter than 95 % of them (or more volatile than 95 %) is a change; a series
+    // that is often flat for an hour is not "flatter than usual" for one. A baseline too short
+    // for that is compared as a whole.
+    let base_vals: Vec<f64> = baseline.iter().map(|p| p.1).collect();
+    let eps = 1e-3 * sigma;
+    let windowed = y.len() >= 3 && base_vals.len() >= 2 * y.len();
+    let spread_ratio = if windowed {
+        let mut spreads: Vec<f64> = base_vals.windows(y.len()).map(|w| line_fit(w).1).collect();
+        spreads.sort_by(f64::total_cmp);
+        let q = |p: f64| {
+            spreads
+                .get(((spreads.len() - 1) as f64 * p).round() as usize)
+                .copied()
+                .unwrap_or(0.0)
+        };
+        let (low, high) = (q(0.05), q(0.95));
+        if resid < low {
+            (resid + eps) / (low + eps).max(scale_floor)
+        } else if resid > high {
+            (resid + eps) / (high + eps).max(scale_floor)
+        } else {
+            1.0
+        }
+    } else {
+        resid / base_resid.max(sigma * 0.1).max(scale_floor)
+    };
 
     let n = y.len() as f64;
     let line_sse = resid * resid * (n - 2.0).max(1.0);
@@ -333,7 +367,13 @@ pub fn classify(baseline: &[(i64, f64)], event: &[(i64, f64)]) -> Option<Insight
         .count() as f64
         / n;
     let long = y.len() >= 6;
-    let spread_changed = !(0.5..=2.0).contains(&spread_ratio);
+    // Beyond 95 % of same-length baseline stretches, 1.5× more is a change; against the whole
+    // baseline, 2×.
+    let spread_changed = if windowed {
+        !(1.0 / 1.5..=1.5).contains(&spread_ratio)
+    } else {
+        !(0.5..=2.0).contains(&spread_ratio)
+    };
     let pattern = if shift_sigmas.abs() >= 3.0 && long {
         if ramp >= 3.0 && line_sse < 0.8 * step {
             Pattern::TrendChange
@@ -483,6 +523,26 @@ mod tests {
     }
 
     #[test]
+    fn flatness_that_is_usual_is_not_a_variance_change() {
+        // Disk free space that stays put for an hour, then drops a little: a flat hour is its
+        // usual behaviour.
+        let stepped = |i: usize| 1000.0 - (i / 60) as f64 * 3.0;
+        let b: Vec<(i64, f64)> = (0..240).map(|i| (i as i64 * STEP, stepped(i))).collect();
+        let ev: Vec<(i64, f64)> = (240..296).map(|i| (i as i64 * STEP, stepped(i))).collect();
+        let ins = classify(&b, &ev).unwrap();
+        assert_ne!(ins.pattern, Pattern::VarianceChange, "{ins:?}");
+        // The same flat hour after a noisy baseline is one.
+        let noisy: Vec<(i64, f64)> = (0..240)
+            .map(|i| (i as i64 * STEP, 1000.0 + 3.0 * noise(i)))
+            .collect();
+        let flat: Vec<(i64, f64)> = (240..296).map(|i| (i as i64 * STEP, 1000.0)).collect();
+        assert_eq!(
+            classify(&noisy, &flat).unwrap().pattern,
+            Pattern::VarianceChange
+        );
+    }
+
+    #[test]
     fn describes_in_plain_language() {
         let b: Vec<(i64, f64)> = (0..200)
             .map(|i| (i as i64 * STEP, 1.0 + 0.01 * noise(i)))
@@ -522,6 +582,15 @@ mod tests {
             text.starts_with("load on web-2 moved in an unusual way within its usual range"),
             "{text}"
         );
+        // A move that rounds to 1.0× is said in σ and units instead.
+        let big: Vec<(i64, f64)> = (0..200)
+            .map(|i| (i as i64 * STEP, 1e9 + 1e5 * noise(i)))
+            .collect();
+        let nudge = event(|k| if k == 2 { 1e9 + 1e6 } else { 1e9 }, 4);
+        let text = classify(&big, &nudge)
+            .unwrap()
+            .describe("disk on web-1", "");
+        assert!(text.contains("rose to 1001000000 ("), "{text}");
         let vals: Vec<f64> = b.iter().map(|p| p.1).collect();
         let c = compare(&vals, &ev).unwrap();
         assert!(

@@ -136,7 +136,12 @@ impl Default for LiveConfig {
 
 struct OpenEvent {
     event: AnomalyEvent,
+    /// Samples below the lowest band since the last one above it.
     below: usize,
+    /// Of those, how many are at the end of `samples` (none are kept once it is full).
+    tail_below: usize,
+    /// Time of the last sample in a band.
+    last_above_ms: i64,
     /// The stretch the detector judged (its window before the first flag) and the event.
     samples: Vec<(i64, f64)>,
     /// Recent samples before that stretch.
@@ -402,34 +407,32 @@ impl AnomalyEngine {
             .iter()
             .map(|l| Matcher::equal(l.name.clone(), l.value.clone()))
             .collect();
-        let from = first - SEASON_DAYS * DAY_MS - SEASON_MARGIN_MS;
-        let to = last - DAY_MS + SEASON_MARGIN_MS;
-        let set = match q.select(&matchers, from, to) {
-            Ok(set) => set,
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot read history for an anomaly insight");
-                return None;
-            }
-        };
         let mut out = Vec::new();
-        let mut days = std::collections::BTreeSet::new();
-        for s in set {
-            let s = s.ok()?;
-            if s.labels != *labels {
+        let mut days = 0;
+        // One small read per earlier day, each ending before the event began.
+        for d in 1..=SEASON_DAYS {
+            let from = first - d * DAY_MS - SEASON_MARGIN_MS;
+            let to = (last - d * DAY_MS + SEASON_MARGIN_MS).min(first - 1);
+            if to < from {
                 continue;
             }
-            for p in s.samples.iter().filter(|p| p.v.is_finite()) {
-                let day = (1..=SEASON_DAYS).find(|d| {
-                    p.t >= first - d * DAY_MS - SEASON_MARGIN_MS
-                        && p.t <= last - d * DAY_MS + SEASON_MARGIN_MS
-                });
-                if let Some(d) = day {
-                    out.push(p.v);
-                    days.insert(d);
+            let set = match q.select(&matchers, from, to) {
+                Ok(set) => set,
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot read history for an anomaly insight");
+                    return None;
+                }
+            };
+            let before = out.len();
+            for s in set {
+                let s = s.ok()?;
+                if s.labels == *labels {
+                    out.extend(s.samples.iter().filter(|p| p.v.is_finite()).map(|p| p.v));
                 }
             }
+            days += usize::from(out.len() > before);
         }
-        (days.len() >= SEASON_MIN_DAYS).then_some(out)
+        (days >= SEASON_MIN_DAYS).then_some(out)
     }
 
     fn record(&self, e: AnomalyEvent) {
@@ -556,7 +559,11 @@ fn track(
             };
             // The detector judged a window of samples before this one: they belong to what the
             // insight describes, not to its baseline (at most half the recent samples).
-            let lead = lead_len(cfg).min(st.recent.len() / 2);
+            // A flat run flagged late is longer than the window: all of it is the event.
+            let run = st.recent.iter().rev().take_while(|q| q.1 == p.v).count();
+            let lead = lead_len(cfg)
+                .min(st.recent.len() / 2)
+                .max(run.min(st.recent.len().saturating_sub(5)));
             let split = st.recent.len() - lead;
             let baseline: Vec<(i64, f64)> = st.recent.iter().take(split).copied().collect();
             let mut samples: Vec<(i64, f64)> = st.recent.iter().skip(split).copied().collect();
@@ -564,17 +571,22 @@ fn track(
             st.open = Some(OpenEvent {
                 event: event.clone(),
                 below: 0,
+                tail_below: 0,
+                last_above_ms: p.t,
                 samples,
                 baseline,
             });
             Some(Tracked::Opened(event))
         }
         (Some(open), sev) => {
-            if open.samples.len() < EVENT_LEN {
+            let pushed = open.samples.len() < EVENT_LEN;
+            if pushed {
                 open.samples.push((p.t, p.v));
             }
             if let Some(sev) = sev {
                 open.below = 0;
+                open.tail_below = 0;
+                open.last_above_ms = p.t;
                 open.event.end_ms = None;
                 if score > open.event.peak_score {
                     open.event.peak_score = score;
@@ -584,13 +596,14 @@ fn track(
                 return None;
             }
             open.below += 1;
+            open.tail_below += usize::from(pushed);
             if open.below < cfg.close_after {
                 return None;
             }
             let mut done = st.open.take()?;
-            let keep = done.samples.len().saturating_sub(done.below);
+            let keep = done.samples.len().saturating_sub(done.tail_below);
             done.samples.truncate(keep.max(1));
-            done.event.end_ms = done.samples.last().map(|s| s.0);
+            done.event.end_ms = Some(done.last_above_ms);
             Some(Tracked::Closed(Box::new(done)))
         }
     }

@@ -507,8 +507,6 @@ impl ArtDetector {
         s.block_sum += x;
         s.block_min = s.block_min.min(x);
         s.block_max = s.block_max.max(x);
-        // A raw sample far beyond the learnt range is reported at once, not when its block
-        // closes.
         if s.n > 1 && x == s.prev_raw {
             s.flat_run += 1;
         } else {
@@ -519,6 +517,8 @@ impl ArtDetector {
         }
         s.prev_raw = x;
         let live = s.points >= u64::from(self.cfg.learn_points());
+        // A raw sample far beyond the learnt range, or a flat run beating its record, is
+        // reported at once, not when its block closes.
         let mut score = if live { self.raw_record(x) } else { 0.0 };
         if live {
             score = score.max(self.flat_record());
@@ -566,8 +566,7 @@ impl ArtDetector {
         if f <= 0.0 || s.raw_max <= s.raw_min || s.flat_flagged {
             return 0.0;
         }
-        let need = ((s.flat_record as f64 * f).ceil() as u64).max(span);
-        if s.flat_run < need {
+        if s.flat_run < span || (s.flat_run as f64) <= s.flat_record as f64 * f {
             return 0.0;
         }
         let prev = s.flat_record.max(1);

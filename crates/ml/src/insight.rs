@@ -125,7 +125,8 @@ impl Insight {
                     }
                     None => format!(
                         "{subject} {verb} to {} ({:.1}σ from usual{ctx}) {dur}",
-                        self.peak_value, self.peak_sigmas
+                        number(self.peak_value),
+                        self.peak_sigmas
                     ),
                 }
             }
@@ -157,6 +158,21 @@ impl Comparison {
             Some(r) => format!("{r:.1}× its usual level{ctx} ({:.1}σ)", self.peak_sigmas),
             None => format!("{:.1}σ from its usual level{ctx}", self.peak_sigmas),
         }
+    }
+}
+
+/// A value for a sentence: whole numbers from 1,000 up, else 4 significant digits without
+/// trailing zeros (0.30000000000000004 → 0.3).
+fn number(v: f64) -> String {
+    if !v.is_finite() || v.abs() >= 1000.0 {
+        return format!("{v:.0}");
+    }
+    let digits = (3 - v.abs().log10().floor().max(-12.0) as i32).max(0) as usize;
+    let s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
     }
 }
 
@@ -591,6 +607,10 @@ mod tests {
             .unwrap()
             .describe("disk on web-1", "");
         assert!(text.contains("rose to 1001000000 ("), "{text}");
+        assert_eq!(number(0.300_000_000_000_000_04), "0.3");
+        assert_eq!(number(12.345_67), "12.35");
+        assert_eq!(number(0.001_234_5), "0.001234");
+        assert_eq!(number(0.0), "0");
         let vals: Vec<f64> = b.iter().map(|p| p.1).collect();
         let c = compare(&vals, &ev).unwrap();
         assert!(

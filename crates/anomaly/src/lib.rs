@@ -386,7 +386,10 @@ impl AnomalyEngine {
         let Some(ins) = vigia_ml::insight::classify(&done.baseline, &done.samples) else {
             return e;
         };
-        e.pattern = Some(snake_case(&format!("{:?}", ins.pattern)));
+        // The pattern's name as it is serialised (`unusual_shape`), one spelling everywhere.
+        e.pattern = serde_json::to_value(ins.pattern)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned));
         e.insight = ins.describe(&subject(labels), "compared with its recent behaviour");
         if ins.pattern != vigia_ml::insight::Pattern::MissingData
             && let Some(base) = self.seasonal_baseline(labels, &done.samples)
@@ -460,17 +463,6 @@ fn append_line(path: &Path, e: &AnomalyEvent) -> Result<(), AnomalyError> {
     line.push(b'\n');
     f.write_all(&line).map_err(io_err(path))?;
     f.sync_data().map_err(io_err(path))
-}
-
-/// `UnusualShape` → `unusual_shape`.
-fn snake_case(name: &str) -> String {
-    name.chars().fold(String::new(), |mut s, c| {
-        if c.is_uppercase() && !s.is_empty() {
-            s.push('_');
-        }
-        s.push(c.to_ascii_lowercase());
-        s
-    })
 }
 
 /// Samples before a first flag that the detector judged with it: its feature window (block

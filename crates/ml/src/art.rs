@@ -90,18 +90,18 @@ pub struct ArtConfig {
     /// it; 0.28 maps the NAB tuning half's optimal threshold (confidence 0.284) to 0.7, the
     /// lowest default severity band of the server.
     pub score_exponent: f64,
-    /// Evaluation dither: the first block is shorter by this many samples (modulo the
-    /// downsampling factor, so it has no effect where a point is one sample; the `stream`
-    /// method ignores both dither settings). The tuning protocol (docs/nab.md) averages scores over several
-    /// phases and level offsets, because single runs differ by several NAB points from where
-    /// the block and level boundaries happen to fall. Leave it at 0.
-    #[serde(skip_serializing_if = "is_zero_u32")]
-    pub phase: u32,
     /// A run of identical samples (a stuck or flat-lined series) longer than `flat_factor`
     /// times the longest run before it, learning period included, and than one feature window
     /// is an anomaly, scored at once. Block means and min–max scaled shapes hide such runs
     /// from the memory. 0 disables it; a series that never moved is never flagged.
     pub flat_factor: f64,
+    /// Evaluation dither: the first block is shorter by this many samples (modulo the
+    /// downsampling factor, so it has no effect where a point is one sample; the `stream`
+    /// method ignores both dither settings). The tuning protocol (docs/nab.md) averages
+    /// scores over several phases and level offsets, because single runs differ by several
+    /// NAB points from where the block and level boundaries happen to fall. Leave it at 0.
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    pub phase: u32,
     /// Evaluation dither: offset of the level grid, in levels (leave it at 0).
     #[serde(skip_serializing_if = "is_zero_f64")]
     pub level_offset: f64,
@@ -139,9 +139,9 @@ impl Default for ArtConfig {
             record_factor: 1.5,
             expand_margin: 0.1,
             score_exponent: 0.28,
+            flat_factor: 3.0,
             phase: 0,
             level_offset: 0.0,
-            flat_factor: 3.0,
         }
     }
 }
@@ -519,10 +519,11 @@ impl ArtDetector {
         let live = s.points >= u64::from(self.cfg.learn_points());
         // A raw sample far beyond the learnt range, or a flat run beating its record, is
         // reported at once, not when its block closes.
-        let mut score = if live { self.raw_record(x) } else { 0.0 };
+        let mut score = 0.0;
         if live {
-            score = score.max(self.flat_record());
+            score = self.raw_record(x).max(self.score_flat_run());
         } else {
+            // A run still going when learning ends counts as learnt.
             let s = &mut self.s;
             s.flat_record = s.flat_record.max(s.flat_run);
         }
@@ -559,13 +560,13 @@ impl ArtDetector {
 
     /// Scores a run of identical samples that beats the longest run before it by
     /// `flat_factor` (once per run).
-    fn flat_record(&mut self) -> f64 {
+    fn score_flat_run(&mut self) -> f64 {
         let f = self.cfg.flat_factor;
         let s = &mut self.s;
-        let span = u64::from(self.cfg.downsample() * self.cfg.window);
-        if f <= 0.0 || s.raw_max <= s.raw_min || s.flat_flagged {
+        if f <= 0.0 || s.flat_run == 0 || s.flat_flagged || s.raw_max <= s.raw_min {
             return 0.0;
         }
+        let span = u64::from(self.cfg.downsample() * self.cfg.window);
         if s.flat_run < span || (s.flat_run as f64) <= s.flat_record as f64 * f {
             return 0.0;
         }

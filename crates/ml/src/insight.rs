@@ -188,19 +188,37 @@ pub fn compare(baseline: &[f64], event: &[(i64, f64)]) -> Option<Comparison> {
     if baseline.len() < 5 || event.is_empty() {
         return None;
     }
-    let mut vals = baseline.to_vec();
-    let usual = median(&mut vals);
-    let mut dev: Vec<f64> = vals.iter().map(|v| (v - usual).abs()).collect();
-    let sigma = (median(&mut dev) * 1.4826).max(1e-9 * usual.abs().max(1e-300));
-    let peak = event
-        .iter()
-        .map(|p| p.1)
-        .max_by(|a, b| (a - usual).abs().total_cmp(&(b - usual).abs()))?;
-    let same_sign = usual > 0.0 && peak >= 0.0 || usual < 0.0 && peak <= 0.0;
+    let (usual, mad) = centre_and_spread(&mut baseline.to_vec());
+    let sigma = mad.max(scale_floor(usual));
+    let peak = furthest(event.iter().map(|p| p.1), usual)?;
     Some(Comparison {
-        peak_ratio: same_sign.then(|| peak / usual).filter(|r| r.is_finite()),
+        peak_ratio: ratio_to(peak, usual),
         peak_sigmas: (peak - usual).abs() / sigma,
     })
+}
+
+/// Median and robust standard deviation (MAD × 1.4826) of `values`, which are reordered.
+fn centre_and_spread(values: &mut [f64]) -> (f64, f64) {
+    let usual = median(values);
+    let mut dev: Vec<f64> = values.iter().map(|v| (v - usual).abs()).collect();
+    (usual, median(&mut dev) * 1.4826)
+}
+
+/// The smallest spread worth dividing by for values around `usual`.
+fn scale_floor(usual: f64) -> f64 {
+    1e-9 * usual.abs().max(1e-300)
+}
+
+/// The value furthest from `usual`.
+fn furthest(values: impl Iterator<Item = f64>, usual: f64) -> Option<f64> {
+    values.max_by(|a, b| (a - usual).abs().total_cmp(&(b - usual).abs()))
+}
+
+/// `v / usual` when both have the same sign (a ratio across zero would mislead).
+fn ratio_to(v: f64, usual: f64) -> Option<f64> {
+    (usual > 0.0 && v >= 0.0 || usual < 0.0 && v <= 0.0)
+        .then(|| v / usual)
+        .filter(|r| r.is_finite())
 }
 
 fn human_duration(ms: i64) -> String {
@@ -280,12 +298,10 @@ pub fn classify(baseline: &[(i64, f64)], event: &[(i64, f64)]) -> Option<Insight
     if baseline.len() < 5 {
         return None;
     }
-    let mut vals: Vec<f64> = baseline.iter().map(|p| p.1).collect();
-    let usual = median(&mut vals);
-    let mut dev: Vec<f64> = vals.iter().map(|v| (v - usual).abs()).collect();
-    let mad = median(&mut dev) * 1.4826;
-    let (_, base_resid) = line_fit(&baseline.iter().map(|p| p.1).collect::<Vec<_>>());
-    let scale_floor = 1e-9 * usual.abs().max(1e-300);
+    let base_vals: Vec<f64> = baseline.iter().map(|p| p.1).collect();
+    let (usual, mad) = centre_and_spread(&mut base_vals.clone());
+    let (_, base_resid) = line_fit(&base_vals);
+    let scale_floor = scale_floor(usual);
     let sigma = mad.max(base_resid * 0.5).max(scale_floor);
     let mut intervals: Vec<i64> = baseline
         .windows(2)
@@ -309,12 +325,6 @@ pub fn classify(baseline: &[(i64, f64)], event: &[(i64, f64)]) -> Option<Insight
         .map(|w| w[1] - w[0])
         .max()
         .unwrap_or(0);
-    let ratio_of = |v: f64| {
-        (usual > 0.0 && v >= 0.0 || usual < 0.0 && v <= 0.0)
-            .then(|| v / usual)
-            .filter(|r| r.is_finite())
-    };
-
     if event.is_empty() || (typical > 0 && longest_gap > 5 * typical) {
         return Some(Insight {
             pattern: Pattern::MissingData,
@@ -333,11 +343,7 @@ pub fn classify(baseline: &[(i64, f64)], event: &[(i64, f64)]) -> Option<Insight
     }
 
     let y: Vec<f64> = event.iter().map(|p| p.1).collect();
-    let peak_value = y
-        .iter()
-        .copied()
-        .max_by(|a, b| (a - usual).abs().total_cmp(&(b - usual).abs()))
-        .unwrap_or(usual);
+    let peak_value = furthest(y.iter().copied(), usual).unwrap_or(usual);
     let peak_sigmas = (peak_value - usual).abs() / sigma;
     let tail_len = (y.len() / 3).max(1);
     let tail = y.get(y.len() - tail_len..).unwrap_or(&[]);
@@ -347,7 +353,6 @@ pub fn classify(baseline: &[(i64, f64)], event: &[(i64, f64)]) -> Option<Insight
     // the event. Flatter than 95 % of them (or more volatile than 95 %) is a change; a series
     // that is often flat for an hour is not "flatter than usual" for one. A baseline too short
     // for that is compared as a whole.
-    let base_vals: Vec<f64> = baseline.iter().map(|p| p.1).collect();
     let eps = 1e-3 * sigma;
     let windowed = y.len() >= 3 && base_vals.len() >= 2 * y.len();
     let spread_ratio = if windowed {
@@ -442,7 +447,7 @@ pub fn classify(baseline: &[(i64, f64)], event: &[(i64, f64)]) -> Option<Insight
     };
     Some(Insight {
         pattern,
-        peak_ratio: ratio_of(peak_value),
+        peak_ratio: ratio_to(peak_value, usual),
         peak_sigmas,
         shift_sigmas,
         spread_ratio,

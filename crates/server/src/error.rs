@@ -125,6 +125,14 @@ impl IntoResponse for ApiError {
             resp.headers_mut()
                 .insert(axum::http::header::WWW_AUTHENTICATE, v);
         }
+        if self.kind == ErrorType::TooLarge {
+            // The rest of the body was never read: tell the client not to reuse the
+            // connection, or its next request races hyper closing it.
+            resp.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
         resp
     }
 }

@@ -87,12 +87,12 @@ impl AlertHub for Hub {
 /// does: firing alerts carry an `endsAt` in the future (refreshed at every resend), resolved
 /// ones their resolution time; external labels are added unless the alert has the label.
 pub fn postable(
-    alerts: &[vigia_rules::Alert],
+    alerts: &[vigia_model::Alert],
     external_labels: &std::collections::BTreeMap<String, String>,
 ) -> Vec<PostableAlert> {
     alerts
         .iter()
-        .filter(|a| a.state != vigia_rules::AlertState::Pending)
+        .filter(|a| a.state != vigia_model::AlertState::Pending)
         .map(|a| {
             let mut p = PostableAlert::from_rule_alert(a);
             for (k, v) in external_labels {
@@ -183,7 +183,7 @@ pub fn start(
             am_cfg.clone(),
             cfg.escalations.clone(),
             &dir,
-            Arc::new(vigia_rules::SystemClock),
+            Arc::new(vigia_model::SystemClock),
             Arc::new(OutboxSink(outbox.clone())),
             vigia_notify::Options {
                 external_url: settings.external_url.clone().unwrap_or_default(),
@@ -330,7 +330,7 @@ impl Running {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
-    use vigia_rules::{Alert, AlertState};
+    use vigia_model::{Alert, AlertState};
 
     fn alert(state: AlertState, resolved_at_ms: i64) -> Alert {
         let labels = BTreeMap::from([
@@ -338,7 +338,7 @@ mod tests {
             ("env".to_string(), "rule".to_string()),
         ]);
         Alert {
-            fingerprint: vigia_rules::fingerprint(&labels),
+            fingerprint: vigia_model::fingerprint(&labels),
             labels,
             annotations: BTreeMap::from([("summary".to_string(), "s".to_string())]),
             state,

@@ -471,7 +471,7 @@ fn load_dashboards(file: &Path, cfg: &mut Config) -> Vec<ConfigError> {
         column: 0,
         message,
     };
-    let paths = match expand_rule_files(&cfg.base_dir, &cfg.dashboards) {
+    let paths = match vigia_template::expand_globs(&cfg.dashboards, &cfg.base_dir) {
         Ok(p) => p,
         Err(e) => return vec![at(file, format!("dashboards: {e}"))],
     };
@@ -588,66 +588,6 @@ pub fn validate(cfg: &Config) -> Vec<String> {
         }
     }
     errs
-}
-
-/// Expands rule file patterns (`rules/*.yaml`; `*` and `?` in the file name), relative to
-/// `base`. A pattern without wildcards must name an existing file.
-pub fn expand_rule_files(base: &Path, patterns: &[String]) -> Result<Vec<PathBuf>, String> {
-    let mut out = Vec::new();
-    for pat in patterns {
-        let full = base.join(pat);
-        let name = full
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if !name.contains(['*', '?']) {
-            if !full.is_file() {
-                return Err(format!("rule file {} does not exist", full.display()));
-            }
-            out.push(full);
-            continue;
-        }
-        let dir = full
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
-        let rd = std::fs::read_dir(&dir)
-            .map_err(|e| format!("rule_files {pat:?}: {}: {e}", dir.display()))?;
-        let mut found: Vec<PathBuf> = rd
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.is_file()
-                    && p.file_name()
-                        .is_some_and(|n| wildcard(&name, &n.to_string_lossy()))
-            })
-            .collect();
-        found.sort();
-        out.extend(found);
-    }
-    Ok(out)
-}
-
-fn wildcard(pat: &str, s: &str) -> bool {
-    let (p, s): (Vec<char>, Vec<char>) = (pat.chars().collect(), s.chars().collect());
-    let (mut pi, mut si, mut star, mut mark) = (0, 0, None, 0);
-    while si < s.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == s[si]) {
-            pi += 1;
-            si += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = si;
-            pi += 1;
-        } else if let Some(st) = star {
-            pi = st + 1;
-            mark += 1;
-            si = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
 }
 
 /// Applies `VIGIA_<SECTION>_<KEY>` environment overrides. Unknown `VIGIA_` variables of a known
@@ -907,18 +847,6 @@ mod tests {
         assert_eq!(c.kpis.len(), 17);
         assert!(c.kpis.iter().any(|k| k.name == "cost_per_acquisition"
             && k.direction == vigia_server::kpi::Direction::Lower));
-    }
-
-    #[test]
-    fn rule_file_globs() {
-        let d = tempfile::tempdir().unwrap();
-        for n in ["a.yaml", "b.yaml", "c.txt"] {
-            std::fs::write(d.path().join(n), "groups: []\n").unwrap();
-        }
-        let got = expand_rule_files(d.path(), &["*.yaml".into()]).unwrap();
-        assert_eq!(got.len(), 2);
-        assert!(expand_rule_files(d.path(), &["missing.yaml".into()]).is_err());
-        assert!(wildcard("a?c*", "abcdef") && !wildcard("a*z", "abc"));
     }
 
     #[test]

@@ -254,7 +254,7 @@ fn rules_over_history(state: &AppState, data_dir: &std::path::Path, window_ms: i
         vigia_promql::Engine::new(vigia_promql::EngineOptions::default()),
         state.querier.clone(),
         state.appender.clone(),
-        Arc::new(vigia_rules::ManualClock::new(start)),
+        Arc::new(vigia_model::ManualClock::new(start)),
         Arc::new(|_| {}),
     )
     .with_options(vigia_rules::ManagerOptions {

@@ -74,7 +74,8 @@ fn load_config(args: &ServeArgs) -> Result<Config, config::ConfigErrors> {
 
 /// Loads every rule group of the configuration and of `--rules`; all errors are reported.
 fn load_rules(cfg: &Config, args: &ServeArgs) -> Result<Vec<vigia_rules::Group>, String> {
-    let mut paths = config::expand_rule_files(&cfg.base_dir, &cfg.rule_files)?;
+    let mut paths = vigia_template::expand_globs(&cfg.rule_files, &cfg.base_dir)
+        .map_err(|e| format!("rule_files: {e}"))?;
     paths.extend(args.rules.iter().cloned());
     if paths.is_empty() {
         return Ok(Vec::new());
@@ -268,8 +269,8 @@ async fn serve(
             vigia_promql::Engine::new(engine_options(&cfg)),
             db.clone(),
             appender.clone(),
-            Arc::new(vigia_rules::SystemClock),
-            Arc::new(move |alerts: Vec<vigia_rules::Alert>| {
+            Arc::new(vigia_model::SystemClock),
+            Arc::new(move |alerts: Vec<vigia_model::Alert>| {
                 let postable = crate::alerting::postable(&alerts, &external_labels);
                 if postable.is_empty() {
                     return;

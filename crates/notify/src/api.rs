@@ -256,7 +256,7 @@ impl AlertFilter {
 impl PostableAlert {
     /// Converts a rule-manager alert like Prometheus's notifier does: `startsAt` is when it
     /// started firing, `endsAt` its resolution time or, while firing, its validity limit.
-    pub fn from_rule_alert(a: &vigia_rules::Alert) -> Self {
+    pub fn from_rule_alert(a: &vigia_model::Alert) -> Self {
         let starts = if a.starts_at_ms != 0 {
             a.starts_at_ms
         } else {

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use vigia_model::{AlertSeverity, Clock, fingerprint};
 use vigia_receivers::{Escalation, Notification, NotifyAlert, Status};
-use vigia_rules::{Clock, Severity, fingerprint};
 
 /// Where notifications go (the lead plugs the receivers' outbox in here).
 pub trait NotificationSink: Send + Sync {
@@ -1134,7 +1134,7 @@ impl Alertmanager {
             let Some(p) = st.policy_for(&a.labels) else {
                 continue;
             };
-            let mut current = Severity::parse(
+            let mut current = AlertSeverity::parse(
                 a.esc_severity
                     .as_deref()
                     .or(a.labels.get("severity").map(String::as_str))
@@ -1145,7 +1145,7 @@ impl Alertmanager {
                 let level = i as u32 + 1;
                 if level <= a.esc_level {
                     if let Some(s) = &lvl.severity {
-                        let s = Severity::parse(s);
+                        let s = AlertSeverity::parse(s);
                         if s.rank > current.rank {
                             current = s;
                         }
@@ -1156,7 +1156,7 @@ impl Alertmanager {
                     break;
                 }
                 if let Some(s) = &lvl.severity {
-                    let s = Severity::parse(s);
+                    let s = AlertSeverity::parse(s);
                     if s.rank > current.rank || current.value.is_empty() {
                         current = s;
                     }

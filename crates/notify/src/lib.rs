@@ -64,5 +64,5 @@ pub use dispatcher::{
 };
 pub use escalation::{EscalationLevel, EscalationPolicy, validate_escalations};
 pub use matcher::{AmMatcher, MatchOp, Matchers, parse_matcher, parse_matchers};
+pub use vigia_model::{Clock, ManualClock, SystemClock};
 pub use vigia_receivers::{GlobalConfig, ReceiverConfig};
-pub use vigia_rules::{Clock, ManualClock, SystemClock};

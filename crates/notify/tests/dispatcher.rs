@@ -933,10 +933,10 @@ fn refused_escalation_is_retried_after_a_pause() {
 
 #[test]
 fn rule_alert_conversion() {
-    let a = vigia_rules::Alert {
+    let a = vigia_model::Alert {
         labels: BTreeMap::from([("alertname".to_string(), "X".to_string())]),
         annotations: BTreeMap::new(),
-        state: vigia_rules::AlertState::Firing,
+        state: vigia_model::AlertState::Firing,
         active_at_ms: T0 - M,
         starts_at_ms: T0,
         ends_at_ms: T0 + 4 * M,

@@ -27,6 +27,31 @@ impl DeliveryError {
     }
 }
 
+/// Alertmanager `templates:` files could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TemplateFileError {
+    /// A pattern could not be expanded (a named file is missing, a folder unreadable).
+    #[error("templates {0}")]
+    Glob(#[from] vigia_template::GlobError),
+    /// A file could not be read.
+    #[error("template file {file}: {source}")]
+    Read {
+        /// The file.
+        file: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A file is not a valid template.
+    #[error("template file {file}: {source}")]
+    Parse {
+        /// The file.
+        file: String,
+        /// The parse error.
+        source: vigia_template::TemplateError,
+    },
+}
+
 /// Outbox failures.
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {

@@ -24,7 +24,7 @@ pub use config::{
     AlertmanagerTarget, GlobalConfig, HttpClientConfig, NotifySettings, RateLimit, ReceiverConfig,
     RetrySettings, Secret, SmsConfig, SmsPreset, validate_all,
 };
-pub use error::{DeliveryError, OutboxError};
+pub use error::{DeliveryError, OutboxError, TemplateFileError};
 pub use feed::{Feed, FeedEntry};
 pub use forwarder::{ForwardStats, Forwarder, postable_alerts};
 pub use integrations::{Integration, IntegrationKind, IntegrationSpec, receiver_integrations};

@@ -1,5 +1,5 @@
 //! Custom message templates of the receivers (`title`, `text`, `subject`, `html`, …): Go
-//! templates over Alertmanager's notification data, rendered with `vigia-rules`' template
+//! templates over Alertmanager's notification data, rendered with the `vigia-template`
 //! engine, with `{{ define }}` blocks from the `templates:` files. Fields without a template use
 //! vigia's built-in texts ([`crate::render`]).
 //!
@@ -11,11 +11,11 @@
 //! `.Policy`, or empty).
 
 use crate::config::{NotifySettings, ReceiverConfig};
-use crate::error::DeliveryError;
+use crate::error::{DeliveryError, TemplateFileError};
 use crate::message::{Notification, NotifyAlert, Status};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use vigia_rules::template::{Data, Template, TemplateSet};
+use vigia_template::{Data, Template, TemplateSet};
 
 /// The template set of a configuration (`templates:` files).
 #[derive(Debug, Clone, Default)]
@@ -91,18 +91,23 @@ impl Templates {
     }
 
     /// Adds the `define` blocks of one templates file; `name` labels errors.
-    pub fn add(&mut self, name: &str, text: &str) -> Result<(), String> {
+    pub fn add(&mut self, name: &str, text: &str) -> Result<(), TemplateFileError> {
         self.set
             .add(text)
-            .map_err(|e| format!("template file {name}: {e}"))
+            .map_err(|source| TemplateFileError::Parse {
+                file: name.to_string(),
+                source,
+            })
     }
 
     /// Reads templates files.
-    pub fn load(paths: &[PathBuf]) -> Result<Templates, String> {
+    pub fn load(paths: &[PathBuf]) -> Result<Templates, TemplateFileError> {
         let mut t = Templates::new();
         for p in paths {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| format!("template file {}: {e}", p.display()))?;
+            let text = std::fs::read_to_string(p).map_err(|source| TemplateFileError::Read {
+                file: p.display().to_string(),
+                source,
+            })?;
             t.add(&p.display().to_string(), &text)?;
         }
         Ok(t)
@@ -110,8 +115,8 @@ impl Templates {
 
     /// Reads the files matching Alertmanager `templates:` globs (relative ones against `base`,
     /// the configuration file's directory; wildcards in the file name).
-    pub fn load_globs(patterns: &[String], base: &Path) -> Result<Templates, String> {
-        Templates::load(&vigia_rules::expand_rule_files(patterns, base))
+    pub fn load_globs(patterns: &[String], base: &Path) -> Result<Templates, TemplateFileError> {
+        Templates::load(&vigia_template::expand_globs(patterns, base)?)
     }
 
     /// Names of the defined templates.

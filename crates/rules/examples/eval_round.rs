@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 use std::time::Instant;
+use vigia_model::ManualClock;
 use vigia_model::{Appender, Labels, MemStorage, Sample, SeriesSamples};
 use vigia_promql::{Engine, EngineOptions};
-use vigia_rules::{ManagerOptions, ManualClock, RuleManager, check_str};
+use vigia_rules::{ManagerOptions, RuleManager, check_str};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<usize> = std::env::args()

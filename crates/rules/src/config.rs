@@ -1,14 +1,14 @@
 //! Rule files in Prometheus's format: parsing (serde-saphyr, unknown fields refused), validation
 //! like `promtool check rules`, and the in-memory [`Group`] / [`Rule`] model.
 
-use crate::severity::Severity;
-use crate::template::Template;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use vigia_model::AlertSeverity;
 use vigia_model::{PromDuration, is_valid_label_name, is_valid_metric_name};
+use vigia_template::Template;
 
 /// Default evaluation interval of a group that does not set `interval` (Prometheus's
 /// `global.evaluation_interval` default).
@@ -69,9 +69,9 @@ pub struct AlertingRule {
 }
 
 impl AlertingRule {
-    /// The severity from the `severity` label (see [`Severity`]).
-    pub fn severity(&self) -> Option<Severity> {
-        self.labels.get("severity").map(|s| Severity::parse(s))
+    /// The severity from the `severity` label (see [`AlertSeverity`]).
+    pub fn severity(&self) -> Option<AlertSeverity> {
+        self.labels.get("severity").map(|s| AlertSeverity::parse(s))
     }
 }
 
@@ -363,7 +363,7 @@ pub fn check_str(file: &Path, text: &str) -> CheckReport {
                         }
                     }
                     if let Some(sev) = labels.get("severity")
-                        && !Severity::parse(sev).is_known()
+                        && !AlertSeverity::parse(sev).is_known()
                     {
                         warnings.push(at(
                             &al.referenced,
@@ -415,68 +415,6 @@ pub fn check_str(file: &Path, text: &str) -> CheckReport {
     report
 }
 
-/// Expands rule-file patterns the way Prometheus's `rule_files:` does for the common cases:
-/// relative paths are resolved against `base`; `*`, `?` and `[…]`-free patterns are kept as is;
-/// wildcards (`*`, `?`) are allowed in the last path component. Matches are sorted. A pattern
-/// that matches nothing yields nothing, as in Prometheus.
-pub fn expand_rule_files(patterns: &[String], base: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for pat in patterns {
-        let p = PathBuf::from(pat);
-        let p = if p.is_absolute() { p } else { base.join(p) };
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
-        let Some(name) = name.filter(|n| n.contains(['*', '?'])) else {
-            out.push(p);
-            continue;
-        };
-        let dir = p
-            .parent()
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        let Ok(rd) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut found: Vec<PathBuf> = rd
-            .flatten()
-            .filter(|e| wildcard(&name, &e.file_name().to_string_lossy()))
-            .map(|e| e.path())
-            .filter(|p| p.is_file())
-            .collect();
-        found.sort();
-        out.extend(found);
-    }
-    out
-}
-
-/// Shell-style match of `*` and `?` (no character classes).
-fn wildcard(pat: &str, s: &str) -> bool {
-    let p: Vec<char> = pat.chars().collect();
-    let t: Vec<char> = s.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        match p.get(pi) {
-            Some('*') => {
-                star = Some((pi, ti));
-                pi += 1;
-            }
-            Some(&c) if c == '?' || Some(&c) == t.get(ti) => {
-                pi += 1;
-                ti += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    pi = sp + 1;
-                    ti = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    p.get(pi..)
-        .is_some_and(|rest| rest.iter().all(|&c| c == '*'))
-}
-
 /// The message of a YAML error without the source snippet and the `line N column M:` prefix
 /// (the location is reported separately).
 pub(crate) fn yaml_message(e: &serde_saphyr::Error) -> String {
@@ -498,29 +436,5 @@ fn check_label_names(m: &BTreeMap<String, String>, what: &str, err: &mut dyn FnM
         if !is_valid_label_name(k) {
             err(format!("invalid {what} name: {k:?}"));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wildcards() {
-        assert!(wildcard("*.yaml", "a.yaml"));
-        assert!(wildcard("a?c*", "abcdef"));
-        assert!(!wildcard("*.yaml", "a.yml"));
-        assert!(wildcard("*", ""));
-        assert!(!wildcard("a", ""));
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-        let got = expand_rule_files(&["*.rules.yaml".into(), "rules.yaml".into()], &dir);
-        assert_eq!(
-            got,
-            vec![
-                dir.join("keep.rules.yaml"),
-                dir.join("templates.rules.yaml"),
-                dir.join("rules.yaml"),
-            ]
-        );
     }
 }

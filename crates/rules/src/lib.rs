@@ -5,7 +5,7 @@
 //! rules write their series, alerting rules run the inactive → pending → firing → resolved
 //! state machine, write `ALERTS` / `ALERTS_FOR_STATE`, restore `for` state after a restart and
 //! hand alerts to a notify callback. Labels and annotations are Go-style templates
-//! ([`template`]). [`run_rule_tests`] runs rule unit tests in `promtool test rules` format.
+//! (`vigia-template`); alerts are `vigia_model::Alert` values. [`run_rule_tests`] runs rule unit tests in `promtool test rules` format.
 //! Notification routing and HTTP live elsewhere.
 //!
 //! ```
@@ -13,7 +13,8 @@
 //! use std::sync::Arc;
 //! use vigia_model::{Appender, Labels, MemStorage, Sample, SeriesSamples};
 //! use vigia_promql::{Engine, EngineOptions};
-//! use vigia_rules::{AlertState, ManualClock, RuleManager, check_str};
+//! use vigia_model::{AlertState, ManualClock};
+//! use vigia_rules::{RuleManager, check_str};
 //!
 //! let yaml = "groups:\n  - name: g\n    rules:\n      - alert: Down\n        expr: up == 0\n        for: 1m\n";
 //! let group = check_str(Path::new("x.yaml"), yaml).groups.remove(0);
@@ -34,21 +35,15 @@
 //! assert_eq!(mgr.active_alerts()[0].state, AlertState::Firing);
 //! ```
 
-mod alert;
 mod config;
 mod manager;
-mod severity;
-pub mod template;
 mod unittest;
 
-pub use alert::{Alert, AlertState, fingerprint};
 pub use config::{
     AlertingRule, CheckReport, DEFAULT_INTERVAL_MS, Group, RecordingRule, Rule, RuleError,
-    check_files, check_str, expand_rule_files, load_files,
+    check_files, check_str, load_files,
 };
 pub use manager::{
-    Clock, EvalError, GroupStats, GroupStatus, ManagerOptions, ManualClock, NotifyFn, RuleManager,
-    RuleStatus, SystemClock,
+    EvalError, GroupStats, GroupStatus, ManagerOptions, NotifyFn, RuleManager, RuleStatus,
 };
-pub use severity::Severity;
 pub use unittest::{TestReport, run_rule_tests};

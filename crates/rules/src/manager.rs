@@ -3,58 +3,17 @@
 //! `ALERTS_FOR_STATE`, runs the alert state machine, restores `for` state after a restart,
 //! writes stale markers and hands alerts to a notify callback.
 
-use crate::alert::{Alert, AlertState, fingerprint};
 use crate::config::{AlertingRule, Group, RecordingRule, Rule};
-use crate::template::{Template, TemplateData};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
-use vigia_model::{Appender, Labels, Matcher, Querier, Sample, SeriesSamples, StorageError};
+use vigia_model::{
+    Alert, AlertState, Appender, Clock, Labels, Matcher, Querier, Sample, SeriesSamples,
+    StorageError, fingerprint,
+};
 use vigia_promql::{Engine, QueryError, QueryParams, Value};
-
-/// A source of the current time, injectable so tests control it.
-pub trait Clock: Send + Sync {
-    /// Milliseconds since the Unix epoch.
-    fn now_ms(&self) -> i64;
-}
-
-/// The system wall clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64)
-    }
-}
-
-/// A clock that only moves when told to (tests).
-#[derive(Debug, Default)]
-pub struct ManualClock(AtomicI64);
-
-impl ManualClock {
-    /// A clock showing `t_ms`.
-    pub fn new(t_ms: i64) -> Self {
-        Self(AtomicI64::new(t_ms))
-    }
-    /// Sets the time.
-    pub fn set(&self, t_ms: i64) {
-        self.0.store(t_ms, Ordering::SeqCst);
-    }
-    /// Moves the time forward.
-    pub fn advance(&self, d_ms: i64) {
-        self.0.fetch_add(d_ms, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now_ms(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
+use vigia_template::{Template, TemplateData};
 
 /// The notification callback (Prometheus's NotifyFunc).
 pub type NotifyFn = Arc<dyn Fn(Vec<Alert>) + Send + Sync>;
@@ -576,10 +535,10 @@ impl RuleManager {
     ) -> Result<(), EvalError> {
         let qt = t - g.query_offset_ms;
         let res = self.query(&r.alert, &r.expr, qt)?;
-        let qfn = |q: &str| -> Result<crate::template::QueryResult, String> {
+        let qfn = |q: &str| -> Result<vigia_template::QueryResult, vigia_template::QueryFailure> {
             self.query("template", q, qt)
                 .map(|v| v.into_iter().map(|(l, x)| (to_map(&l), x)).collect())
-                .map_err(|e| e.to_string())
+                .map_err(|e| -> vigia_template::QueryFailure { Box::new(e) })
         };
         // Templates are parsed once per evaluation, not once per alert.
         let parse = |m: &BTreeMap<String, String>| -> Vec<(String, Result<Template, String>)> {

@@ -2,13 +2,13 @@
 //! alert tests (firing alerts with their labels and annotations at a time) and PromQL
 //! expression tests, evaluated with a [`RuleManager`] over an in-memory store.
 
-use crate::alert::AlertState;
 use crate::config::{Group, Rule, load_files};
-use crate::manager::{ManagerOptions, ManualClock, RuleManager};
+use crate::manager::{ManagerOptions, RuleManager};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use vigia_model::{AlertState, ManualClock};
 use vigia_model::{Appender, Labels, MemStorage, PromDuration, Sample, SeriesSamples, stale_nan};
 use vigia_promql::{Engine, EngineOptions, QueryParams, Value};
 
@@ -143,7 +143,14 @@ pub fn run_rule_tests(path: &Path) -> TestReport {
         }
     };
     let dir = path.parent().unwrap_or(Path::new("."));
-    let files = crate::config::expand_rule_files(&tf.rule_files, dir);
+    let files = match vigia_template::expand_globs(&tf.rule_files, dir) {
+        Ok(f) => f,
+        Err(e) => {
+            rep.errors
+                .push(format!("{}: rule_files {e}", path.display()));
+            return rep;
+        }
+    };
     let mut groups = match load_files(&files) {
         Ok(g) => g,
         Err(errs) => {

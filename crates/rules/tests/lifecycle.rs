@@ -5,8 +5,9 @@
 mod common;
 use common::*;
 use std::sync::Arc;
+use vigia_model::AlertState;
 use vigia_model::is_stale_nan;
-use vigia_rules::{AlertState, ManagerOptions, RuleManager};
+use vigia_rules::{ManagerOptions, RuleManager};
 
 const ALERT_RULES: &str = r#"
 groups:
@@ -71,7 +72,7 @@ fn pending_firing_keep_firing_resolved() {
     );
     assert_eq!(
         sent[0].fingerprint,
-        vigia_rules::fingerprint(&sent[0].labels)
+        vigia_model::fingerprint(&sent[0].labels)
     );
 
     for m in 6..=10 {
@@ -388,7 +389,7 @@ fn notify_may_call_back_into_the_manager() {
         env.store.clone(),
         env.store.clone(),
         env.clock.clone(),
-        Arc::new(move |alerts: Vec<vigia_rules::Alert>| {
+        Arc::new(move |alerts: Vec<vigia_model::Alert>| {
             let m = me2.get().and_then(Weak::upgrade).unwrap();
             seen2
                 .lock()

@@ -193,7 +193,7 @@ fn alerts(s: &AppState) -> Vec<AlertData> {
         for a in rules
             .active_alerts()
             .into_iter()
-            .filter(|a| a.state == vigia_rules::AlertState::Pending)
+            .filter(|a| a.state == vigia_model::AlertState::Pending)
         {
             out.push(AlertData {
                 fingerprint: a.fingerprint_hex(),

@@ -2,9 +2,10 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::new_without_default)]
 
 use std::sync::{Arc, Mutex};
+use vigia_model::{Alert, ManualClock};
 use vigia_model::{Appender, Labels, MemStorage, Querier, Sample, SeriesSamples};
 use vigia_promql::{Engine, EngineOptions};
-use vigia_rules::{Alert, ManagerOptions, ManualClock, RuleManager};
+use vigia_rules::{ManagerOptions, RuleManager};
 
 pub const T0: i64 = 1_700_000_040_000;
 pub const MIN: i64 = 60_000;

@@ -6,7 +6,8 @@ use axum::extract::State;
 use axum::response::Response;
 use serde_json::{Value as J, json};
 use std::sync::Arc;
-use vigia_rules::{Alert, AlertState, Rule};
+use vigia_model::{Alert, AlertState};
+use vigia_rules::Rule;
 
 fn rfc3339(ms: i64) -> J {
     chrono::DateTime::from_timestamp_millis(ms)
@@ -20,7 +21,7 @@ fn alert_json(a: &Alert) -> J {
         "annotations": a.annotations,
         "state": a.state.as_str(),
         "activeAt": rfc3339(a.active_at_ms),
-        "value": vigia_rules::template::go_float(a.value),
+        "value": vigia_model::float::go_float(a.value),
         "fingerprint": a.fingerprint_hex(),
     })
 }

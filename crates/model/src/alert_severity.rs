@@ -1,11 +1,11 @@
-//! Severity ranking of the `severity` label: `info` < `low` < `medium` (= `warning`) < `high`
+//! Severity ranking of the alert label `severity`: `info` < `low` < `medium` (= `warning`) < `high`
 //! < `critical`; any other value is kept and ranked as `medium`.
 
 use std::cmp::Ordering;
 
 /// A severity label value with its rank.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Severity {
+pub struct AlertSeverity {
     /// The label value as written.
     pub value: String,
     /// Rank: 0 = info … 4 = critical; unknown values rank 2 (medium).
@@ -13,7 +13,7 @@ pub struct Severity {
     known: bool,
 }
 
-impl Severity {
+impl AlertSeverity {
     /// Ranks a label value (case-insensitive).
     pub fn parse(s: &str) -> Self {
         let rank = match s.to_ascii_lowercase().as_str() {
@@ -37,13 +37,13 @@ impl Severity {
     }
 }
 
-impl PartialOrd for Severity {
+impl PartialOrd for AlertSeverity {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for Severity {
+impl Ord for AlertSeverity {
     /// Orders by rank, then by value so the order is total.
     fn cmp(&self, other: &Self) -> Ordering {
         self.rank
@@ -63,11 +63,11 @@ mod tests {
             "info", "low", "medium", "warning", "high", "critical", "page",
         ]
         .iter()
-        .map(|s| Severity::parse(s).rank)
+        .map(|s| AlertSeverity::parse(s).rank)
         .collect();
         assert_eq!(r, vec![0, 1, 2, 2, 3, 4, 2]);
-        assert!(Severity::parse("info") < Severity::parse("critical"));
-        assert!(!Severity::parse("page").is_known());
-        assert!(Severity::parse("Warning").is_known());
+        assert!(AlertSeverity::parse("info") < AlertSeverity::parse("critical"));
+        assert!(!AlertSeverity::parse("page").is_known());
+        assert!(AlertSeverity::parse("Warning").is_known());
     }
 }

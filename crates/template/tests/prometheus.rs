@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use vigia_rules::template::{Template, TemplateData, expand};
+use vigia_template::{Template, TemplateData, expand};
 
 fn data(value: f64) -> TemplateData {
     TemplateData {
@@ -144,7 +144,7 @@ fn errors() {
 
 #[test]
 fn query_function() {
-    let q = |expr: &str| -> Result<vigia_rules::template::QueryResult, String> {
+    let q = |expr: &str| -> Result<vigia_template::QueryResult, vigia_template::QueryFailure> {
         assert_eq!(expr, "up");
         Ok(vec![(
             BTreeMap::from([("instance".to_string(), "a".to_string())]),

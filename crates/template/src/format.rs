@@ -132,16 +132,61 @@ pub(crate) fn sprintf(fmtstr: &str, args: &[Val], cx: &Cx<'_, '_>) -> String {
     let mut out = String::new();
     let c: Vec<char> = fmtstr.chars().collect();
     let mut i = 0;
-    let mut ai = 0;
-    while i < c.len() {
-        if c[i] != '%' {
-            out.push(c[i]);
-            i += 1;
+    let mut args_left = args.iter();
+    while let Some(&ch) = c.get(i) {
+        i += 1;
+        if ch != '%' {
+            out.push(ch);
             continue;
         }
-        i += 1;
+        let spec = match Spec::parse(&c, &mut i) {
+            Ok(spec) => spec,
+            Err(bad) => {
+                out.push_str(bad);
+                if bad == "%!(NOVERB)" {
+                    break;
+                }
+                continue;
+            }
+        };
+        if spec.verb == '%' {
+            out.push('%');
+            continue;
+        }
+        let Some(arg) = args_left.next() else {
+            let _ = write!(out, "%!{}(MISSING)", spec.verb);
+            continue;
+        };
+        out.push_str(&spec.format(arg, cx));
+    }
+    let extra: Vec<String> = args_left
+        .map(|a| format!("{}={}", type_name(a), cx.print(a)))
+        .collect();
+    if !extra.is_empty() {
+        let _ = write!(out, "%!(EXTRA {})", extra.join(", "));
+    }
+    out
+}
+
+/// Go stops formatting at a width or precision above this (`%!(NOVERB)`).
+const MAX_WIDTH: usize = 1_000_000;
+
+/// One `%` directive: flags, width, precision and verb.
+struct Spec {
+    minus: bool,
+    plus: bool,
+    zero: bool,
+    space: bool,
+    width: Option<usize>,
+    prec: Option<usize>,
+    verb: char,
+}
+
+impl Spec {
+    /// Reads the directive after a `%` at `c[*i]`; `Err` is the text Go prints instead.
+    fn parse(c: &[char], i: &mut usize) -> Result<Spec, &'static str> {
         let (mut minus, mut plus, mut zero, mut space) = (false, false, false, false);
-        while let Some(&f) = c.get(i) {
+        while let Some(&f) = c.get(*i) {
             match f {
                 '-' => minus = true,
                 '+' => plus = true,
@@ -150,140 +195,138 @@ pub(crate) fn sprintf(fmtstr: &str, args: &[Val], cx: &Cx<'_, '_>) -> String {
                 '#' => {}
                 _ => break,
             }
-            i += 1;
+            *i += 1;
         }
-        let mut width = None;
-        let st = i;
-        while i < c.len() && c[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i > st {
-            width = c[st..i].iter().collect::<String>().parse::<usize>().ok();
-        }
-        let mut prec = None;
-        if c.get(i) == Some(&'.') {
-            i += 1;
-            let st = i;
-            while i < c.len() && c[i].is_ascii_digit() {
-                i += 1;
-            }
-            prec = Some(
-                c[st..i]
-                    .iter()
-                    .collect::<String>()
-                    .parse::<usize>()
-                    .unwrap_or(0),
-            );
-        }
-        let Some(&verb) = c.get(i) else {
-            out.push_str("%!(NOVERB)");
-            break;
+        let width = digits(c, i);
+        let prec = if c.get(*i) == Some(&'.') {
+            *i += 1;
+            Some(digits(c, i).unwrap_or(0))
+        } else {
+            None
         };
-        i += 1;
-        if verb == '%' {
-            out.push('%');
-            continue;
+        // Go gives up on the rest of the format when a number is too large.
+        if width.is_some_and(|w| w > MAX_WIDTH) || prec.is_some_and(|p| p > MAX_WIDTH) {
+            return Err("%!(NOVERB)");
         }
-        let Some(arg) = args.get(ai) else {
-            let _ = write!(out, "%!{verb}(MISSING)");
-            continue;
-        };
-        ai += 1;
+        let verb = *c.get(*i).ok_or("%!(NOVERB)")?;
+        *i += 1;
+        Ok(Spec {
+            minus,
+            plus,
+            zero,
+            space,
+            width,
+            prec,
+            verb,
+        })
+    }
+
+    /// Formats one argument: the verb, then sign flags and padding.
+    fn format(&self, arg: &Val, cx: &Cx<'_, '_>) -> String {
         let num = match arg {
             Val::Num(n) => Some(*n),
             _ => None,
         };
-        let bad = || format!("%!{verb}({}={})", type_name(arg), cx.print(arg));
-        let mut s = match verb {
-            'v' | 's' => {
-                let mut s = cx.print(arg);
-                if verb == 's'
-                    && let Some(p) = prec
-                {
-                    s = s.chars().take(p).collect();
+        let mut s = self
+            .verb_text(arg, num, cx)
+            .unwrap_or_else(|| format!("%!{}({}={})", self.verb, type_name(arg), cx.print(arg)));
+        if let Some(n) = num
+            && matches!(self.verb, 'd' | 'f' | 'F' | 'e' | 'g')
+            && n >= 0.0
+        {
+            if self.plus {
+                s.insert(0, '+');
+            } else if self.space {
+                s.insert(0, ' ');
+            }
+        }
+        self.pad(s, num.is_some())
+    }
+
+    /// The verb applied to the argument; `None` when the verb does not fit its type.
+    fn verb_text(&self, arg: &Val, num: Option<f64>, cx: &Cx<'_, '_>) -> Option<String> {
+        let whole = num.filter(|n| n.fract() == 0.0 && n.is_finite());
+        Some(match self.verb {
+            'v' => cx.print(arg),
+            's' => {
+                let s = cx.print(arg);
+                match self.prec {
+                    Some(p) => s.chars().take(p).collect(),
+                    None => s,
                 }
-                s
             }
             'q' => format!("{:?}", cx.print(arg)),
             't' => match arg {
                 Val::Bool(b) => b.to_string(),
-                _ => bad(),
+                _ => return None,
             },
-            'd' => match num {
-                Some(n) if n.fract() == 0.0 && n.is_finite() => format!("{}", n as i64),
-                _ => bad(),
-            },
-            'x' | 'X' => match (num, arg) {
-                (Some(n), _) if n.fract() == 0.0 && n.is_finite() => {
-                    let s = format!("{:x}", n as i64);
-                    if verb == 'X' { s.to_uppercase() } else { s }
+            'd' => format!("{}", whole? as i64),
+            'x' | 'X' => {
+                let s = match (whole, arg) {
+                    (Some(n), _) => format!("{:x}", n as i64),
+                    (_, Val::Str(t)) => t.bytes().map(|b| format!("{b:02x}")).collect(),
+                    _ => return None,
+                };
+                if self.verb == 'X' {
+                    s.to_uppercase()
+                } else {
+                    s
                 }
-                (_, Val::Str(t)) => t.bytes().map(|b| format!("{b:02x}")).collect(),
-                _ => bad(),
+            }
+            'f' | 'F' => match num? {
+                n if n.is_finite() => format!("{:.*}", self.prec.unwrap_or(6), n),
+                n => go_float(n),
             },
-            'f' | 'F' => match num {
-                Some(n) if n.is_finite() => format!("{:.*}", prec.unwrap_or(6), n),
-                Some(n) => go_float(n),
-                None => bad(),
-            },
-            'e' => match num {
-                Some(n) if n.is_finite() => {
-                    let e = format!("{:.*e}", prec.unwrap_or(6), n);
+            'e' => match num? {
+                n if n.is_finite() => {
+                    let e = format!("{:.*e}", self.prec.unwrap_or(6), n);
                     match e.split_once('e') {
                         Some((m, x)) => go_exp(m, x.parse().unwrap_or(0)),
                         None => e,
                     }
                 }
-                Some(n) => go_float(n),
-                None => bad(),
+                n => go_float(n),
             },
-            'g' => match num {
-                Some(n) => match prec {
-                    Some(p) => fmt_g(n, p),
-                    None => go_float(n),
-                },
-                None => bad(),
+            'g' => match self.prec {
+                Some(p) => fmt_g(num?, p),
+                None => go_float(num?),
             },
-            other => format!("%!{other}({}={})", type_name(arg), cx.print(arg)),
+            _ => return None,
+        })
+    }
+
+    /// Pads to the width: left-justified with `-`, zeros after the sign with `0` for numbers.
+    fn pad(&self, s: String, numeric: bool) -> String {
+        let len = s.chars().count();
+        let Some(pad) = self
+            .width
+            .and_then(|w| w.checked_sub(len))
+            .filter(|p| *p > 0)
+        else {
+            return s;
         };
-        if let Some(n) = num
-            && matches!(verb, 'd' | 'f' | 'F' | 'e' | 'g')
-            && n >= 0.0
-        {
-            if plus {
-                s.insert(0, '+');
-            } else if space {
-                s.insert(0, ' ');
-            }
+        if self.minus {
+            format!("{s}{}", " ".repeat(pad))
+        } else if self.zero && numeric {
+            let (sign, rest) = if s.starts_with(['-', '+']) {
+                s.split_at(1)
+            } else {
+                ("", s.as_str())
+            };
+            format!("{sign}{}{rest}", "0".repeat(pad))
+        } else {
+            format!("{}{s}", " ".repeat(pad))
         }
-        if let Some(w) = width {
-            let len = s.chars().count();
-            if len < w {
-                let pad = w - len;
-                if minus {
-                    s.push_str(&" ".repeat(pad));
-                } else if zero && num.is_some() {
-                    let (sign, rest) = if s.starts_with(['-', '+']) {
-                        s.split_at(1)
-                    } else {
-                        ("", s.as_str())
-                    };
-                    s = format!("{sign}{}{rest}", "0".repeat(pad));
-                } else {
-                    s = format!("{}{s}", " ".repeat(pad));
-                }
-            }
-        }
-        out.push_str(&s);
     }
-    if ai < args.len() {
-        out.push_str("%!(EXTRA ");
-        let extra: Vec<String> = args[ai..]
-            .iter()
-            .map(|a| format!("{}={}", type_name(a), cx.print(a)))
-            .collect();
-        out.push_str(&extra.join(", "));
-        out.push(')');
+}
+
+/// Reads a run of decimal digits at `c[*i]` (`None` when there is none; saturates on overflow).
+fn digits(c: &[char], i: &mut usize) -> Option<usize> {
+    let start = *i;
+    let mut n: usize = 0;
+    while let Some(d) = c.get(*i).and_then(|ch| ch.to_digit(10)) {
+        n = n.saturating_mul(10).saturating_add(d as usize);
+        *i += 1;
     }
-    out
+    (*i > start).then_some(n)
 }

@@ -47,80 +47,117 @@ pub(crate) const FUNCS: &[&str] = &[
     "trimSpace",
 ];
 
+/// Checks that `f` got exactly `k` arguments.
+fn arity(f: &str, a: &[Val], k: usize) -> Result<(), TemplateError> {
+    let n = a.len();
+    if n == k {
+        Ok(())
+    } else {
+        xerr(format!("wrong number of args for {f}: want {k} got {n}"))
+    }
+}
+
 impl Cx<'_, '_> {
+    /// Calls the template function `f` with its evaluated arguments.
     pub(crate) fn call(&self, f: &str, a: Vec<Val>) -> Result<Val, TemplateError> {
-        let n = a.len();
-        let want = |k: usize| -> Result<(), TemplateError> {
-            if n == k {
-                Ok(())
-            } else {
-                xerr(format!("wrong number of args for {f}: want {k} got {n}"))
+        let families = [
+            Self::format_funcs,
+            Self::text_funcs,
+            Self::logic_funcs,
+            Self::query_funcs,
+        ];
+        for family in families {
+            if let Some(v) = family(self, f, &a)? {
+                return Ok(v);
             }
-        };
-        let s = |i: usize| a.get(i).map(|v| self.print(v)).unwrap_or_default();
-        Ok(match f {
+        }
+        xerr(format!("function {f:?} not defined"))
+    }
+
+    /// Argument `i` printed as text ("" when missing).
+    fn arg_text(&self, a: &[Val], i: usize) -> String {
+        a.get(i).map(|v| self.print(v)).unwrap_or_default()
+    }
+
+    /// Prometheus's number formatting and Go's `printf` / `print`.
+    fn format_funcs(&self, f: &str, a: &[Val]) -> Result<Option<Val>, TemplateError> {
+        Ok(Some(match f {
             "humanize" => {
-                want(1)?;
+                arity(f, a, 1)?;
                 Val::Str(humanize(to_float(&a[0])?))
             }
             "humanize1024" => {
-                want(1)?;
+                arity(f, a, 1)?;
                 Val::Str(humanize1024(to_float(&a[0])?))
             }
             "humanizePercentage" => {
-                want(1)?;
+                arity(f, a, 1)?;
                 Val::Str(format!("{}%", fmt_g(to_float(&a[0])? * 100.0, 4)))
             }
             "humanizeDuration" => {
-                want(1)?;
+                arity(f, a, 1)?;
                 Val::Str(humanize_duration(to_float(&a[0])?))
             }
             "humanizeTimestamp" => {
-                want(1)?;
+                arity(f, a, 1)?;
                 Val::Str(humanize_timestamp(to_float(&a[0])?))
             }
             "printf" => {
-                if n == 0 {
+                if a.is_empty() {
                     return xerr("wrong number of args for printf: want at least 1 got 0");
                 }
-                Val::Str(sprintf(&s(0), a.get(1..).unwrap_or(&[]), self))
+                Val::Str(sprintf(
+                    &self.arg_text(a, 0),
+                    a.get(1..).unwrap_or(&[]),
+                    self,
+                ))
             }
             "print" => {
                 let parts: Vec<String> = a.iter().map(|v| self.print(v)).collect();
                 Val::Str(parts.join(" "))
             }
+            _ => return Ok(None),
+        }))
+    }
+
+    /// String helpers: case, regular expressions, host names, HTML escaping, lists.
+    fn text_funcs(&self, f: &str, a: &[Val]) -> Result<Option<Val>, TemplateError> {
+        Ok(Some(match f {
             "title" => {
-                want(1)?;
-                Val::Str(title(&s(0)))
+                arity(f, a, 1)?;
+                Val::Str(title(&self.arg_text(a, 0)))
             }
             "toUpper" => {
-                want(1)?;
-                Val::Str(s(0).to_uppercase())
+                arity(f, a, 1)?;
+                Val::Str(self.arg_text(a, 0).to_uppercase())
             }
             "toLower" => {
-                want(1)?;
-                Val::Str(s(0).to_lowercase())
+                arity(f, a, 1)?;
+                Val::Str(self.arg_text(a, 0).to_lowercase())
             }
             "reReplaceAll" => {
-                want(3)?;
-                let re = Regex::new(&s(0))
+                arity(f, a, 3)?;
+                let re = Regex::new(&self.arg_text(a, 0))
                     .map_err(|e| TemplateError::Exec(format!("reReplaceAll: {e}")))?;
-                Val::Str(re.replace_all(&s(2), s(1).as_str()).into_owned())
+                Val::Str(
+                    re.replace_all(&self.arg_text(a, 2), self.arg_text(a, 1).as_str())
+                        .into_owned(),
+                )
             }
             "match" => {
-                want(2)?;
-                let re =
-                    Regex::new(&s(0)).map_err(|e| TemplateError::Exec(format!("match: {e}")))?;
-                Val::Bool(re.is_match(&s(1)))
+                arity(f, a, 2)?;
+                let re = Regex::new(&self.arg_text(a, 0))
+                    .map_err(|e| TemplateError::Exec(format!("match: {e}")))?;
+                Val::Bool(re.is_match(&self.arg_text(a, 1)))
             }
             "stripPort" => {
-                want(1)?;
-                let h = s(0);
+                arity(f, a, 1)?;
+                let h = self.arg_text(a, 0);
                 Val::Str(strip_port(&h))
             }
             "stripDomain" => {
-                want(1)?;
-                let h = s(0);
+                arity(f, a, 1)?;
+                let h = self.arg_text(a, 0);
                 let (host, port) = match h.rsplit_once(':') {
                     Some((a, b)) if !a.contains(':') => (a.to_string(), format!(":{b}")),
                     _ => (h.clone(), String::new()),
@@ -132,8 +169,43 @@ impl Cx<'_, '_> {
                     Val::Str(first + &port)
                 }
             }
+            "html" | "safeHtml" => {
+                arity(f, a, 1)?;
+                let t = self.arg_text(a, 0);
+                if f == "html" {
+                    Val::Str(
+                        t.replace('&', "&amp;")
+                            .replace('<', "&lt;")
+                            .replace('>', "&gt;")
+                            .replace('"', "&#34;")
+                            .replace('\'', "&#39;"),
+                    )
+                } else {
+                    Val::Str(t)
+                }
+            }
+            "join" => {
+                arity(f, a, 2)?;
+                let Val::List(l) = &a[1] else {
+                    return xerr(format!("join: want a list, got {}", type_name(&a[1])));
+                };
+                let parts: Vec<String> = l.iter().map(|v| self.print(v)).collect();
+                Val::Str(parts.join(&self.arg_text(a, 0)))
+            }
+            "stringSlice" => Val::List(a.iter().map(|v| Val::Str(self.print(v))).collect()),
+            "trimSpace" => {
+                arity(f, a, 1)?;
+                Val::Str(self.arg_text(a, 0).trim().to_string())
+            }
+            _ => return Ok(None),
+        }))
+    }
+
+    /// Go's comparison, boolean, `len` and `index` built-ins.
+    fn logic_funcs(&self, f: &str, a: &[Val]) -> Result<Option<Val>, TemplateError> {
+        Ok(Some(match f {
             "eq" | "ne" | "lt" | "le" | "gt" | "ge" => {
-                want(2)?;
+                arity(f, a, 2)?;
                 let ord = match (&a[0], &a[1]) {
                     (Val::Num(x), Val::Num(y)) => x.partial_cmp(y),
                     (Val::Bool(x), Val::Bool(y)) if matches!(f, "eq" | "ne") => Some(x.cmp(y)),
@@ -159,29 +231,29 @@ impl Cx<'_, '_> {
             "and" => {
                 let mut last = Val::Nil;
                 for v in a {
-                    if !truthy(&v) {
-                        return Ok(v);
+                    if !truthy(v) {
+                        return Ok(Some(v.clone()));
                     }
-                    last = v;
+                    last = v.clone();
                 }
                 last
             }
             "or" => {
                 let mut last = Val::Nil;
                 for v in a {
-                    if truthy(&v) {
-                        return Ok(v);
+                    if truthy(v) {
+                        return Ok(Some(v.clone()));
                     }
-                    last = v;
+                    last = v.clone();
                 }
                 last
             }
             "not" => {
-                want(1)?;
+                arity(f, a, 1)?;
                 Val::Bool(!truthy(&a[0]))
             }
             "len" => {
-                want(1)?;
+                arity(f, a, 1)?;
                 Val::Num(match &a[0] {
                     Val::Str(x) => x.len() as f64,
                     Val::Map(m) | Val::Kv(m) => m.len() as f64,
@@ -191,7 +263,7 @@ impl Cx<'_, '_> {
                 })
             }
             "index" => {
-                want(2)?;
+                arity(f, a, 2)?;
                 match (&a[0], &a[1]) {
                     (Val::Map(m) | Val::Kv(m), k) => {
                         Val::Str(m.get(&self.print(k)).cloned().unwrap_or_default())
@@ -204,27 +276,20 @@ impl Cx<'_, '_> {
                     (x, _) => return xerr(format!("can't index item of type {}", type_name(x))),
                 }
             }
-            "html" | "safeHtml" => {
-                want(1)?;
-                let t = s(0);
-                if f == "html" {
-                    Val::Str(
-                        t.replace('&', "&amp;")
-                            .replace('<', "&lt;")
-                            .replace('>', "&gt;")
-                            .replace('"', "&#34;")
-                            .replace('\'', "&#39;"),
-                    )
-                } else {
-                    Val::Str(t)
-                }
-            }
+            _ => return Ok(None),
+        }))
+    }
+
+    /// PromQL from templates: `query` and the helpers over its result.
+    fn query_funcs(&self, f: &str, a: &[Val]) -> Result<Option<Val>, TemplateError> {
+        Ok(Some(match f {
             "query" => {
-                want(1)?;
+                arity(f, a, 1)?;
                 let Some(q) = self.query else {
                     return xerr("query: no query engine available here");
                 };
-                let res = q(&s(0)).map_err(|e| TemplateError::Exec(format!("query: {e}")))?;
+                let res = q(&self.arg_text(a, 0))
+                    .map_err(|e| TemplateError::Exec(format!("query: {e}")))?;
                 Val::List(
                     res.into_iter()
                         .map(|(l, v)| Val::List(vec![Val::Map(l), Val::Num(v)]))
@@ -232,7 +297,7 @@ impl Cx<'_, '_> {
                 )
             }
             "first" => {
-                want(1)?;
+                arity(f, a, 1)?;
                 match &a[0] {
                     Val::List(l) => l.first().cloned().ok_or_else(|| {
                         TemplateError::Exec("first() called on vector with no elements".into())
@@ -241,25 +306,27 @@ impl Cx<'_, '_> {
                 }
             }
             "label" => {
-                want(2)?;
+                arity(f, a, 2)?;
                 match &a[1] {
                     Val::List(p) if p.len() == 2 => match p.first() {
-                        Some(Val::Map(m)) => Val::Str(m.get(&s(0)).cloned().unwrap_or_default()),
+                        Some(Val::Map(m)) => {
+                            Val::Str(m.get(&self.arg_text(a, 0)).cloned().unwrap_or_default())
+                        }
                         _ => Val::Str(String::new()),
                     },
                     other => return xerr(format!("label of {}", type_name(other))),
                 }
             }
             "value" => {
-                want(1)?;
+                arity(f, a, 1)?;
                 match &a[0] {
                     Val::List(p) if p.len() == 2 => p.get(1).cloned().unwrap_or(Val::Nil),
                     other => return xerr(format!("value of {}", type_name(other))),
                 }
             }
             "sortByLabel" => {
-                want(2)?;
-                let key = s(0);
+                arity(f, a, 2)?;
+                let key = self.arg_text(a, 0);
                 match &a[1] {
                     Val::List(l) => {
                         let mut l = l.clone();
@@ -276,21 +343,8 @@ impl Cx<'_, '_> {
                     other => return xerr(format!("sortByLabel of {}", type_name(other))),
                 }
             }
-            "join" => {
-                want(2)?;
-                let Val::List(l) = &a[1] else {
-                    return xerr(format!("join: want a list, got {}", type_name(&a[1])));
-                };
-                let parts: Vec<String> = l.iter().map(|v| self.print(v)).collect();
-                Val::Str(parts.join(&s(0)))
-            }
-            "stringSlice" => Val::List(a.iter().map(|v| Val::Str(self.print(v))).collect()),
-            "trimSpace" => {
-                want(1)?;
-                Val::Str(s(0).trim().to_string())
-            }
-            other => return xerr(format!("function {other:?} not defined")),
-        })
+            _ => return Ok(None),
+        }))
     }
 }
 

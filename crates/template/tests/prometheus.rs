@@ -224,3 +224,15 @@ fn random_templates_never_panic() {
         }
     }
 }
+
+#[test]
+fn printf_stops_at_huge_widths_as_go_does() {
+    let got = expand(
+        r#"{{ printf "%5d|%99999999d|%d" 1 2 3 }}"#,
+        &data(0.0),
+        None,
+    );
+    assert_eq!(got, "    1|%!(NOVERB)%!(EXTRA float64=2, float64=3)");
+    let got = expand(r#"{{ printf "%.9999999f" 1 }}"#, &data(0.0), None);
+    assert_eq!(got, "%!(NOVERB)%!(EXTRA float64=1)");
+}

@@ -2,7 +2,6 @@
 //! storage engine to ingestion, queries and the HTTP server, and runs subcommands.
 
 mod alerting;
-mod bench;
 mod config;
 mod demo;
 mod serve;
@@ -49,13 +48,13 @@ enum Command {
 #[derive(Subcommand, Debug)]
 enum BenchCommand {
     /// Ingest throughput, CPU, memory and disk per sample, against Prometheus via remote_write.
-    Ingest(bench::ingest::IngestBenchArgs),
+    Ingest(vigia_bench::ingest::IngestBenchArgs),
     /// PromQL latency (median, p99) per query against Prometheus, with results compared.
-    Query(bench::query::QueryBenchArgs),
+    Query(vigia_bench::query::QueryBenchArgs),
     /// Alerting rule evaluation cost (CPU-seconds per round) against Prometheus.
-    Rules(bench::rules::RulesBenchArgs),
+    Rules(vigia_bench::rules::RulesBenchArgs),
     /// Run the anomaly detector over the Numenta Anomaly Benchmark and score it.
-    Nab(tools::NabArgs),
+    Nab(vigia_bench::nab::NabArgs),
     /// Detector throughput (samples/s on one core) and state size per series.
     Detector {
         /// Print JSON.
@@ -107,18 +106,12 @@ fn main() -> ExitCode {
     // HTTP clients (scraping, benchmarks) use rustls with the ring provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let result = match cli.command {
-        Command::Bench(BenchCommand::Ingest(args)) => {
-            bench::ingest::run(args).map(|()| ExitCode::SUCCESS)
-        }
-        Command::Bench(BenchCommand::Query(args)) => {
-            bench::query::run(args).map(|()| ExitCode::SUCCESS)
-        }
-        Command::Bench(BenchCommand::Rules(args)) => {
-            bench::rules::run(args).map(|()| ExitCode::SUCCESS)
-        }
-        Command::Bench(BenchCommand::Nab(args)) => tools::bench_nab(&args),
-        Command::Bench(BenchCommand::Detector { json }) => tools::bench_detector(json),
-        Command::Promqltest { files } => tools::promqltest(&files),
+        Command::Bench(cmd) => bench(cmd),
+        Command::Promqltest { files } => Ok(if vigia_bench::promqltest::run_cli(&files) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }),
         Command::Detect(args) => tools::detect(&args),
         Command::Serve(args) => serve::run(args),
         Command::Demo(args) => demo::run(args),
@@ -138,6 +131,18 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `vigia bench …`: the measuring tools of `vigia-bench`.
+fn bench(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        BenchCommand::Ingest(args) => vigia_bench::ingest::run(args)?,
+        BenchCommand::Query(args) => vigia_bench::query::run(args)?,
+        BenchCommand::Rules(args) => vigia_bench::rules::run(args)?,
+        BenchCommand::Nab(args) => vigia_bench::nab::run_cli(&args)?,
+        BenchCommand::Detector { json } => vigia_bench::detector::run(json)?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn test_routes(

@@ -10,21 +10,13 @@
 
 mod util;
 
-// The workload generator, loader and comparison are shared with `vigia bench query` (whose
-// `super::procs` resolves to this crate root's `procs`).
-#[allow(dead_code)]
-#[path = "../src/bench/procs.rs"]
-mod procs;
-#[allow(dead_code)]
-#[path = "../src/bench/query.rs"]
-mod query;
-
-use query::{
-    Outcome, Rng, When, compare, encode_requests, load, prometheus_command, run_query, show,
-    workload,
-};
+// The workload generator, loader and comparison are shared with `vigia bench query`.
 use std::time::{Duration, Instant};
 use util::*;
+use vigia_bench::query::{
+    self, Outcome, Rng, When, compare, encode_requests, load, prometheus_command, run_query, show,
+    workload,
+};
 
 /// Currently-failing queries, each documented with its reason in docs/promql-compat.md. An
 /// entry must match a query string exactly; everything else is asserted.

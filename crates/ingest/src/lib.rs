@@ -35,7 +35,6 @@ mod error;
 mod metadata;
 mod validate;
 
-pub mod bench;
 pub mod events;
 pub mod influx;
 pub mod relabel;

@@ -36,7 +36,7 @@ pub trait Detector: Send {
 const FEATURES: usize = 6;
 
 /// Detector settings: one configuration for every series. `Default` is the configuration
-/// chosen on the NAB tuning half (`crates/ml/nab_tuning_files.txt`).
+/// chosen on the NAB tuning half (`crates/bench/nab_tuning_files.txt`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DetectorConfig {

@@ -1,10 +1,10 @@
 //! vigia-ml: online anomaly detection for time series — the streaming detector, its
-//! configuration and state snapshots, offline CSV scoring, and the NAB benchmark and scorer.
+//! configuration and state snapshots, offline CSV scoring and event insights. The NAB benchmark
+//! runner and scorer live in `vigia-bench`.
 
 pub mod art;
 pub mod detector;
 pub mod insight;
-pub mod nab;
 pub mod time;
 
 mod pattern;
@@ -14,7 +14,7 @@ mod detect;
 use std::path::{Path, PathBuf};
 
 pub use art::{ArtConfig, ArtDetector};
-pub use detect::{DetectReport, DetectWarning, DetectorBench, bench_detector, detect_csv};
+pub use detect::{DetectReport, DetectWarning, detect_csv};
 pub use detector::{
     Detector, DetectorConfig, Method, StreamDetector, new_detector, restore_detector,
 };
@@ -49,14 +49,16 @@ pub enum MlError {
 }
 
 impl MlError {
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+    /// An I/O error on `path`.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
         MlError::Io {
             path: path.to_path_buf(),
             source,
         }
     }
 
-    pub(crate) fn parse(path: &Path, line: usize, message: impl Into<String>) -> Self {
+    /// A malformed line of `path`.
+    pub fn parse(path: &Path, line: usize, message: impl Into<String>) -> Self {
         MlError::Parse {
             path: path.to_path_buf(),
             line,

@@ -272,33 +272,3 @@ fn invalid_configurations_are_rejected() {
         assert!(bad.validate().is_err(), "{bad:?}");
     }
 }
-
-#[test]
-fn evaluation_dithers_move_only_the_discretisation() {
-    let cfg = DetectorConfig::default();
-    // Dither 0 is the configuration itself, and zero dither settings leave the hash alone.
-    assert_eq!(vigia_ml::nab::dithered(&cfg, 0), cfg);
-    let json = serde_json::to_string(&cfg).unwrap();
-    assert!(!json.contains("phase") && !json.contains("level_offset"));
-    let data = series(6000, 3);
-    let base = scores(&cfg, &data);
-    let mut differs = 0;
-    for k in 1..vigia_ml::nab::DITHER_COUNT {
-        let d = vigia_ml::nab::dithered(&cfg, k);
-        d.validate().unwrap();
-        assert_ne!(d.hash(), cfg.hash());
-        let s = scores(&d, &data);
-        assert_eq!(s.len(), base.len());
-        assert!(s.iter().all(|v| (0.0..=1.0).contains(v)));
-        differs += usize::from(s != base);
-    }
-    assert!(differs > 0, "dithers change where boundaries fall");
-    let bad = DetectorConfig {
-        art: vigia_ml::ArtConfig {
-            level_offset: 2.0,
-            ..cfg.art.clone()
-        },
-        ..cfg
-    };
-    assert!(bad.validate().is_err());
-}

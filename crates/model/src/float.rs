@@ -1,4 +1,4 @@
-//! Number formatting as Go and Prometheus print it, shared by the API (sample values), PromQL
+//! Numbers as Go and Prometheus print and parse them, shared by the API (sample values), PromQL
 //! (label values it creates), templates (`%v`, `humanize`) and tools, so every place prints
 //! `NaN`, `+Inf` and exponents the same way.
 
@@ -86,6 +86,27 @@ pub fn fmt_g(v: f64, prec: usize) -> String {
     }
 }
 
+/// Parses a float the way Go's `strconv.ParseFloat` accepts common spellings.
+pub fn parse_go_float(s: &str) -> Option<f64> {
+    let t = s.trim();
+    if t.is_empty() {
+        return None;
+    }
+    match t.to_ascii_lowercase().as_str() {
+        "+inf" | "inf" | "+infinity" | "infinity" => return Some(f64::INFINITY),
+        "-inf" | "-infinity" => return Some(f64::NEG_INFINITY),
+        "nan" => return Some(f64::NAN),
+        _ => {}
+    }
+    if t != s {
+        return None;
+    }
+    if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        return i64::from_str_radix(h, 16).ok().map(|v| v as f64);
+    }
+    t.replace('_', "").parse::<f64>().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +122,9 @@ mod tests {
         assert_eq!(go_float(-0.0), "-0");
         assert_eq!(fmt_g(1234.5678, 4), "1235");
         assert_eq!(fmt_g(0.000012345, 3), "1.23e-05");
+        assert_eq!(parse_go_float("+Inf"), Some(f64::INFINITY));
+        assert_eq!(parse_go_float("0x1F"), Some(31.0));
+        assert_eq!(parse_go_float("1_000.5"), Some(1000.5));
+        assert_eq!(parse_go_float(" 1"), None);
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::eval::Evaluator;
 use crate::functions::is_valid_label_name;
-use crate::functions::{format_float, kahan_inc, quantile_of};
+use crate::functions::{kahan_inc, quantile_of};
 use crate::value::{Elem, QueryError, Val};
 use promql_parser::parser::token::{
     T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_GROUP, T_LIMIT_RATIO, T_LIMITK, T_MAX, T_MIN,
@@ -11,6 +11,7 @@ use promql_parser::parser::token::{
 };
 use promql_parser::parser::{AggregateExpr, LabelModifier};
 use std::collections::HashMap;
+use vigia_model::float::format_value;
 use vigia_model::{Labels, METRIC_NAME};
 
 fn group_labels(l: &Labels, m: &Option<LabelModifier>) -> Labels {
@@ -211,13 +212,13 @@ pub(crate) fn eval_aggregate(
             if r > 1.0 {
                 ev.warn(format!(
                     "PromQL warning: ratio value should be between -1 and 1, got {}, capping to 1",
-                    format_float(r)
+                    format_value(r)
                 ));
                 r = 1.0;
             } else if r < -1.0 {
                 ev.warn(format!(
                     "PromQL warning: ratio value should be between -1 and 1, got {}, capping to -1",
-                    format_float(r)
+                    format_value(r)
                 ));
                 r = -1.0;
             }
@@ -243,7 +244,7 @@ pub(crate) fn eval_aggregate(
             let mut out: Vec<Elem> = Vec::new();
             for e in input {
                 let mut b = group_labels(&e.metric, &a.modifier).builder();
-                b.set(label_param.clone(), format_float(e.v));
+                b.set(label_param.clone(), format_value(e.v));
                 let l = b.build();
                 match idx.get(&l) {
                     Some(&i) => {
@@ -268,7 +269,7 @@ pub(crate) fn eval_aggregate(
             if op == T_QUANTILE && (k_param.is_nan() || !(0.0..=1.0).contains(&k_param)) {
                 ev.warn(format!(
                     "PromQL warning: quantile value should be between 0 and 1, got {}",
-                    format_float(k_param)
+                    format_value(k_param)
                 ));
             }
             let mut out = Vec::new();

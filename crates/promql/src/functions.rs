@@ -8,6 +8,7 @@ use crate::value::{Elem, QueryError, RSeries, Val};
 use promql_parser::parser::{Call, Expr};
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use vigia_model::float::{format_value, parse_go_float};
 use vigia_model::{Labels, METRIC_NAME};
 
 /// Neumaier-compensated summation step: returns the new sum and compensation.
@@ -30,19 +31,6 @@ pub(crate) fn is_valid_label_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| !c.is_control() && !('\u{80}'..='\u{ff}').contains(&c))
-}
-
-/// Formats a float like Go's `strconv.FormatFloat(f, 'f', -1, 64)`.
-pub(crate) fn format_float(f: f64) -> String {
-    if f.is_nan() {
-        "NaN".into()
-    } else if f == f64::INFINITY {
-        "+Inf".into()
-    } else if f == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        format!("{f}")
-    }
 }
 
 /// The φ-quantile of `vals` (sorted in place), Prometheus's interpolation.
@@ -476,7 +464,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val
             if q.is_nan() || !(0.0..=1.0).contains(&q) {
                 ev.warn(format!(
                     "PromQL warning: quantile value should be between 0 and 1, got {}",
-                    format_float(q)
+                    format_value(q)
                 ));
             }
             let groups = classic_buckets(ev, v);
@@ -512,7 +500,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val
                 if q.is_nan() || !(0.0..=1.0).contains(&q) {
                     ev.warn(format!(
                         "PromQL warning: quantile value should be between 0 and 1, got {}",
-                        format_float(q)
+                        format_value(q)
                     ));
                 }
                 qs.push(q);
@@ -529,7 +517,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val
                         ));
                     }
                     let mut b = metric.builder();
-                    let mut qs = format_float(*q);
+                    let mut qs = format_value(*q);
                     if qs.bytes().all(|c| c.is_ascii_digit() || c == b'-') {
                         // Quantile labels always carry a decimal point ("0.0", "1.0").
                         qs.push_str(".0");
@@ -858,27 +846,6 @@ fn classic_buckets(ev: &mut Evaluator<'_>, v: Vec<Elem>) -> Vec<(Labels, Vec<Buc
     out
 }
 
-/// Parses a float the way Go's `strconv.ParseFloat` accepts common spellings.
-pub(crate) fn parse_go_float(s: &str) -> Option<f64> {
-    let t = s.trim();
-    if t.is_empty() {
-        return None;
-    }
-    match t.to_ascii_lowercase().as_str() {
-        "+inf" | "inf" | "+infinity" | "infinity" => return Some(f64::INFINITY),
-        "-inf" | "-infinity" => return Some(f64::NEG_INFINITY),
-        "nan" => return Some(f64::NAN),
-        _ => {}
-    }
-    if t != s {
-        return None;
-    }
-    if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        return i64::from_str_radix(h, 16).ok().map(|v| v as f64);
-    }
-    t.replace('_', "").parse::<f64>().ok()
-}
-
 fn is_range_function(name: &str) -> bool {
     matches!(
         name,
@@ -946,7 +913,7 @@ fn eval_range_function(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val,
         {
             ev.warn(format!(
                 "PromQL warning: quantile value should be between 0 and 1, got {}",
-                format_float(p0)
+                format_value(p0)
             ));
         }
         "double_exponential_smoothing" | "holt_winters" => {

@@ -2,8 +2,9 @@
 //!
 //! Parses queries with `promql-parser` and evaluates them, following Prometheus 3.x semantics
 //! (left-open ranges, delayed `__name__` removal, staleness), over any
-//! [`vigia_model::Querier`]. Also contains the [`promqltest`] script runner used to check
-//! compatibility against Prometheus's own test scripts.
+//! [`vigia_model::Querier`]. [`Expression`] and [`parse_selector`] are the parsed-PromQL API
+//! for the rest of vigia (validation, `match[]`, `parse_query`); Prometheus's `promqltest`
+//! scripts run against this engine from `vigia-bench`.
 //!
 //! How a query runs: the query is parsed (rejecting trees nested deeper than the stack can
 //! take), the time range every selector needs is computed from the tree (offsets, `@`,
@@ -40,11 +41,11 @@ mod aggregate;
 mod binary;
 mod engine;
 mod eval;
+mod expr;
 mod functions;
 mod histogram;
-pub mod promqltest;
 mod value;
 
 pub use engine::{Engine, EngineOptions, QueryParams, format_query};
-pub use promqltest::compat_report;
+pub use expr::{Expression, ValueKind, check_expression, parse_selector};
 pub use value::{InstantSample, QueryError, QueryOutput, QueryStats, Value};

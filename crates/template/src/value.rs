@@ -4,6 +4,7 @@
 
 use crate::error::{TemplateError, xerr};
 use std::collections::BTreeMap;
+use vigia_model::float::parse_go_float;
 
 /// A generic template value for [`Template::render_data`] and [`TemplateSet::render`].
 #[derive(Debug, Clone, PartialEq)]
@@ -106,15 +107,5 @@ pub(crate) fn to_float(v: &Val) -> Result<f64, TemplateError> {
         | Val::Nil
         | Val::Kv(_)
         | Val::Obj(_) => xerr(format!("can't convert {} to float", type_name(v))),
-    }
-}
-
-pub(crate) fn parse_go_float(s: &str) -> Option<f64> {
-    let t = s.trim();
-    match t.to_ascii_lowercase().as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => Some(f64::INFINITY),
-        "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
-        "nan" => Some(f64::NAN),
-        _ => t.parse().ok(),
     }
 }

@@ -17,7 +17,6 @@ pub mod block;
 mod db;
 pub mod encoding;
 pub mod head;
-pub mod measure;
 pub mod postings;
 pub mod vfs;
 pub mod wal;

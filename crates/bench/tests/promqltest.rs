@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use vigia_promql::promqltest::{FileReport, run_file};
+use vigia_bench::promqltest::{FileReport, compat_report, run_file};
 
 fn shared_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/promqltest")
@@ -85,7 +85,7 @@ fn shared_promqltest_scripts() {
                     .map(|i| old[i..].to_string())
             })
             .unwrap_or_default();
-        let mut doc = vigia_promql::compat_report(&reports);
+        let mut doc = compat_report(&reports);
         doc.push_str(&kept);
         std::fs::write(out, doc).unwrap();
     }

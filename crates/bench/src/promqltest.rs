@@ -2,15 +2,16 @@
 //! with `expect …` directives). Cases that need syntax the parser rejects, or native
 //! histograms, are skipped mechanically and reported with their line numbers.
 
-use crate::engine::{Engine, EngineOptions, QueryParams, parse_query};
-use crate::eval::all_selector_matchers;
-use crate::functions::parse_go_float;
-use crate::value::{QueryOutput, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use vigia_model::float::parse_go_float;
 use vigia_model::{
     Appender, Labels, MemStorage, Querier, Sample, SeriesSamples, parse_duration, stale_nan,
+};
+use vigia_promql::{
+    Engine, EngineOptions, Expression, InstantSample, QueryError, QueryOutput, QueryParams, Value,
+    ValueKind,
 };
 
 /// A failed eval command.
@@ -589,10 +590,10 @@ fn annotations_ok(
 }
 
 fn touches_native(hist: &MemStorage, query: &str) -> bool {
-    let Ok(expr) = parse_query(query) else {
+    let Ok(expr) = Expression::parse(query) else {
         return false;
     };
-    let Ok(groups) = all_selector_matchers(&expr) else {
+    let Ok(groups) = expr.selectors() else {
         return false;
     };
     groups.iter().any(|g| {
@@ -616,7 +617,7 @@ fn run_eval(
         });
         return;
     }
-    if let Err(e) = parse_query(&ev.query) {
+    if let Err(e) = Expression::parse(&ev.query) {
         if ev.expect.fail && ev.expect.fail_msg.is_none() && ev.expect.fail_regex.is_none() {
             rep.passed += 1;
         } else {
@@ -680,7 +681,7 @@ fn fmt_vals(v: &[(i64, f64)]) -> String {
         .join(" ")
 }
 
-fn check(ev: &EvalCmd, res: Result<QueryOutput, crate::QueryError>) -> Result<(), String> {
+fn check(ev: &EvalCmd, res: Result<QueryOutput, QueryError>) -> Result<(), String> {
     let ex = &ev.expect;
     let out = match res {
         Err(e) => {
@@ -829,14 +830,10 @@ fn check_range_mode(engine: &Engine, store: &MemStorage, ev: &EvalCmd) -> Result
     {
         return Ok(());
     }
-    let Ok(expr) = parse_query(&ev.query) else {
+    let Ok(expr) = Expression::parse(&ev.query) else {
         return Ok(());
     };
-    if !matches!(
-        expr.value_type(),
-        promql_parser::parser::value::ValueType::Vector
-            | promql_parser::parser::value::ValueType::Scalar
-    ) {
+    if !matches!(expr.kind(), ValueKind::Vector | ValueKind::Scalar) {
         return Ok(());
     }
     let p = QueryParams::default();
@@ -846,20 +843,17 @@ fn check_range_mode(engine: &Engine, store: &MemStorage, ev: &EvalCmd) -> Result
     let Value::Matrix(m) = out.value else {
         return Err("range-mode check: range query did not return a matrix".into());
     };
-    let mut rows: Vec<crate::value::InstantSample> = Vec::new();
+    let mut rows: Vec<InstantSample> = Vec::new();
     for s in m {
         if let Some(x) = s.samples.iter().find(|x| x.t == ev.at) {
-            rows.push(crate::value::InstantSample {
+            rows.push(InstantSample {
                 labels: s.labels.clone(),
                 t: x.t,
                 v: x.v,
             });
         }
     }
-    let value = if matches!(
-        expr.value_type(),
-        promql_parser::parser::value::ValueType::Scalar
-    ) {
+    let value = if expr.kind() == ValueKind::Scalar {
         match rows.first() {
             Some(r) => Value::Scalar { t: ev.at, v: r.v },
             None => return Err("range-mode check: no scalar at the middle step".into()),
@@ -888,63 +882,6 @@ fn check_range_mode(engine: &Engine, store: &MemStorage, ev: &EvalCmd) -> Result
         .map_err(|d| format!("range-mode check (instant query run as a range query) differs:\n{d}"))
 }
 
-/// Functions whose result depends on the evaluation time even with step-invariant arguments.
-const AT_UNSAFE_FUNCTIONS: &[&str] = &[
-    "days_in_month",
-    "day_of_month",
-    "day_of_week",
-    "day_of_year",
-    "hour",
-    "minute",
-    "month",
-    "year",
-    "predict_linear",
-    "time",
-    "timestamp",
-    // Looks its info series up at the evaluation time.
-    "info",
-];
-
-/// Sets `@ ts` on every selector and subquery that has none (not below an `@` subquery).
-/// Returns false when the expression uses a function that makes this unsafe.
-fn set_at(e: &mut promql_parser::parser::Expr, ts: std::time::SystemTime, under_at: bool) -> bool {
-    use promql_parser::parser::{AtModifier, Expr};
-    match e {
-        Expr::VectorSelector(vs) => {
-            if !under_at && vs.at.is_none() {
-                vs.at = Some(AtModifier::At(ts));
-            }
-            true
-        }
-        Expr::MatrixSelector(ms) => {
-            if !under_at && ms.vs.at.is_none() {
-                ms.vs.at = Some(AtModifier::At(ts));
-            }
-            true
-        }
-        Expr::Subquery(sq) => {
-            if !under_at && sq.at.is_none() {
-                sq.at = Some(AtModifier::At(ts));
-            }
-            set_at(&mut sq.expr, ts, true)
-        }
-        Expr::Aggregate(a) => {
-            let ok = a.param.as_mut().is_none_or(|p| set_at(p, ts, under_at));
-            ok && set_at(&mut a.expr, ts, under_at)
-        }
-        Expr::Unary(u) => set_at(&mut u.expr, ts, under_at),
-        Expr::Binary(b) => set_at(&mut b.lhs, ts, under_at) && set_at(&mut b.rhs, ts, under_at),
-        Expr::Paren(p) => set_at(&mut p.expr, ts, under_at),
-        Expr::Call(c) => {
-            if AT_UNSAFE_FUNCTIONS.contains(&c.func.name) {
-                return false;
-            }
-            c.args.args.iter_mut().all(|a| set_at(a, ts, under_at))
-        }
-        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => true,
-    }
-}
-
 /// Like Prometheus's runner: with `@ <eval time>` on every selector, the query must give the
 /// same result when evaluated at other times.
 fn check_at_modifier(engine: &Engine, store: &MemStorage, ev: &EvalCmd) -> Result<(), String> {
@@ -959,16 +896,14 @@ fn check_at_modifier(engine: &Engine, store: &MemStorage, ev: &EvalCmd) -> Resul
     {
         return Ok(());
     }
-    let Ok(mut expr) = parse_query(&ev.query) else {
+    let Ok(expr) = Expression::parse(&ev.query) else {
         return Ok(());
     };
-    let at =
-        std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ev.at.unsigned_abs());
-    if !set_at(&mut expr, at, false) {
+    let Some(pinned) = expr.pinned_at(ev.at) else {
         return Ok(());
-    }
-    let query = expr.to_string();
-    if parse_query(&query).is_err() {
+    };
+    let query = pinned.to_string();
+    if Expression::parse(&query).is_err() {
         return Ok(());
     }
     let times: Vec<i64> = if ev.at == 0 {
@@ -1037,8 +972,8 @@ pub fn compat_report(reports: &[FileReport]) -> String {
     let _ = writeln!(s, "# PromQL compatibility\n");
     let _ = writeln!(
         s,
-        "Generated by `vigia_promql::compat_report` from Prometheus's promqltest scripts \
-         (regenerate: `VIGIA_PROMQL_COMPAT_OUT=$PWD/docs/promql-compat.md cargo test -p vigia-promql \
+        "Generated by `vigia_bench::promqltest::compat_report` from Prometheus's promqltest scripts \
+         (regenerate: `VIGIA_PROMQL_COMPAT_OUT=$PWD/docs/promql-compat.md cargo test -p vigia-bench \
          --release --test promqltest`).\n\n\
          Eval commands: {} total, {p} passed, {f} failed, {k} skipped; pass rate of the non-skipped \
          commands: {pct:.1} %.\n",
@@ -1046,7 +981,7 @@ pub fn compat_report(reports: &[FileReport]) -> String {
     );
     let _ = writeln!(
         s,
-        "How the runner decides (crates/promql/src/promqltest.rs):\n\n\
+        "How the runner decides (crates/bench/src/promqltest.rs):\n\n\
          - A case is **skipped** only mechanically: promql-parser rejects its query (and the case \
          does not expect a failure), its expected result contains a native histogram (`{{{{…}}}}`), \
          or one of its selectors matches a series that was loaded with native-histogram samples or \
@@ -1117,4 +1052,33 @@ pub fn compat_report(reports: &[FileReport]) -> String {
         }
     }
     s
+}
+/// Runs Prometheus `promqltest` scripts and prints per-file results; the last line is exactly
+/// `N passed, M failed, K skipped`; false when any case failed.
+pub fn run_cli(files: &[PathBuf]) -> bool {
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    for f in files {
+        let r = run_file(f);
+        println!(
+            "{}: {} passed, {} failed, {} skipped",
+            f.display(),
+            r.passed,
+            r.failed.len(),
+            r.skipped.len()
+        );
+        for fail in &r.failed {
+            println!("  FAIL {}:{}: {}", f.display(), fail.line, fail.command);
+            for l in fail.diff.lines() {
+                println!("      {l}");
+            }
+        }
+        for s in &r.skipped {
+            println!("  skip {}:{}: {}", f.display(), s.line, s.reason);
+        }
+        passed += r.passed;
+        failed += r.failed.len();
+        skipped += r.skipped.len();
+    }
+    println!("{passed} passed, {failed} failed, {skipped} skipped");
+    failed == 0
 }

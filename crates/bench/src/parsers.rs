@@ -1,8 +1,8 @@
 //! Throughput measurement of the decoders, for the project's benchmark command. Generates a
 //! synthetic payload, decodes it repeatedly and reports samples per second. No assertions.
 
-use crate::{Limits, remote_write, textformat};
 use std::time::Instant;
+use vigia_ingest::{Limits, remote_write, textformat};
 use vigia_model::{Labels, Sample, SeriesSamples};
 
 /// Result of one throughput measurement.

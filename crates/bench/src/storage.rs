@@ -4,12 +4,12 @@
 //! milliseconds of per-scrape jitter, a mix of constant series, integer byte counters, float
 //! CPU-seconds counters and slowly moving gauges.
 
-use crate::{Tsdb, TsdbOptions};
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 use vigia_model::{Appender, Labels, Sample, SeriesSamples, StorageAdmin, StorageError};
+use vigia_tsdb::{Tsdb, TsdbOptions};
 
 /// Deterministic xorshift generator (no dependency).
 #[derive(Debug, Clone)]
@@ -208,7 +208,7 @@ pub struct SizeReport {
 /// block bytes per sample.
 pub fn measure_disk(dir: &Path, series: usize, scrapes: usize) -> Result<SizeReport, StorageError> {
     let db = Tsdb::open_with(
-        Arc::new(crate::vfs::RealFs),
+        Arc::new(vigia_tsdb::vfs::RealFs),
         dir,
         TsdbOptions {
             block_duration_ms: 24 * 3600 * 1000,
@@ -271,7 +271,7 @@ pub fn measure_head(
     samples_per_series: usize,
 ) -> Result<HeadMemReport, StorageError> {
     let db = Tsdb::open_with(
-        Arc::new(crate::vfs::RealFs),
+        Arc::new(vigia_tsdb::vfs::RealFs),
         dir,
         TsdbOptions {
             block_duration_ms: 365 * 24 * 3600 * 1000,

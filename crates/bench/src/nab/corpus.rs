@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use crate::MlError;
-use crate::time::parse_timestamp_ms;
+use vigia_ml::MlError;
+use vigia_ml::time::parse_timestamp_ms;
 
 /// One NAB data file with its ground-truth anomaly windows.
 #[derive(Debug, Clone)]

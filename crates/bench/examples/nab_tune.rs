@@ -1,6 +1,6 @@
 //! Grid search of detector settings on the NAB tuning half only (the held-out half is never
 //! loaded here). Usage:
-//! `cargo run -p vigia-ml --release --example nab_tune -- NAB_DIR [BASE_JSON] [field=v1,v2,...]...`
+//! `cargo run -p vigia-bench --release --example nab_tune -- NAB_DIR [BASE_JSON] [field=v1,v2,...]...`
 //! Prints tuning-half standard / low-FP / low-FN for every combination, best last, and the
 //! standard score of each inner half (alternate tuning files). `DITHER=N` scores each
 //! combination as the mean over the first N evaluation dithers (`nab::dithered`: block phase
@@ -13,8 +13,8 @@ mod common;
 
 use std::path::Path;
 
+use vigia_bench::nab::{self, Spread, scorer};
 use vigia_ml::DetectorConfig;
-use vigia_ml::nab::{self, Spread, scorer};
 
 fn main() -> Result<(), common::Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -82,7 +82,7 @@ fn main() -> Result<(), common::Error> {
     results.sort_by(|a, b| a.0[0].total_cmp(&b.0[0]));
     if let Some((v, g)) = results.last() {
         if std::env::var_os("TUNE_BENCH").is_some() {
-            let b = vigia_ml::bench_detector(&serde_json::from_value(g.clone())?);
+            let b = vigia_bench::detector::bench_detector(&serde_json::from_value(g.clone())?);
             println!(
                 "bench: {:.0} samples/s on one core, {} state bytes",
                 b.samples_per_sec, b.state_bytes

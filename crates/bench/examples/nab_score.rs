@@ -1,6 +1,6 @@
 //! Scores another detector's NAB result files with vigia's scorer and prints all files, the
 //! tuning half and the held-out half. Usage:
-//! `cargo run -p vigia-ml --release --example nab_score -- NAB_DIR RESULTS_DIR DETECTOR`
+//! `cargo run -p vigia-bench --release --example nab_score -- NAB_DIR RESULTS_DIR DETECTOR`
 
 use std::path::Path;
 
@@ -9,7 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (Some(dir), Some(results), Some(name)) = (args.first(), args.get(1), args.get(2)) else {
         return Err("usage: nab_score NAB_DIR RESULTS_DIR DETECTOR".into());
     };
-    let r = vigia_ml::nab::score_results_dir(Path::new(dir), Path::new(results), name)?;
+    let r = vigia_bench::nab::score_results_dir(Path::new(dir), Path::new(results), name)?;
     let p = |v: &[f64]| format!("{:.2} / {:.2} / {:.2}", v[0], v[1], v[2]);
     let all: Vec<f64> = r.profiles.iter().map(|x| x.normalized).collect();
     println!("{name} all files: {}", p(&all));

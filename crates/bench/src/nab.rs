@@ -1,8 +1,11 @@
 //! The Numenta Anomaly Benchmark: corpus loading, running a detector over every file in NAB's
 //! own results layout, and scoring result directories with vigia's NAB scorer.
 
+mod cli;
 pub mod corpus;
 pub mod scorer;
+
+pub use cli::{NabArgs, run_cli};
 
 use std::fs;
 use std::io::Write;
@@ -13,7 +16,7 @@ use std::time::Instant;
 pub use corpus::{Corpus, CostMatrix, DataFile, Profile, load_corpus};
 use scorer::{FileGeometry, Outcome, ProfileScore, normalise, null_score, score_file, score_set};
 
-use crate::{DetectorConfig, MlError, new_detector};
+use vigia_ml::{DetectorConfig, MlError, new_detector};
 
 /// The committed list of files used to choose the detector configuration (the tuning half).
 pub const TUNING_FILES: &str = include_str!("../nab_tuning_files.txt");

@@ -7,8 +7,8 @@
 //! differential test (`crates/cli/tests/promql_diff.rs`), so the benchmark and the test compare
 //! results the same way.
 
-use super::procs::{self, Server};
-use anyhow::{Context, bail};
+use crate::error::{Context, Result, bail};
+use crate::procs::{self, Server};
 use clap::Args;
 use indicatif::ProgressBar;
 use serde::Serialize;
@@ -355,18 +355,18 @@ pub fn encode_requests(w: &Workload, target_samples: usize, parts: usize) -> Vec
 
 /// Sends the requests of [`encode_requests`] to `base_url/api/v1/write`: groups in order, the
 /// parts of one group concurrently. Fails on the first refused request.
-pub fn load(base_url: &str, requests: &[Vec<Vec<u8>>], pb: &ProgressBar) -> anyhow::Result<()> {
+pub fn load(base_url: &str, requests: &[Vec<Vec<u8>>], pb: &ProgressBar) -> Result<()> {
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(300))
         .build()?;
     let url = format!("{base_url}/api/v1/write");
     for group in requests {
-        let results: Vec<anyhow::Result<()>> = std::thread::scope(|scope| {
+        let results: Vec<Result<()>> = std::thread::scope(|scope| {
             let handles: Vec<_> = group
                 .iter()
                 .map(|body| {
                     let (client, url) = (&client, &url);
-                    scope.spawn(move || -> anyhow::Result<()> {
+                    scope.spawn(move || -> Result<()> {
                         let r = client
                             .post(url)
                             .header("Content-Type", "application/x-protobuf")
@@ -386,8 +386,9 @@ pub fn load(base_url: &str, requests: &[Vec<Vec<u8>>], pb: &ProgressBar) -> anyh
             handles
                 .into_iter()
                 .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(anyhow::anyhow!("sender thread panicked")))
+                    h.join().unwrap_or_else(|_| {
+                        Err(crate::BenchError::Failed(format!("sender thread panicked")))
+                    })
                 })
                 .collect()
         });
@@ -402,7 +403,7 @@ pub fn load(base_url: &str, requests: &[Vec<Vec<u8>>], pb: &ProgressBar) -> anyh
 /// Writes a Prometheus configuration with no scrape jobs (1 m evaluation interval, which is also
 /// the default subquery step) and returns the command line that starts Debian's `prometheus` as
 /// a remote-write receiver on `127.0.0.1:port` with its TSDB in `dir/data`.
-pub fn prometheus_command(bin: &Path, dir: &Path, port: u16) -> anyhow::Result<Command> {
+pub fn prometheus_command(bin: &Path, dir: &Path, port: u16) -> Result<Command> {
     std::fs::create_dir_all(dir)?;
     let cfg = dir.join("prometheus.yml");
     std::fs::write(
@@ -479,7 +480,7 @@ pub fn run_query(
     base_url: &str,
     expr: &str,
     when: When,
-) -> anyhow::Result<(Outcome, Duration)> {
+) -> Result<(Outcome, Duration)> {
     let start = Instant::now();
     let req = match when {
         When::Instant(t) => client
@@ -853,7 +854,7 @@ fn latency(mut d: Vec<Duration>) -> Latency {
 }
 
 /// Entry point of `vigia bench query`.
-pub fn run(args: QueryBenchArgs) -> anyhow::Result<()> {
+pub fn run(args: QueryBenchArgs) -> Result<()> {
     let report = measure(&args)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -864,7 +865,7 @@ pub fn run(args: QueryBenchArgs) -> anyhow::Result<()> {
 }
 
 /// Loads the workload into both servers, runs the query set and returns the report.
-pub fn measure(args: &QueryBenchArgs) -> anyhow::Result<Report> {
+pub fn measure(args: &QueryBenchArgs) -> Result<Report> {
     // HTTP clients use rustls with the ring provider (a no-op when main already installed it).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let (tmp, work) = procs::work_dir(args.work_dir.as_deref(), "query")?;

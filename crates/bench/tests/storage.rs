@@ -1,9 +1,9 @@
 //! Measurements of the task brief (throughput, bytes per sample, head bytes per series). The full
-//! run is `#[ignore]`d (run it with `cargo test -p vigia-tsdb --release --test measure -- --ignored
+//! run is `#[ignore]`d (run it with `cargo test -p vigia-bench --release --test storage -- --ignored
 //! --nocapture`); a small smoke run checks the helpers themselves. No timing assertions.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
-use vigia_tsdb::measure;
+use vigia_bench::storage as measure;
 
 #[test]
 fn measurement_helpers_work() {

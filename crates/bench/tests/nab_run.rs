@@ -26,7 +26,7 @@ fn full_benchmark_writes_nab_layout_and_scores_it() {
         assert!(done <= total && total == 58);
         calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     };
-    let report = vigia_ml::nab::run(&dir, out.path(), "vigia", &progress).unwrap();
+    let report = vigia_bench::nab::run(&dir, out.path(), "vigia", &progress).unwrap();
     assert_eq!(calls.into_inner(), 58);
     eprintln!(
         "vigia: standard {:.2} low_FP {:.2} low_FN {:.2} ({} rows in {:.2} s)",
@@ -108,7 +108,7 @@ fn full_benchmark_writes_nab_layout_and_scores_it() {
     }
 
     // Re-scoring the written files from disk gives the same numbers.
-    let again = vigia_ml::nab::score_results_dir(&dir, out.path(), "vigia").unwrap();
+    let again = vigia_bench::nab::score_results_dir(&dir, out.path(), "vigia").unwrap();
     assert!((again.standard - report.standard).abs() < 1e-9);
     assert!((again.reward_low_fn - report.reward_low_fn).abs() < 1e-9);
 }
@@ -116,8 +116,8 @@ fn full_benchmark_writes_nab_layout_and_scores_it() {
 #[test]
 fn tuning_list_is_the_fixed_alternating_half() {
     let Some(dir) = nab_dir() else { return };
-    let corpus = vigia_ml::nab::load_corpus(&dir).unwrap();
-    let keys = vigia_ml::nab::tuning_keys();
+    let corpus = vigia_bench::nab::load_corpus(&dir).unwrap();
+    let keys = vigia_bench::nab::tuning_keys();
     let mut expected = Vec::new();
     let mut last_cat = String::new();
     let mut idx = 0;
@@ -136,7 +136,7 @@ fn tuning_list_is_the_fixed_alternating_half() {
 
 #[test]
 fn bench_reports_throughput_and_state_size() {
-    let b = vigia_ml::bench_detector(&vigia_ml::DetectorConfig::default());
+    let b = vigia_bench::detector::bench_detector(&vigia_ml::DetectorConfig::default());
     eprintln!("{b:?}");
     assert!(b.samples > 0 && b.samples_per_sec > 0.0);
     // At most 256 categories of 32 bytes plus windows and counters.

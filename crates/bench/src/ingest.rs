@@ -2,8 +2,8 @@
 //! remote_write workload built from real node_exporter output. Reports samples/s, server
 //! CPU-seconds, samples per CPU-second, peak RSS, bytes on disk per sample, and the ratios.
 
-use super::procs::{self, Server};
-use anyhow::{Context, bail};
+use crate::error::{Context, Result, bail};
+use crate::procs::{self, Server};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -124,7 +124,7 @@ fn decimals_of(v: f64) -> i32 {
 }
 
 /// Series shapes from a real node_exporter scrape, or a built-in node-like set.
-fn template() -> anyhow::Result<(String, Vec<(Labels, f64)>)> {
+fn template() -> Result<(String, Vec<(Labels, f64)>)> {
     if let Some(bin) = procs::find_binary("prometheus-node-exporter") {
         let port = procs::free_port()?;
         let mut cmd = Command::new(&bin);
@@ -331,7 +331,7 @@ fn send_all(
     server: &Server,
     requests: &[Vec<(Vec<u8>, u64)>],
     pb: &ProgressBar,
-) -> anyhow::Result<(f64, u64)> {
+) -> Result<(f64, u64)> {
     let url = format!("{}/api/v1/write", server.url);
     let failed = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let start = Instant::now();
@@ -376,7 +376,7 @@ fn measure(
     samples: u64,
     series: u64,
     quiet: bool,
-) -> anyhow::Result<ServerResult> {
+) -> Result<ServerResult> {
     let pid = server.child.id();
     std::thread::sleep(Duration::from_millis(500));
     let idle_rss = procs::rss(pid).1;
@@ -414,7 +414,7 @@ fn measure(
 }
 
 /// Writes the workload as OpenMetrics text for `promtool tsdb create-blocks-from openmetrics`.
-fn write_openmetrics(path: &Path, shapes: &[Shape], data: &[Vec<Sample>]) -> anyhow::Result<()> {
+fn write_openmetrics(path: &Path, shapes: &[Shape], data: &[Vec<Sample>]) -> Result<()> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
     let mut order: Vec<usize> = (0..shapes.len()).collect();
     order.sort_by(|a, b| {
@@ -476,7 +476,7 @@ fn fmt_value(v: f64) -> String {
 }
 
 /// Entry point.
-pub fn run(args: IngestBenchArgs) -> anyhow::Result<()> {
+pub fn run(args: IngestBenchArgs) -> Result<()> {
     let steps = args
         .samples_per_series
         .unwrap_or(if args.series >= 100_000 { 3 } else { 960 });
@@ -694,7 +694,7 @@ impl Drop for TempDir {
     }
 }
 
-fn tempdir() -> anyhow::Result<TempDir> {
+fn tempdir() -> Result<TempDir> {
     let p = std::env::temp_dir().join(format!(
         "vigia-bench-{}-{}",
         std::process::id(),

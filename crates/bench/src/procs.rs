@@ -1,7 +1,7 @@
 //! Running server processes for benchmarks: start on loopback with ephemeral ports, wait for
 //! readiness, read CPU time and peak memory from /proc, measure directory sizes.
 
-use anyhow::{Context, bail};
+use crate::error::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,7 +24,7 @@ impl Drop for Server {
 }
 
 /// A free port on 127.0.0.1.
-pub fn free_port() -> anyhow::Result<u16> {
+pub fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
@@ -44,7 +44,7 @@ pub fn start(
     mut cmd: Command,
     url: String,
     ready_path: &str,
-) -> anyhow::Result<Server> {
+) -> Result<Server> {
     let child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -115,7 +115,7 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     /// Creates `vigia-bench-<what>-<pid>-<ms>` under the system temporary directory.
-    pub fn new(what: &str) -> anyhow::Result<TempDir> {
+    pub fn new(what: &str) -> Result<TempDir> {
         let p = std::env::temp_dir().join(format!(
             "vigia-bench-{what}-{}-{}",
             std::process::id(),
@@ -150,11 +150,7 @@ pub fn bar(len: u64, what: &str, hidden: bool) -> indicatif::ProgressBar {
 
 /// Starts `vigia serve` (this executable unless `exe` is given) on an ephemeral port with a
 /// fresh data directory `dir`, plus `extra` flags; waits until ready.
-pub fn start_vigia(
-    exe: Option<&Path>,
-    dir: &Path,
-    extra: &[&std::ffi::OsStr],
-) -> anyhow::Result<Server> {
+pub fn start_vigia(exe: Option<&Path>, dir: &Path, extra: &[&std::ffi::OsStr]) -> Result<Server> {
     let exe = match exe {
         Some(p) => p.to_path_buf(),
         None => std::env::current_exe()?,
@@ -175,7 +171,7 @@ pub fn start_vigia(
 
 /// The benchmark's working directory: `given` (created if needed), or a temporary directory
 /// removed when the returned guard drops.
-pub fn work_dir(given: Option<&Path>, what: &str) -> anyhow::Result<(Option<TempDir>, PathBuf)> {
+pub fn work_dir(given: Option<&Path>, what: &str) -> Result<(Option<TempDir>, PathBuf)> {
     match given {
         Some(d) => {
             std::fs::create_dir_all(d)?;

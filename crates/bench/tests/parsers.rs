@@ -3,9 +3,9 @@
 #[test]
 #[ignore = "measurement, not a test; run explicitly"]
 fn print_throughput() {
-    let rw = vigia_ingest::bench::remote_write_throughput(10_000, 10, 5);
+    let rw = vigia_bench::parsers::remote_write_throughput(10_000, 10, 5);
     println!("{rw:?}");
-    let tf = vigia_ingest::bench::textformat_throughput(100_000, 5);
+    let tf = vigia_bench::parsers::textformat_throughput(100_000, 5);
     println!("{tf:?}");
     assert!(rw.samples > 0 && tf.samples > 0);
 }

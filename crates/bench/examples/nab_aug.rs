@@ -6,14 +6,14 @@
 //! standard scores, false-positive rows and, per anomaly type, injected windows detected at the
 //! augmented set's threshold. `AUG_REPS` (default 2) copies per file and type; `AUG_DEBUG=type`
 //! lists the misses of one type. Usage:
-//! `cargo run -p vigia-ml --release --example nab_aug -- NAB_DIR [BASE_JSON] [field=v1,v2 ...]`
+//! `cargo run -p vigia-bench --release --example nab_aug -- NAB_DIR [BASE_JSON] [field=v1,v2 ...]`
 
 mod common;
 
 use std::path::Path;
 
+use vigia_bench::nab::{self, DataFile, scorer};
 use vigia_ml::DetectorConfig;
-use vigia_ml::nab::{self, DataFile, scorer};
 
 /// xorshift64: a fixed, seedable sequence (the augmented set is the same on every run).
 struct Rng(u64);

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use vigia_ml::nab::scorer;
+use vigia_bench::nab::scorer;
 
 fn nab_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/nab");
@@ -29,7 +29,8 @@ fn nab_dir() -> Option<PathBuf> {
 #[test]
 fn reproduces_numenta_scores() {
     let Some(dir) = nab_dir() else { return };
-    let report = vigia_ml::nab::score_results_dir(&dir, &dir.join("results"), "numenta").unwrap();
+    let report =
+        vigia_bench::nab::score_results_dir(&dir, &dir.join("results"), "numenta").unwrap();
     eprintln!(
         "numenta: standard {:.4} low_FP {:.4} low_FN {:.4}; thresholds {:?}",
         report.standard,
@@ -74,8 +75,8 @@ fn reproduces_numenta_scores() {
 
     // With NAB's stored low-FP threshold (config/thresholds.json: 0.5751955032348636) the same
     // scorer gives the published 63.12.
-    let corpus = vigia_ml::nab::load_corpus(&dir).unwrap();
-    let scores = vigia_ml::nab::load_results(&corpus, &dir.join("results"), "numenta").unwrap();
+    let corpus = vigia_bench::nab::load_corpus(&dir).unwrap();
+    let scores = vigia_bench::nab::load_results(&corpus, &dir.join("results"), "numenta").unwrap();
     let geoms: Vec<_> = corpus.files.iter().map(scorer::FileGeometry::new).collect();
     let pairs: Vec<_> = geoms
         .iter()

@@ -3,8 +3,8 @@
 
 #![allow(dead_code)]
 
+use vigia_bench::nab::{self, Corpus, scorer};
 use vigia_ml::DetectorConfig;
-use vigia_ml::nab::{self, Corpus, scorer};
 
 /// Error type of the examples.
 pub type Error = Box<dyn std::error::Error>;

@@ -1,12 +1,12 @@
 //! Lists the detections of the default detector on the NAB tuning half (the held-out half is
 //! never loaded): per file, each non-zero score with its row, whether it falls inside a
 //! labelled window, and the windows' row ranges. Usage:
-//! `cargo run -p vigia-ml --release --example nab_inspect -- NAB_DIR [FILE_SUBSTRING]`
+//! `cargo run -p vigia-bench --release --example nab_inspect -- NAB_DIR [FILE_SUBSTRING]`
 
 use std::path::Path;
 
+use vigia_bench::nab;
 use vigia_ml::DetectorConfig;
-use vigia_ml::nab;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();

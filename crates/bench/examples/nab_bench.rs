@@ -1,12 +1,12 @@
 //! Runs the default detector over the whole NAB corpus, writes NAB-format results, and prints
 //! markdown tables (profiles, halves, categories), optionally next to another detector's
 //! published results. Usage:
-//! `cargo run -p vigia-ml --release --example nab_bench -- NAB_DIR OUT_DIR [OTHER_DETECTOR]`
+//! `cargo run -p vigia-bench --release --example nab_bench -- NAB_DIR OUT_DIR [OTHER_DETECTOR]`
 //! (OTHER_DETECTOR results are read from `NAB_DIR/results/<name>`).
 
 use std::path::Path;
 
-use vigia_ml::nab::{self, NabReport};
+use vigia_bench::nab::{self, NabReport};
 
 fn fmt(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".to_string(), |x| format!("{x:.2}"))
@@ -29,7 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.rows,
         report.detector_seconds
     );
-    let b = vigia_ml::bench_detector(&vigia_ml::DetectorConfig::default());
+    let b = vigia_bench::detector::bench_detector(&vigia_ml::DetectorConfig::default());
     println!(
         "bench_detector: {:.0} samples/s on one core, {} state bytes per series",
         b.samples_per_sec, b.state_bytes

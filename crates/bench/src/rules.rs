@@ -4,9 +4,9 @@
 //! evaluated once), the servers' own summed group durations, and how many alerts each holds, so
 //! a cheaper server that evaluates less is caught.
 
-use super::procs::{self, Server};
-use super::query::{SERIES_PER_INSTANCE, encode_requests, load, workload};
-use anyhow::bail;
+use crate::error::{Result, bail};
+use crate::procs::{self, Server};
+use crate::query::{SERIES_PER_INSTANCE, encode_requests, load, workload};
 use clap::Args;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -173,7 +173,7 @@ fn prometheus_command(
     port: u16,
     rules: &Path,
     interval_s: u64,
-) -> anyhow::Result<Command> {
+) -> Result<Command> {
     std::fs::create_dir_all(dir)?;
     let cfg = dir.join("prometheus.yml");
     std::fs::write(
@@ -213,7 +213,7 @@ fn sum_family(text: &str, family: &str) -> Option<f64> {
     found.then_some(sum)
 }
 
-fn alert_counts(client: &reqwest::blocking::Client, url: &str) -> anyhow::Result<(usize, usize)> {
+fn alert_counts(client: &reqwest::blocking::Client, url: &str) -> Result<(usize, usize)> {
     let j: serde_json::Value = client.get(format!("{url}/api/v1/alerts")).send()?.json()?;
     let alerts = j["data"]["alerts"].as_array().cloned().unwrap_or_default();
     let firing = alerts.iter().filter(|a| a["state"] == "firing").count();
@@ -227,7 +227,7 @@ fn measure_server(
     window: f64,
     interval_s: u64,
     family: &str,
-) -> anyhow::Result<ServerResult> {
+) -> Result<ServerResult> {
     let pid = server.child.id();
     let cpu = procs::cpu_seconds(pid) - cpu0;
     let rounds = window / interval_s as f64;
@@ -249,7 +249,7 @@ fn measure_server(
 }
 
 /// Runs the benchmark and prints the report.
-pub fn run(args: RulesBenchArgs) -> anyhow::Result<()> {
+pub fn run(args: RulesBenchArgs) -> Result<()> {
     let report = measure(&args)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -260,7 +260,7 @@ pub fn run(args: RulesBenchArgs) -> anyhow::Result<()> {
 }
 
 /// Loads the series into both servers with the same rule file and measures a window.
-pub fn measure(args: &RulesBenchArgs) -> anyhow::Result<Report> {
+pub fn measure(args: &RulesBenchArgs) -> Result<Report> {
     if args.rules == 0 || args.groups == 0 || args.interval == 0 || args.seconds == 0 {
         bail!("--rules, --groups, --interval and --seconds must be positive");
     }

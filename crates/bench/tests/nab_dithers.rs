@@ -1,0 +1,59 @@
+//! Evaluation dithers: they move only where the detector's discretisation falls.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use vigia_ml::{DetectorConfig, new_detector};
+
+/// A deterministic test series: daily cycle, noise, a spike at 1500 and a level shift at 2500.
+fn series(n: usize, seed: u64) -> Vec<(i64, f64)> {
+    let mut rng = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..n)
+        .map(|i| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let noise = (rng >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            let day = (i as f64 * std::f64::consts::TAU / 288.0).sin() * 5.0;
+            let spike = if i == 1500 { 60.0 } else { 0.0 };
+            let shift = if i >= 2500 { 25.0 } else { 0.0 };
+            (
+                1_400_000_000_000 + i as i64 * 300_000,
+                50.0 + day + 4.0 * noise + spike + shift,
+            )
+        })
+        .collect()
+}
+
+fn scores(cfg: &DetectorConfig, data: &[(i64, f64)]) -> Vec<f64> {
+    let mut d = new_detector(cfg, 7);
+    data.iter().map(|&(t, v)| d.update(t, v)).collect()
+}
+
+#[test]
+fn evaluation_dithers_move_only_the_discretisation() {
+    let cfg = DetectorConfig::default();
+    // Dither 0 is the configuration itself, and zero dither settings leave the hash alone.
+    assert_eq!(vigia_bench::nab::dithered(&cfg, 0), cfg);
+    let json = serde_json::to_string(&cfg).unwrap();
+    assert!(!json.contains("phase") && !json.contains("level_offset"));
+    let data = series(6000, 3);
+    let base = scores(&cfg, &data);
+    let mut differs = 0;
+    for k in 1..vigia_bench::nab::DITHER_COUNT {
+        let d = vigia_bench::nab::dithered(&cfg, k);
+        d.validate().unwrap();
+        assert_ne!(d.hash(), cfg.hash());
+        let s = scores(&d, &data);
+        assert_eq!(s.len(), base.len());
+        assert!(s.iter().all(|v| (0.0..=1.0).contains(v)));
+        differs += usize::from(s != base);
+    }
+    assert!(differs > 0, "dithers change where boundaries fall");
+    let bad = DetectorConfig {
+        art: vigia_ml::ArtConfig {
+            level_offset: 2.0,
+            ..cfg.art.clone()
+        },
+        ..cfg
+    };
+    assert!(bad.validate().is_err());
+}

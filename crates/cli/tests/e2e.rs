@@ -1382,14 +1382,42 @@ fn shipped_rule_examples_pass_vigia_and_promtool() {
         std::path::Path::new(bin),
         &["check", "rules", "webinar.yaml", "node.yaml"],
     );
-    run(
-        std::path::Path::new(bin),
-        &["test", "rules", "webinar.test.yaml"],
-    );
+    let tests = ["test", "rules", "webinar.test.yaml", "node.test.yaml"];
+    run(std::path::Path::new(bin), &tests);
     if let Some(promtool) = real_binary("promtool") {
         run(&promtool, &["check", "rules", "webinar.yaml", "node.yaml"]);
-        run(&promtool, &["test", "rules", "webinar.test.yaml"]);
+        run(&promtool, &tests);
     }
+    // Every shipped alert has a case where it fires and one where it does not.
+    let yaml = |f: &str| -> serde_json::Value {
+        serde_saphyr::from_str(&std::fs::read_to_string(examples.join(f)).unwrap()).unwrap()
+    };
+    let mut alerts = std::collections::BTreeSet::new();
+    for f in ["webinar.yaml", "node.yaml"] {
+        for g in yaml(f)["groups"].as_array().unwrap() {
+            for r in g["rules"].as_array().unwrap() {
+                if let Some(a) = r["alert"].as_str() {
+                    alerts.insert(a.to_string());
+                }
+            }
+        }
+    }
+    let (mut fires, mut quiet) = (
+        std::collections::BTreeSet::new(),
+        std::collections::BTreeSet::new(),
+    );
+    for f in ["webinar.test.yaml", "node.test.yaml"] {
+        for t in yaml(f)["tests"].as_array().unwrap() {
+            for c in t["alert_rule_test"].as_array().into_iter().flatten() {
+                let name = c["alertname"].as_str().unwrap().to_string();
+                let firing = c["exp_alerts"].as_array().is_some_and(|a| !a.is_empty());
+                if firing { &mut fires } else { &mut quiet }.insert(name);
+            }
+        }
+    }
+    assert_eq!(alerts.len(), 11, "{alerts:?}");
+    assert_eq!(fires, alerts, "alerts without a firing test case");
+    assert_eq!(quiet, alerts, "alerts without a non-firing test case");
     // A broken rule file fails with its line.
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.yaml");

@@ -159,13 +159,10 @@ pub fn run_rule_tests(path: &Path) -> TestReport {
         }
     };
     if !tf.group_eval_order.is_empty() {
+        // As promtool: a group missing from the list ranks 0, with the first listed one (a
+        // stable sort keeps file order among equal ranks).
         let order = &tf.group_eval_order;
-        groups.sort_by_key(|g| {
-            order
-                .iter()
-                .position(|n| *n == g.name)
-                .unwrap_or(usize::MAX)
-        });
+        groups.sort_by_key(|g| order.iter().position(|n| *n == g.name).unwrap_or(0));
     }
     let eval_interval = tf
         .evaluation_interval

@@ -265,7 +265,7 @@ impl AnomalySection {
         let mut errs = Vec::new();
         let mut selectors = Vec::new();
         for (i, s) in self.selectors.iter().enumerate() {
-            match vigia_server::params::parse_selector(s) {
+            match vigia_promql::parse_selector(s) {
                 Ok(m) => selectors.push(m),
                 Err(e) => errs.push(format!("anomaly.selectors[{i}]: {e}")),
             }

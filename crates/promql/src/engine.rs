@@ -101,22 +101,31 @@ fn check_nesting(query: &str) -> Result<usize, QueryError> {
         .count();
     if max_depth > MAX_NESTING {
         return Err(QueryError::BadData(format!(
-            "invalid parameter \"query\": query nests brackets more than {MAX_NESTING} levels deep"
+            "query nests brackets more than {MAX_NESTING} levels deep"
         )));
     }
     if ops > MAX_OPERATORS {
         return Err(QueryError::BadData(format!(
-            "invalid parameter \"query\": query has more than {MAX_OPERATORS} operators"
+            "query has more than {MAX_OPERATORS} operators"
         )));
     }
     Ok(max_depth + ops)
 }
 
-/// Parses a query, mapping parser errors to [`QueryError::BadData`].
+/// Parses a query, mapping parser errors to [`QueryError::BadData`] worded as Prometheus's
+/// API words them (`invalid parameter "query": …`).
 pub(crate) fn parse_query(query: &str) -> Result<Expr, QueryError> {
-    check_nesting(query)?;
+    parse_expr(query).map_err(bad_query)
+}
+
+fn bad_query(e: impl std::fmt::Display) -> QueryError {
+    QueryError::BadData(format!("invalid parameter \"query\": {e}"))
+}
+
+/// Parses an expression; the error is the parser's (or the size check's) own message.
+pub(crate) fn parse_expr(query: &str) -> Result<Expr, String> {
+    check_nesting(query).map_err(|e| e.to_string())?;
     parser::parse(query)
-        .map_err(|e| QueryError::BadData(format!("invalid parameter \"query\": {e}")))
 }
 
 /// Parses and pretty-prints a query (the `/api/v1/format_query` endpoint).
@@ -138,7 +147,7 @@ fn with_big_stack<T: Send>(
     query: &str,
     f: impl FnOnce() -> Result<T, QueryError> + Send,
 ) -> Result<T, QueryError> {
-    if check_nesting(query)? <= INLINE_WEIGHT {
+    if check_nesting(query).map_err(bad_query)? <= INLINE_WEIGHT {
         return f();
     }
     let mut slot = Some(f);

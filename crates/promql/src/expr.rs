@@ -2,7 +2,7 @@
 //! selectors and result type, its syntax tree as JSON) and [`parse_selector`] for the `match[]`
 //! series selectors of the read API. No other crate names `promql-parser`.
 
-use crate::engine::parse_query;
+use crate::engine::{parse_expr, parse_query};
 use crate::eval::{all_selector_matchers, selector_matchers};
 use crate::value::QueryError;
 use promql_parser::parser::{AtModifier, Expr, value::ValueType};
@@ -82,9 +82,10 @@ impl std::fmt::Display for Expression {
     }
 }
 
-/// Checks that `query` is valid PromQL (configuration validation: KPIs, dashboards).
+/// Checks that `query` is valid PromQL (configuration validation: KPIs, dashboards); the error
+/// is [`QueryError::BadData`] with the parser's message.
 pub fn check_expression(query: &str) -> Result<(), QueryError> {
-    Expression::parse(query).map(|_| ())
+    parse_expr(query).map(|_| ()).map_err(QueryError::BadData)
 }
 
 /// Parses a series selector (`up{job="x"}`, `{__name__=~"a.*"}`) into matchers, with the

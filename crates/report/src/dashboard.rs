@@ -831,7 +831,7 @@ fn check_expr(
         }
         sample.insert(r, "1m".to_string());
     }
-    if let Err(msg) = promql_parser::parser::parse(&substitute(e, &sample)) {
+    if let Err(msg) = vigia_promql::check_expression(&substitute(e, &sample)) {
         cx.err(loc, format!("{what}: invalid PromQL: {msg}"));
     }
     e.to_string()

@@ -100,7 +100,7 @@ pub fn validate(kpis: &[KpiConfig]) -> Vec<String> {
         if !names.insert(k.name.clone()) {
             errs.push(format!("kpis[{i}]: duplicate name {:?}", k.name));
         }
-        if let Err(e) = promql_parser::parser::parse(&k.expr) {
+        if let Err(e) = vigia_promql::check_expression(&k.expr) {
             errs.push(format!("kpis[{i}] ({}): expr: {e}", k.name));
         }
         if !k.target.is_finite() || k.target == 0.0 {

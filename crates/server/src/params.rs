@@ -3,7 +3,7 @@
 //! parsing with Prometheus's accepted forms.
 
 use crate::error::{ApiError, ApiResult};
-use vigia_model::{MatchOp, Matcher};
+use vigia_model::Matcher;
 
 /// Smallest and largest times Prometheus accepts (its `minTime`/`maxTime`), in ms.
 pub const MIN_TIME_MS: i64 = -9_223_309_901_257_974;
@@ -113,36 +113,6 @@ pub fn parse_duration_param(s: &str) -> Result<i64, String> {
     vigia_model::parse_duration(s).map_err(|_| format!("cannot parse {s:?} to a valid duration"))
 }
 
-/// Parses a series selector (`up{job="x"}`, `{__name__=~"a.*"}`) into matchers, with the
-/// PromQL parser so the accepted syntax is exactly PromQL's.
-pub fn parse_selector(s: &str) -> Result<Vec<Matcher>, String> {
-    use promql_parser::parser::{self, Expr};
-    let expr = parser::parse(s).map_err(|e| format!("invalid selector {s:?}: {e}"))?;
-    let Expr::VectorSelector(vs) = expr else {
-        return Err(format!("invalid selector {s:?}: not a series selector"));
-    };
-    let mut out = Vec::new();
-    if let Some(name) = &vs.name {
-        out.push(Matcher::equal(vigia_model::METRIC_NAME, name.clone()));
-    }
-    for m in &vs.matchers.matchers {
-        use promql_parser::label::MatchOp as P;
-        let op = match &m.op {
-            P::Equal => MatchOp::Equal,
-            P::NotEqual => MatchOp::NotEqual,
-            P::Re(_) => MatchOp::Regex,
-            P::NotRe(_) => MatchOp::NotRegex,
-        };
-        out.push(Matcher::new(op, m.name.clone(), m.value.clone()).map_err(|e| e.to_string())?);
-    }
-    if out.iter().all(|m| m.matches_empty()) {
-        return Err(format!(
-            "invalid selector {s:?}: match[] must contain at least one non-empty matcher"
-        ));
-    }
-    Ok(out)
-}
-
 impl Params {
     /// `start` and `end`, defaulting to all of time.
     pub fn time_range(&self) -> ApiResult<(i64, i64)> {
@@ -166,7 +136,7 @@ impl Params {
 pub fn parse_match_params(p: &Params) -> ApiResult<Vec<Vec<Matcher>>> {
     p.all("match[]")
         .into_iter()
-        .map(|s| parse_selector(s).map_err(ApiError::bad_data))
+        .map(|s| vigia_promql::parse_selector(s).map_err(|e| ApiError::bad_data(e.to_string())))
         .collect()
 }
 
@@ -185,14 +155,5 @@ mod tests {
         assert!(parse_time("NaN").is_err());
         assert_eq!(parse_duration_param("15s").unwrap(), 15_000);
         assert_eq!(parse_duration_param("0.5").unwrap(), 500);
-    }
-
-    #[test]
-    fn selectors() {
-        let m = parse_selector(r#"up{job=~"n.*",x!="y"}"#).unwrap();
-        assert_eq!(m.len(), 3);
-        assert!(parse_selector(r#"{job=~".*"}"#).is_err());
-        assert!(parse_selector("rate(x[5m])").is_err());
-        assert!(parse_selector("up{").is_err());
     }
 }

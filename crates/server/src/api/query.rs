@@ -172,9 +172,9 @@ pub async fn format(State(s): State<Arc<AppState>>, req: Request) -> ApiResult<R
 pub async fn parse(State(s): State<Arc<AppState>>, req: Request) -> ApiResult<Response> {
     let p = request_params(&s, req).await?;
     let query = required(&p, "query")?;
-    let expr = promql_parser::parser::parse(query)
-        .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
-    let tree = serde_json::to_value(&expr).map_err(|e| ApiError::internal(e.to_string()))?;
+    let tree = vigia_promql::Expression::parse(query)
+        .and_then(|e| e.syntax_tree())
+        .map_err(query_error)?;
     Ok(success(tree))
 }
 
@@ -182,8 +182,7 @@ pub async fn parse(State(s): State<Arc<AppState>>, req: Request) -> ApiResult<Re
 pub async fn exemplars(State(s): State<Arc<AppState>>, req: Request) -> ApiResult<Response> {
     let p = request_params(&s, req).await?;
     let query = required(&p, "query")?;
-    promql_parser::parser::parse(query)
-        .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
+    vigia_promql::Expression::parse(query).map_err(query_error)?;
     Ok(success(J::Array(Vec::new())))
 }
 

@@ -3,7 +3,7 @@
 
 use crate::eval::Evaluator;
 use crate::functions::is_valid_label_name;
-use crate::functions::{kahan_inc, quantile_of};
+use crate::stats::{avg, kahan_inc, quantile_of, variance};
 use crate::value::{Elem, QueryError, Val};
 use promql_parser::parser::token::{
     T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_GROUP, T_LIMIT_RATIO, T_LIMITK, T_MAX, T_MIN,
@@ -103,35 +103,21 @@ fn scalar_param(ev: &mut Evaluator<'_>, a: &AggregateExpr, ts: i64) -> Result<f6
     }
 }
 
+/// Evaluates an aggregation at `ts`: its parameter first (as Prometheus does), then the input
+/// vector, then the operator over each group.
 pub(crate) fn eval_aggregate(
     ev: &mut Evaluator<'_>,
     a: &AggregateExpr,
     ts: i64,
 ) -> Result<Val, QueryError> {
     let op = a.op.id();
-    // Parameters are evaluated first, as Prometheus does.
     let mut k_param = 0.0;
     let mut label_param = String::new();
     match op {
         T_TOPK | T_BOTTOMK | T_LIMITK | T_LIMIT_RATIO | T_QUANTILE => {
             k_param = scalar_param(ev, a, ts)?;
         }
-        T_COUNT_VALUES => {
-            let Some(p) = &a.param else {
-                return Err(QueryError::Execution(
-                    "no parameter given to count_values".into(),
-                ));
-            };
-            match ev.eval(p, ts)? {
-                Val::Str(s) => label_param = s,
-                other => {
-                    return Err(QueryError::Execution(format!(
-                        "expected string parameter, got {}",
-                        other.type_name()
-                    )));
-                }
-            }
-        }
+        T_COUNT_VALUES => label_param = string_param(ev, a, ts)?,
         _ => {}
     }
     let input = match ev.eval(&a.expr, ts)? {
@@ -143,128 +129,20 @@ pub(crate) fn eval_aggregate(
             )));
         }
     };
-    match op {
-        T_TOPK | T_BOTTOMK => {
-            if k_param.is_nan() {
-                return Err(QueryError::Execution("Parameter value is NaN".into()));
-            }
-            if k_param >= 9.223_372_036_854_776e18 || k_param <= -9.223_372_036_854_776e18 {
-                return Err(QueryError::Execution(format!(
-                    "Scalar value {k_param} overflows int64"
-                )));
-            }
-            let k = k_param as i64;
-            if k < 1 {
-                return Ok(Val::Vector(Vec::new()));
-            }
-            let top = op == T_TOPK;
-            let mut out = Vec::new();
-            for (_, mut els) in group(input, &a.modifier) {
-                els.sort_by(|x, y| {
-                    use std::cmp::Ordering;
-                    match (x.v.is_nan(), y.v.is_nan()) {
-                        (true, true) => Ordering::Equal,
-                        (true, false) => Ordering::Greater,
-                        (false, true) => Ordering::Less,
-                        _ => {
-                            if top {
-                                y.v.total_cmp(&x.v)
-                            } else {
-                                x.v.total_cmp(&y.v)
-                            }
-                        }
-                    }
-                });
-                out.extend(
-                    els.into_iter()
-                        .take(usize::try_from(k).unwrap_or(usize::MAX)),
-                );
-            }
-            Ok(Val::Vector(out))
-        }
-        T_LIMITK => {
-            if k_param.is_nan() {
-                return Err(QueryError::Execution("Parameter value is NaN".into()));
-            }
-            if k_param >= 9.223_372_036_854_776e18 || k_param <= -9.223_372_036_854_776e18 {
-                return Err(QueryError::Execution(format!(
-                    "Scalar value {k_param} overflows int64"
-                )));
-            }
-            let k = k_param as i64;
-            if k < 1 {
-                return Ok(Val::Vector(Vec::new()));
-            }
-            let mut out = Vec::new();
-            for (_, els) in group(input, &a.modifier) {
-                out.extend(
-                    els.into_iter()
-                        .take(usize::try_from(k).unwrap_or(usize::MAX)),
-                );
-            }
-            Ok(Val::Vector(out))
-        }
-        T_LIMIT_RATIO => {
-            if k_param.is_nan() {
-                return Err(QueryError::Execution("Ratio value is NaN".into()));
-            }
-            let mut r = k_param;
-            if r > 1.0 {
-                ev.warn(format!(
-                    "PromQL warning: ratio value should be between -1 and 1, got {}, capping to 1",
-                    format_value(r)
-                ));
-                r = 1.0;
-            } else if r < -1.0 {
-                ev.warn(format!(
-                    "PromQL warning: ratio value should be between -1 and 1, got {}, capping to -1",
-                    format_value(r)
-                ));
-                r = -1.0;
-            }
-            let mut out = Vec::new();
-            for (_, els) in group(input, &a.modifier) {
-                for e in els {
-                    let off = crate::functions::ratio_offset(&e.metric);
-                    let keep = if r >= 0.0 { off < r } else { off >= 1.0 + r };
-                    if keep {
-                        out.push(e);
-                    }
-                }
-            }
-            Ok(Val::Vector(out))
-        }
-        T_COUNT_VALUES => {
-            if !is_valid_label_name(&label_param) {
-                return Err(QueryError::Execution(format!(
-                    "invalid label name {label_param:?}"
-                )));
-            }
-            let mut idx: HashMap<Labels, usize> = HashMap::new();
-            let mut out: Vec<Elem> = Vec::new();
-            for e in input {
-                let mut b = group_labels(&e.metric, &a.modifier).builder();
-                b.set(label_param.clone(), format_value(e.v));
-                let l = b.build();
-                match idx.get(&l) {
-                    Some(&i) => {
-                        if let Some(o) = out.get_mut(i) {
-                            o.v += 1.0;
-                        }
-                    }
-                    None => {
-                        idx.insert(l.clone(), out.len());
-                        out.push(Elem {
-                            metric: l.into(),
-                            t: ts,
-                            v: 1.0,
-                            drop_name: false,
-                        });
-                    }
-                }
-            }
-            Ok(Val::Vector(out))
-        }
+    let out = match op {
+        T_TOPK | T_BOTTOMK => match count_param(k_param)? {
+            Some(k) => top_k(group(input, &a.modifier), k, op == T_TOPK),
+            None => Vec::new(),
+        },
+        T_LIMITK => match count_param(k_param)? {
+            Some(k) => group(input, &a.modifier)
+                .into_iter()
+                .flat_map(|(_, els)| els.into_iter().take(k))
+                .collect(),
+            None => Vec::new(),
+        },
+        T_LIMIT_RATIO => limit_ratio(ev, group(input, &a.modifier), k_param)?,
+        T_COUNT_VALUES => count_values(input, &a.modifier, &label_param, ts)?,
         _ => {
             if op == T_QUANTILE && (k_param.is_nan() || !(0.0..=1.0).contains(&k_param)) {
                 ev.warn(format!(
@@ -275,106 +153,156 @@ pub(crate) fn eval_aggregate(
             let mut out = Vec::new();
             for (labels, els) in group(input, &a.modifier) {
                 let drop = els.iter().any(|e| e.drop_name) && labels.metric_name().is_some();
-                let n = els.len() as f64;
-                let v = match op {
-                    T_SUM => {
-                        let (mut s, mut c) = (0.0, 0.0);
-                        for e in &els {
-                            (s, c) = kahan_inc(e.v, s, c);
-                        }
-                        s + c
-                    }
-                    T_AVG => avg(els.iter().map(|e| e.v)),
-                    T_COUNT => n,
-                    T_GROUP => 1.0,
-                    T_MIN => {
-                        let mut m = f64::NAN;
-                        for e in &els {
-                            if m.is_nan() || e.v < m {
-                                m = e.v;
-                            }
-                        }
-                        m
-                    }
-                    T_MAX => {
-                        let mut m = f64::NAN;
-                        for e in &els {
-                            if m.is_nan() || e.v > m {
-                                m = e.v;
-                            }
-                        }
-                        m
-                    }
-                    T_STDDEV | T_STDVAR => {
-                        let var = variance(els.iter().map(|e| e.v));
-                        if op == T_STDDEV { var.sqrt() } else { var }
-                    }
-                    T_QUANTILE => {
-                        let mut vals: Vec<f64> = els.iter().map(|e| e.v).collect();
-                        quantile_of(k_param, &mut vals)
-                    }
-                    _ => {
-                        return Err(QueryError::Execution(format!(
-                            "unsupported aggregation {}",
-                            a.op
-                        )));
-                    }
-                };
                 out.push(Elem {
+                    v: reduce(a, &els, k_param)?,
                     metric: labels.into(),
                     t: ts,
-                    v,
                     drop_name: drop,
                 });
             }
-            Ok(Val::Vector(out))
+            out
         }
+    };
+    Ok(Val::Vector(out))
+}
+
+/// The string parameter of `count_values`.
+fn string_param(ev: &mut Evaluator<'_>, a: &AggregateExpr, ts: i64) -> Result<String, QueryError> {
+    let Some(p) = &a.param else {
+        return Err(QueryError::Execution(
+            "no parameter given to count_values".into(),
+        ));
+    };
+    match ev.eval(p, ts)? {
+        Val::Str(s) => Ok(s),
+        other => Err(QueryError::Execution(format!(
+            "expected string parameter, got {}",
+            other.type_name()
+        ))),
     }
 }
 
-/// Mean as Prometheus computes it: Kahan-compensated direct mean, switching to an incremental
-/// mean if the running sum overflows.
-pub(crate) fn avg(vals: impl Iterator<Item = f64>) -> f64 {
-    let (mut sum, mut c, mut count) = (0.0f64, 0.0f64, 0.0f64);
-    let mut incremental = false;
-    let mut mean = 0.0f64;
-    for v in vals {
-        count += 1.0;
-        if !incremental {
-            let (ns, nc) = kahan_inc(v, sum, c);
-            if !ns.is_infinite() || v.is_infinite() || sum.is_infinite() {
-                sum = ns;
-                c = nc;
-                continue;
+/// The `k` of `topk`, `bottomk` and `limitk` as a count; `None` when below 1.
+fn count_param(k: f64) -> Result<Option<usize>, QueryError> {
+    if k.is_nan() {
+        return Err(QueryError::Execution("Parameter value is NaN".into()));
+    }
+    if k >= 9.223_372_036_854_776e18 || k <= -9.223_372_036_854_776e18 {
+        return Err(QueryError::Execution(format!(
+            "Scalar value {k} overflows int64"
+        )));
+    }
+    let k = k as i64;
+    Ok((k >= 1).then(|| usize::try_from(k).unwrap_or(usize::MAX)))
+}
+
+/// `topk` / `bottomk`: the `k` largest or smallest of each group, NaN last.
+fn top_k(groups: Vec<(Labels, Vec<Elem>)>, k: usize, top: bool) -> Vec<Elem> {
+    use std::cmp::Ordering;
+    let mut out = Vec::new();
+    for (_, mut els) in groups {
+        els.sort_by(|x, y| match (x.v.is_nan(), y.v.is_nan()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => Ordering::Greater,
+            (false, true) => Ordering::Less,
+            _ if top => y.v.total_cmp(&x.v),
+            _ => x.v.total_cmp(&y.v),
+        });
+        out.extend(els.into_iter().take(k));
+    }
+    out
+}
+
+/// `limit_ratio`: a stable, hash-chosen share of each group (the rest for negative ratios).
+fn limit_ratio(
+    ev: &mut Evaluator<'_>,
+    groups: Vec<(Labels, Vec<Elem>)>,
+    ratio: f64,
+) -> Result<Vec<Elem>, QueryError> {
+    if ratio.is_nan() {
+        return Err(QueryError::Execution("Ratio value is NaN".into()));
+    }
+    let r = ratio.clamp(-1.0, 1.0);
+    if r != ratio {
+        ev.warn(format!(
+            "PromQL warning: ratio value should be between -1 and 1, got {}, capping to {}",
+            format_value(ratio),
+            format_value(r)
+        ));
+    }
+    Ok(groups
+        .into_iter()
+        .flat_map(|(_, els)| els)
+        .filter(|e| {
+            let off = crate::hash::ratio_offset(&e.metric);
+            if r >= 0.0 { off < r } else { off >= 1.0 + r }
+        })
+        .collect())
+}
+
+/// `count_values`: one series per distinct value (per group), counting its elements.
+fn count_values(
+    input: Vec<Elem>,
+    modifier: &Option<LabelModifier>,
+    label: &str,
+    ts: i64,
+) -> Result<Vec<Elem>, QueryError> {
+    if !is_valid_label_name(label) {
+        return Err(QueryError::Execution(format!(
+            "invalid label name {label:?}"
+        )));
+    }
+    let mut idx: HashMap<Labels, usize> = HashMap::new();
+    let mut out: Vec<Elem> = Vec::new();
+    for e in input {
+        let mut b = group_labels(&e.metric, modifier).builder();
+        b.set(label.to_string(), format_value(e.v));
+        let l = b.build();
+        match idx.get(&l) {
+            Some(&i) => {
+                if let Some(o) = out.get_mut(i) {
+                    o.v += 1.0;
+                }
             }
-            incremental = true;
-            mean = sum / (count - 1.0);
-            c /= count - 1.0;
+            None => {
+                idx.insert(l.clone(), out.len());
+                out.push(Elem {
+                    metric: l.into(),
+                    t: ts,
+                    v: 1.0,
+                    drop_name: false,
+                });
+            }
         }
-        if mean.is_infinite() && (v.is_finite() || (v.is_infinite() && (mean > 0.0) == (v > 0.0))) {
-            continue;
-        }
-        let q = (count - 1.0) / count;
-        (mean, c) = kahan_inc(v / count, q * mean, q * c);
     }
-    if count == 0.0 {
-        return f64::NAN;
-    }
-    if incremental {
-        mean + c
-    } else {
-        (sum + c) / count
-    }
+    Ok(out)
 }
 
-/// Population variance (Welford), as Prometheus's stdvar.
-pub(crate) fn variance(vals: impl Iterator<Item = f64>) -> f64 {
-    let (mut count, mut mean, mut m2) = (0.0f64, 0.0f64, 0.0f64);
-    for v in vals {
-        count += 1.0;
-        let delta = v - mean;
-        mean += delta / count;
-        m2 += delta * (v - mean);
-    }
-    if count == 0.0 { f64::NAN } else { m2 / count }
+/// One group's value under `sum`, `avg`, `count`, `group`, `min`, `max`, `stddev`, `stdvar`
+/// or `quantile`.
+fn reduce(a: &AggregateExpr, els: &[Elem], param: f64) -> Result<f64, QueryError> {
+    let values = || els.iter().map(|e| e.v);
+    Ok(match a.op.id() {
+        T_SUM => {
+            let (mut s, mut c) = (0.0, 0.0);
+            for v in values() {
+                (s, c) = kahan_inc(v, s, c);
+            }
+            s + c
+        }
+        T_AVG => avg(values()),
+        T_COUNT => els.len() as f64,
+        T_GROUP => 1.0,
+        T_MIN => values().fold(f64::NAN, |m, v| if m.is_nan() || v < m { v } else { m }),
+        T_MAX => values().fold(f64::NAN, |m, v| if m.is_nan() || v > m { v } else { m }),
+        T_STDDEV => variance(values()).sqrt(),
+        T_STDVAR => variance(values()),
+        T_QUANTILE => quantile_of(param, &mut values().collect::<Vec<_>>()),
+        _ => {
+            return Err(QueryError::Execution(format!(
+                "unsupported aggregation {}",
+                a.op
+            )));
+        }
+    })
 }

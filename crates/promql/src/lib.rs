@@ -43,7 +43,9 @@ mod engine;
 mod eval;
 mod expr;
 mod functions;
+mod hash;
 mod histogram;
+mod stats;
 mod value;
 
 pub use engine::{Engine, EngineOptions, QueryParams, format_query};

@@ -335,12 +335,6 @@ impl TryFrom<RawAmConfig> for AmConfig {
     }
 }
 
-fn valid_label_name(s: &str) -> bool {
-    let mut cs = s.chars();
-    matches!(cs.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 impl AmConfig {
     /// Parses YAML text and validates it; errors carry line and column where the YAML parser
     /// knows them, and every validation error otherwise (one per line).
@@ -422,7 +416,7 @@ impl AmConfig {
                                     .to_string(),
                             );
                         }
-                    } else if !valid_label_name(g) {
+                    } else if !vigia_model::is_valid_label_name(g) {
                         errs.push(format!("invalid label name {g:?} in group_by list"));
                     } else if !seen.insert(g) {
                         errs.push(format!("duplicated label {g:?} in group_by"));
@@ -430,7 +424,7 @@ impl AmConfig {
                 }
             }
             for k in r.match_eq.keys().chain(r.match_re.0.keys()) {
-                if !valid_label_name(k) {
+                if !vigia_model::is_valid_label_name(k) {
                     errs.push(format!("invalid label name {k:?}"));
                 }
             }
@@ -454,7 +448,7 @@ impl AmConfig {
                 .chain(ir.target_match_re.0.keys())
                 .chain(&ir.equal)
             {
-                if !valid_label_name(k) {
+                if !vigia_model::is_valid_label_name(k) {
                     errs.push(format!("invalid label name {k:?}"));
                 }
             }

@@ -8,38 +8,10 @@
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use vigia_ingest::scrape::{GlobalConfig, ScrapeConfig};
-use vigia_model::PromDuration;
+use vigia_model::{ByteSize, PromDuration};
 use vigia_server::auth::{Token, User};
 
-/// One configuration problem, located in its file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The file.
-    pub file: PathBuf,
-    /// 1-based line, 0 when unknown.
-    pub line: u64,
-    /// 1-based column, 0 when unknown.
-    pub column: u64,
-    /// What is wrong and what was expected.
-    pub message: String,
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.line > 0 {
-            write!(
-                f,
-                "{}:{}:{}: {}",
-                self.file.display(),
-                self.line,
-                self.column,
-                self.message
-            )
-        } else {
-            write!(f, "{}: {}", self.file.display(), self.message)
-        }
-    }
-}
+pub use vigia_model::ConfigError;
 
 /// All problems found in one file.
 #[derive(Debug, Clone)]
@@ -61,53 +33,6 @@ impl std::fmt::Display for ConfigErrors {
 }
 
 impl std::error::Error for ConfigErrors {}
-
-/// A byte size: an integer number of bytes or a string with a unit (`512MB`, `10GiB`, `1TB`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ByteSize(pub u64);
-
-impl<'de> Deserialize<'de> for ByteSize {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            N(u64),
-            S(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::N(n) => Ok(ByteSize(n)),
-            Raw::S(s) => parse_bytes(&s)
-                .map(ByteSize)
-                .map_err(serde::de::Error::custom),
-        }
-    }
-}
-
-/// Parses `512MB`, `10GiB`, `1024` (bytes). Decimal units are powers of 1000 except that, as in
-/// Prometheus's `--storage.tsdb.retention.size`, `KB`/`MB`/`GB`/`TB` are powers of 1024.
-pub fn parse_bytes(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("invalid size {s:?}: expected a number of bytes like 512MB"))?;
-    let mult: u64 = match unit.trim() {
-        "" | "B" => 1,
-        "KB" | "KiB" => 1 << 10,
-        "MB" | "MiB" => 1 << 20,
-        "GB" | "GiB" => 1 << 30,
-        "TB" | "TiB" => 1 << 40,
-        "PB" | "PiB" => 1 << 50,
-        u => {
-            return Err(format!(
-                "invalid size unit {u:?} in {s:?}: use B, KB, MB, GB, TB or PB"
-            ));
-        }
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("size {s:?} is too large"))
-}
 
 /// `storage:` — the embedded TSDB.
 #[derive(Debug, Clone, Deserialize)]
@@ -382,22 +307,7 @@ section_parser!(parse_notify, notify, vigia_receivers::NotifySettings);
 section_parser!(parse_dashboards, dashboards, Vec<String>);
 
 fn located(file: &Path, e: &serde_saphyr::Error) -> ConfigError {
-    let (line, column) = e
-        .location()
-        .map(|l| (l.line(), l.column()))
-        .unwrap_or((0, 0));
-    let msg = e.without_snippet().to_string();
-    // serde-saphyr appends " at line X, column Y"; the location is printed in front instead.
-    let msg = match msg.rfind(" at line ") {
-        Some(i) if msg[i..].contains(", column ") => msg[..i].to_string(),
-        _ => msg,
-    };
-    ConfigError {
-        file: file.to_path_buf(),
-        line,
-        column,
-        message: msg.trim().to_string(),
-    }
+    ConfigError::from_yaml(file, e)
 }
 
 /// Parses and validates configuration text, collecting every error.
@@ -604,17 +514,14 @@ pub fn apply_env(
         let key = key.to_ascii_lowercase();
         let dur = |v: &str| v.parse::<PromDuration>().map_err(|e| e.to_string());
         let num = |v: &str| v.parse::<usize>().map_err(|e| format!("{v:?}: {e}"));
+        let bytes = |v: &str| v.parse::<ByteSize>().map_err(|e| e.to_string());
         let res: Result<(), String> = match key.as_str() {
             "storage_retention" => dur(&v).map(|d| cfg.storage.retention = d),
-            "storage_retention_size" => {
-                parse_bytes(&v).map(|b| cfg.storage.retention_size = ByteSize(b))
-            }
+            "storage_retention_size" => bytes(&v).map(|b| cfg.storage.retention_size = b),
             "storage_block_duration" => dur(&v).map(|d| cfg.storage.block_duration = d),
             "storage_out_of_order_window" => dur(&v).map(|d| cfg.storage.out_of_order_window = d),
             "storage_max_series" => num(&v).map(|n| cfg.storage.max_series = n),
-            "web_max_body_size" => {
-                parse_bytes(&v).map(|b| cfg.web.max_body_size = Some(ByteSize(b)))
-            }
+            "web_max_body_size" => bytes(&v).map(|b| cfg.web.max_body_size = Some(b)),
             "query_timeout" => dur(&v).map(|d| cfg.query.timeout = d),
             "query_max_samples" => num(&v).map(|n| cfg.query.max_samples = n),
             "query_lookback_delta" => dur(&v).map(|d| cfg.query.lookback_delta = d),
@@ -847,12 +754,5 @@ mod tests {
         assert_eq!(c.kpis.len(), 17);
         assert!(c.kpis.iter().any(|k| k.name == "cost_per_acquisition"
             && k.direction == vigia_server::kpi::Direction::Lower));
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_bytes("512MB").unwrap(), 512 << 20);
-        assert_eq!(parse_bytes("100").unwrap(), 100);
-        assert!(parse_bytes("1XB").is_err());
     }
 }

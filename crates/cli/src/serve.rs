@@ -35,8 +35,8 @@ pub struct ServeArgs {
     #[arg(long)]
     pub retention: Option<vigia_model::PromDuration>,
     /// Override storage.retention_size (e.g. 50GB).
-    #[arg(long, value_parser = config::parse_bytes)]
-    pub retention_size: Option<u64>,
+    #[arg(long)]
+    pub retention_size: Option<vigia_model::ByteSize>,
     /// Override query.timeout (e.g. 30s).
     #[arg(long)]
     pub query_timeout: Option<vigia_model::PromDuration>,
@@ -64,7 +64,7 @@ fn load_config(args: &ServeArgs) -> Result<Config, config::ConfigErrors> {
         cfg.storage.retention = r;
     }
     if let Some(s) = args.retention_size {
-        cfg.storage.retention_size = config::ByteSize(s);
+        cfg.storage.retention_size = s;
     }
     if let Some(t) = args.query_timeout {
         cfg.query.timeout = t;

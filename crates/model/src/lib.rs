@@ -12,6 +12,7 @@ mod alert;
 mod alert_severity;
 mod anomaly;
 mod clock;
+pub mod config;
 mod duration;
 pub mod events;
 pub mod float;
@@ -25,6 +26,7 @@ pub use alert::{Alert, AlertState, fingerprint};
 pub use alert_severity::AlertSeverity;
 pub use anomaly::{AnomalyEvent, AnomalyFeed, Severity};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{ByteSize, ConfigError, Secret};
 pub use duration::{DurationError, PromDuration, format_duration, parse_duration};
 pub use labels::{
     Label, Labels, LabelsBuilder, METRIC_NAME, is_valid_label_name, is_valid_metric_name,

@@ -5,181 +5,16 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+pub use vigia_httpclient::{Authorization, BasicAuth, HttpClientConfig, Secret, TlsConfig};
 use vigia_model::PromDuration;
-
-/// A secret string (password, API key, URL with a token). Its `Debug` and `Serialize` forms are
-/// `<secret>` so configurations can be logged or shown without leaking it.
-#[derive(Clone, PartialEq, Eq, Default, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(pub String);
-
-impl Secret {
-    /// The secret value.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<secret>")
-    }
-}
-
-impl Serialize for Secret {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str("<secret>")
-    }
-}
 
 /// Alertmanager's default PagerDuty Events API v2 URL.
 pub const DEFAULT_PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue";
 /// Alertmanager's default Opsgenie API URL.
 pub const DEFAULT_OPSGENIE_API_URL: &str = "https://api.opsgenie.com/";
 
-/// TLS settings of an HTTP client or an SMTP connection (`tls_config:`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    /// PEM file with the CA certificates to trust.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ca_file: Option<String>,
-    /// Client certificate file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cert_file: Option<String>,
-    /// Client key file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_file: Option<String>,
-    /// Server name for SNI and verification.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server_name: Option<String>,
-    /// Skip certificate verification.
-    #[serde(default)]
-    pub insecure_skip_verify: bool,
-    /// Minimum TLS version (`TLS12`, `TLS13`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_version: Option<String>,
-    /// Maximum TLS version.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_version: Option<String>,
-}
-
-/// `basic_auth:` of an HTTP client.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BasicAuth {
-    /// User name.
-    #[serde(default)]
-    pub username: String,
-    /// Password.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password: Option<Secret>,
-    /// File holding the password.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password_file: Option<String>,
-}
-
-/// `authorization:` of an HTTP client (`Authorization: <type> <credentials>`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Authorization {
-    /// Scheme, `Bearer` when empty.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    /// The credentials.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credentials: Option<Secret>,
-    /// File holding the credentials.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credentials_file: Option<String>,
-}
-
-/// `http_config:` (Prometheus common HTTP client settings as of Alertmanager 0.25).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpClientConfig {
-    /// Basic authentication.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub basic_auth: Option<BasicAuth>,
-    /// `Authorization` header.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authorization: Option<Authorization>,
-    /// OAuth 2 client credentials: accepted, not supported by vigia (reported by `warnings()`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub oauth2: Option<serde_json::Value>,
-    /// Bearer token (deprecated form of `authorization`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bearer_token: Option<Secret>,
-    /// File holding the bearer token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bearer_token_file: Option<String>,
-    /// HTTP proxy URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub proxy_url: Option<String>,
-    /// TLS settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls_config: Option<TlsConfig>,
-    /// Follow redirects (default true).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub follow_redirects: Option<bool>,
-    /// Allow HTTP/2 (default true).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enable_http2: Option<bool>,
-}
-
-impl HttpClientConfig {
-    fn problems(&self, at: &str, errs: &mut Vec<String>) {
-        let n_auth = usize::from(self.basic_auth.is_some())
-            + usize::from(self.authorization.is_some())
-            + usize::from(self.bearer_token.is_some() || self.bearer_token_file.is_some())
-            + usize::from(self.oauth2.is_some());
-        if n_auth > 1 {
-            errs.push(format!(
-                "{at}: at most one of basic_auth, oauth2, bearer_token & bearer_token_file, authorization must be configured"
-            ));
-        }
-        if self.bearer_token.is_some() && self.bearer_token_file.is_some() {
-            errs.push(format!(
-                "{at}: at most one of bearer_token & bearer_token_file must be configured"
-            ));
-        }
-        if let Some(b) = &self.basic_auth
-            && b.password.is_some()
-            && b.password_file.is_some()
-        {
-            errs.push(format!(
-                "{at}: at most one of basic_auth password & password_file must be configured"
-            ));
-        }
-        if let Some(a) = &self.authorization {
-            if a.credentials.is_some() && a.credentials_file.is_some() {
-                errs.push(format!(
-                    "{at}: at most one of authorization credentials & credentials_file must be configured"
-                ));
-            }
-            if a.kind
-                .as_deref()
-                .is_some_and(|k| k.eq_ignore_ascii_case("basic"))
-            {
-                errs.push(format!(
-                    "{at}: authorization type cannot be set to \"basic\", use \"basic_auth\" instead"
-                ));
-            }
-        }
-        if let Some(p) = &self.proxy_url {
-            check_url(&format!("{at}: proxy_url"), p, errs);
-        }
-    }
-}
-
 fn check_url(what: &str, u: &str, errs: &mut Vec<String>) {
-    match reqwest::Url::parse(u) {
-        Ok(url) if url.scheme() == "http" || url.scheme() == "https" => {}
-        Ok(_) => errs.push(format!(
-            "{what}: unsupported scheme in {u:?} (use http or https)"
-        )),
-        Err(e) => errs.push(format!("{what}: invalid URL {u:?}: {e}")),
-    }
+    errs.extend(vigia_httpclient::check_http_url(what, u));
 }
 
 fn check_hostport(what: &str, s: &str, errs: &mut Vec<String>) {
@@ -342,7 +177,7 @@ impl GlobalConfig {
             check_url("global opsgenie_api_url", u, &mut errs);
         }
         if let Some(h) = &self.http_config {
-            h.problems("global http_config", &mut errs);
+            errs.extend(h.problems("global http_config"));
         }
         errs
     }
@@ -821,7 +656,7 @@ impl ReceiverConfig {
                 Some(u) => check_url(&at, u.expose(), &mut errs),
             }
             if let Some(h) = &c.http_config {
-                h.problems(&at, &mut errs);
+                errs.extend(h.problems(&at));
             }
         }
         for (i, c) in self.email_configs.iter().enumerate() {
@@ -896,7 +731,7 @@ impl ReceiverConfig {
                 }
             }
             if let Some(h) = &c.http_config {
-                h.problems(&at, &mut errs);
+                errs.extend(h.problems(&at));
             }
         }
         for (i, c) in self.pagerduty_configs.iter().enumerate() {
@@ -932,7 +767,7 @@ impl ReceiverConfig {
                 ));
             }
             if let Some(h) = &c.http_config {
-                h.problems(&at, &mut errs);
+                errs.extend(h.problems(&at));
             }
         }
         for (i, c) in self.opsgenie_configs.iter().enumerate() {
@@ -974,7 +809,7 @@ impl ReceiverConfig {
                 }
             }
             if let Some(h) = &c.http_config {
-                h.problems(&at, &mut errs);
+                errs.extend(h.problems(&at));
             }
         }
         errs
@@ -1158,7 +993,7 @@ impl NotifySettings {
                 errs.push(format!("{at}: resend_interval must be positive"));
             }
             if let Some(h) = &a.http_config {
-                h.problems(&at, &mut errs);
+                errs.extend(h.problems(&at));
             }
         }
         let mut limited = BTreeSet::new();

@@ -619,16 +619,11 @@ impl Dashboard {
                     .location()
                     .map(|l| (l.line(), l.column()))
                     .unwrap_or((0, 0));
-                let msg = e.without_snippet().to_string();
-                let msg = match msg.rfind(" at line ") {
-                    Some(i) if msg[i..].contains(", column ") => msg[..i].to_string(),
-                    _ => msg,
-                };
                 return Err(DashboardErrors(vec![DashboardError {
                     file: file.to_string(),
                     line,
                     column,
-                    message: msg.trim().to_string(),
+                    message: vigia_model::config::yaml_message(&e),
                 }]));
             }
         };

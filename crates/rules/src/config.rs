@@ -217,7 +217,7 @@ pub fn check_str(file: &Path, text: &str) -> CheckReport {
                 file: file.to_path_buf(),
                 line: loc.map(|l| l.line()),
                 column: loc.map(|l| l.column()),
-                message: yaml_message(&e),
+                message: vigia_model::config::yaml_message(&e),
             });
             return report;
         }
@@ -413,22 +413,6 @@ pub fn check_str(file: &Path, text: &str) -> CheckReport {
     report.errors = errors;
     report.warnings = warnings;
     report
-}
-
-/// The message of a YAML error without the source snippet and the `line N column M:` prefix
-/// (the location is reported separately).
-pub(crate) fn yaml_message(e: &serde_saphyr::Error) -> String {
-    let s = e.without_snippet().to_string();
-    let s = s.strip_prefix("error: ").unwrap_or(&s);
-    let s = match s.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
-        Some((pos, rest)) if pos.contains(" column ") => rest,
-        _ => s,
-    };
-    let s = match s.rsplit_once(" at line ") {
-        Some((msg, pos)) if pos.contains(", column ") => msg,
-        _ => s,
-    };
-    s.trim().to_string()
 }
 
 fn check_label_names(m: &BTreeMap<String, String>, what: &str, err: &mut dyn FnMut(String)) {

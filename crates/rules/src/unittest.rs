@@ -137,7 +137,7 @@ pub fn run_rule_tests(path: &Path) -> TestReport {
             rep.errors.push(format!(
                 "{}{loc}: {}",
                 path.display(),
-                crate::config::yaml_message(&e)
+                vigia_model::config::yaml_message(&e)
             ));
             return rep;
         }

@@ -4,6 +4,8 @@
 use crate::IngestError;
 use crate::relabel::RelabelConfig;
 use std::collections::{BTreeMap, BTreeSet};
+pub use vigia_httpclient::{Authorization, BasicAuth, HttpClientConfig, Secret, TlsConfig};
+pub use vigia_model::ByteSize;
 use vigia_model::PromDuration;
 
 const DEFAULT_INTERVAL: PromDuration = PromDuration(60_000);
@@ -135,6 +137,18 @@ pub struct ScrapeConfig {
     /// `Authorization` header (`type` defaults to `Bearer`).
     #[serde(default)]
     pub authorization: Option<Authorization>,
+    /// Bearer token (deprecated form of `authorization`).
+    #[serde(default)]
+    pub bearer_token: Option<Secret>,
+    /// File holding the bearer token, read at every scrape.
+    #[serde(default)]
+    pub bearer_token_file: Option<String>,
+    /// HTTP proxy for this pool's targets.
+    #[serde(default)]
+    pub proxy_url: Option<String>,
+    /// Allow HTTP/2 (default true).
+    #[serde(default)]
+    pub enable_http2: Option<bool>,
     /// Longest label name per sample; 0 = no limit. Exceeding it fails the whole scrape.
     #[serde(default)]
     pub label_name_length_limit: usize,
@@ -207,134 +221,22 @@ pub(crate) fn accept_header(protocols: Option<&[String]>) -> String {
     vals.join(",")
 }
 
-/// `tls_config` of a scrape config.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    /// PEM CA certificate(s) used instead of the system roots.
-    #[serde(default)]
-    pub ca: Option<String>,
-    /// File holding PEM CA certificate(s).
-    #[serde(default)]
-    pub ca_file: Option<String>,
-    /// PEM client certificate.
-    #[serde(default)]
-    pub cert: Option<String>,
-    /// File holding the PEM client certificate.
-    #[serde(default)]
-    pub cert_file: Option<String>,
-    /// PEM client key.
-    #[serde(default)]
-    pub key: Option<Secret>,
-    /// File holding the PEM client key.
-    #[serde(default)]
-    pub key_file: Option<String>,
-    /// Server name override; not supported (rejected by validation when set).
-    #[serde(default)]
-    pub server_name: Option<String>,
-    /// Skip certificate verification.
-    #[serde(default)]
-    pub insecure_skip_verify: bool,
-    /// Lowest TLS version: `TLS12` or `TLS13`.
-    #[serde(default)]
-    pub min_version: Option<String>,
-}
-
-/// A byte size written the Prometheus way (`10MB`, `1GiB`, `512B`; units are powers of 1024).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ByteSize(pub usize);
-
-impl std::str::FromStr for ByteSize {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let t = s.trim();
-        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-        let (num, unit) = t.split_at(split);
-        let n: usize = num
-            .parse()
-            .map_err(|_| format!("invalid byte size {s:?}"))?;
-        let mult: usize = match unit.trim() {
-            "" | "B" => 1,
-            "KB" | "KiB" => 1 << 10,
-            "MB" | "MiB" => 1 << 20,
-            "GB" | "GiB" => 1 << 30,
-            "TB" | "TiB" => 1 << 40,
-            _ => {
-                return Err(format!(
-                    "invalid byte size unit in {s:?} (B, KB, MB, GB, TB)"
-                ));
-            }
-        };
-        n.checked_mul(mult)
-            .map(ByteSize)
-            .ok_or_else(|| format!("byte size {s:?} too large"))
-    }
-}
-
-impl serde::Serialize for ByteSize {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{}B", self.0))
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for ByteSize {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// A secret string: never printed, serialised as `<secret>` (as Prometheus does).
-#[derive(Clone, PartialEq, Eq, Default, serde::Deserialize)]
-#[serde(transparent)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<secret>")
-    }
-}
-
-impl serde::Serialize for Secret {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str("<secret>")
-    }
-}
-
-/// `basic_auth` of a scrape config.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BasicAuth {
-    /// User name.
-    pub username: String,
-    /// Password.
-    #[serde(default)]
-    pub password: Option<Secret>,
-    /// File holding the password, read at every scrape.
-    #[serde(default)]
-    pub password_file: Option<String>,
-}
-
-fn bearer() -> String {
-    "Bearer".into()
-}
-
-/// `authorization` of a scrape config.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Authorization {
-    /// Scheme (`Bearer`).
-    #[serde(default = "bearer", rename = "type")]
-    pub kind: String,
-    /// Credentials.
-    #[serde(default)]
-    pub credentials: Option<Secret>,
-    /// File holding the credentials, read at every scrape.
-    #[serde(default)]
-    pub credentials_file: Option<String>,
-}
-
 impl ScrapeConfig {
+    /// The pool's HTTP client settings (Prometheus writes them inline in the scrape config).
+    pub fn http_client(&self) -> HttpClientConfig {
+        HttpClientConfig {
+            basic_auth: self.basic_auth.clone(),
+            authorization: self.authorization.clone(),
+            oauth2: None,
+            bearer_token: self.bearer_token.clone(),
+            bearer_token_file: self.bearer_token_file.clone(),
+            proxy_url: self.proxy_url.clone(),
+            tls_config: self.tls_config.clone(),
+            follow_redirects: Some(self.follow_redirects),
+            enable_http2: self.enable_http2,
+        }
+    }
+
     /// A pool with Prometheus defaults and the given static targets (handy in code and tests).
     pub fn new(job_name: impl Into<String>, targets: Vec<String>) -> Self {
         Self {
@@ -357,6 +259,10 @@ impl ScrapeConfig {
             label_limit: 0,
             basic_auth: None,
             authorization: None,
+            bearer_token: None,
+            bearer_token_file: None,
+            proxy_url: None,
+            enable_http2: None,
             label_name_length_limit: 0,
             label_value_length_limit: 0,
             body_size_limit: None,
@@ -473,29 +379,7 @@ pub fn validate(global: &GlobalConfig, configs: &[ScrapeConfig]) -> Result<(), I
                 }
             }
         }
-        if let Some(b) = &c.basic_auth
-            && b.password.is_some()
-            && b.password_file.is_some()
-        {
-            errs.push(format!(
-                "job {job:?}: at most one of basic_auth password & password_file must be configured"
-            ));
-        }
-        if let Some(a) = &c.authorization {
-            if a.credentials.is_some() && a.credentials_file.is_some() {
-                errs.push(format!(
-                    "job {job:?}: at most one of authorization credentials & credentials_file must be configured"
-                ));
-            }
-            if a.kind.eq_ignore_ascii_case("basic") {
-                errs.push(format!("job {job:?}: authorization type cannot be set to \"basic\", use \"basic_auth\" instead"));
-            }
-            if c.basic_auth.is_some() {
-                errs.push(format!(
-                    "job {job:?}: at most one of basic_auth & authorization must be configured"
-                ));
-            }
-        }
+        errs.extend(c.http_client().problems(&format!("job {job:?}")));
         for p in c
             .scrape_protocols
             .iter()
@@ -505,37 +389,6 @@ pub fn validate(global: &GlobalConfig, configs: &[ScrapeConfig]) -> Result<(), I
             if protocol_header(p).is_none() {
                 errs.push(format!(
                     "job {job:?}: unsupported scrape protocol {p:?} (OpenMetricsText1.0.0, OpenMetricsText0.0.1, PrometheusText1.0.0, PrometheusText0.0.4)"
-                ));
-            }
-        }
-        if let Some(t) = &c.tls_config {
-            if t.ca.is_some() && t.ca_file.is_some() {
-                errs.push(format!(
-                    "job {job:?}: at most one of tls_config ca & ca_file must be configured"
-                ));
-            }
-            if t.cert.is_some() && t.cert_file.is_some() || t.key.is_some() && t.key_file.is_some()
-            {
-                errs.push(format!("job {job:?}: at most one of tls_config cert & cert_file (key & key_file) must be configured"));
-            }
-            let has_cert = t.cert.is_some() || t.cert_file.is_some();
-            let has_key = t.key.is_some() || t.key_file.is_some();
-            if has_cert != has_key {
-                errs.push(format!(
-                    "job {job:?}: tls_config client cert and key must be configured together"
-                ));
-            }
-            if t.server_name.is_some() {
-                errs.push(format!(
-                    "job {job:?}: tls_config server_name is not supported"
-                ));
-            }
-            if let Some(v) = &t.min_version
-                && v != "TLS12"
-                && v != "TLS13"
-            {
-                errs.push(format!(
-                    "job {job:?}: tls_config min_version {v:?} unsupported (TLS12 or TLS13)"
                 ));
             }
         }

@@ -96,6 +96,7 @@ fn start_loop(
     let ctx = Arc::new(LoopCtx {
         job: shared.job.clone(),
         accept: super::config::accept_header(shared.job.scrape_protocols.as_deref()),
+        http: shared.job.http_client(),
         target: target.clone(),
         client: shared.client.clone(),
         appender: shared.deps.appender.clone(),
@@ -200,64 +201,10 @@ async fn sd_loop(shared: Arc<PoolShared>, mut cache: FileSdCache, mut stop: watc
     }
 }
 
-fn read_pem(
-    inline: Option<&str>,
-    file: Option<&str>,
-    what: &str,
-) -> Result<Option<Vec<u8>>, IngestError> {
-    match (inline, file) {
-        (Some(s), _) => Ok(Some(s.as_bytes().to_vec())),
-        (None, Some(f)) => std::fs::read(f)
-            .map(Some)
-            .map_err(|e| IngestError::Config(format!("reading tls_config {what} {f}: {e}"))),
-        (None, None) => Ok(None),
-    }
-}
-
-/// Builds an HTTP client with the pool's redirect policy and TLS settings.
+/// Builds an HTTP client with the pool's redirect policy, proxy and TLS settings.
 fn build_client(cfg: &ScrapeConfig) -> Result<reqwest::Client, IngestError> {
-    // Another component may have installed a provider already; that is fine.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let job = &cfg.job_name;
-    let err = |e: String| IngestError::Config(format!("job {job:?}: {e}"));
-    let mut b = reqwest::Client::builder()
-        .user_agent(concat!("vigia/", env!("CARGO_PKG_VERSION")))
-        .no_proxy()
-        .redirect(if cfg.follow_redirects {
-            reqwest::redirect::Policy::limited(10)
-        } else {
-            reqwest::redirect::Policy::none()
-        });
-    if let Some(t) = &cfg.tls_config {
-        if let Some(pem) = read_pem(t.ca.as_deref(), t.ca_file.as_deref(), "ca")? {
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| err(format!("tls_config ca: {e}")))?;
-            b = b.tls_certs_only(certs);
-        }
-        let cert = read_pem(t.cert.as_deref(), t.cert_file.as_deref(), "cert")?;
-        let key = read_pem(
-            t.key.as_ref().map(|k| k.0.as_str()),
-            t.key_file.as_deref(),
-            "key",
-        )?;
-        if let (Some(mut cert), Some(key)) = (cert, key) {
-            cert.push(b'\n');
-            cert.extend_from_slice(&key);
-            let id = reqwest::Identity::from_pem(&cert)
-                .map_err(|e| err(format!("tls_config cert/key: {e}")))?;
-            b = b.identity(id);
-        }
-        if t.insecure_skip_verify {
-            b = b.tls_danger_accept_invalid_certs(true);
-        }
-        match t.min_version.as_deref() {
-            Some("TLS13") => b = b.tls_version_min(reqwest::tls::Version::TLS_1_3),
-            Some(_) => b = b.tls_version_min(reqwest::tls::Version::TLS_1_2),
-            None => {}
-        }
-    }
-    b.build()
-        .map_err(|e| err(format!("building the HTTP client: {e}")))
+    vigia_httpclient::build_client(&cfg.http_client(), None)
+        .map_err(|e| IngestError::Config(format!("job {:?}: {e}", cfg.job_name)))
 }
 
 struct Inner {

@@ -23,6 +23,8 @@ pub(crate) struct LoopCtx {
     pub job: Arc<ScrapeConfig>,
     /// `Accept` header derived from `scrape_protocols`.
     pub accept: String,
+    /// The pool's client settings (credentials are read from them at every scrape).
+    pub http: vigia_httpclient::HttpClientConfig,
     pub target: Target,
     pub client: reqwest::Client,
     pub appender: Arc<dyn Appender>,
@@ -158,36 +160,11 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-async fn read_secret_file(path: &str) -> Result<String, String> {
-    tokio::fs::read_to_string(path)
-        .await
-        .map(|s| s.trim().to_string())
-        .map_err(|e| format!("reading secret file {path}: {e}"))
-}
-
 async fn fetch(ctx: &LoopCtx) -> Result<(Vec<u8>, Option<String>), String> {
     let timeout = Duration::from_millis(ctx.target.timeout_ms.max(1) as u64);
     let fut = async {
-        let mut req = ctx.client.get(&ctx.target.url);
-        if let Some(b) = &ctx.job.basic_auth {
-            let password = match (&b.password, &b.password_file) {
-                (Some(p), _) => p.0.clone(),
-                (None, Some(f)) => read_secret_file(f).await?,
-                (None, None) => String::new(),
-            };
-            req = req.basic_auth(&b.username, Some(password));
-        }
-        if let Some(a) = &ctx.job.authorization {
-            let creds = match (&a.credentials, &a.credentials_file) {
-                (Some(c), _) => c.0.clone(),
-                (None, Some(f)) => read_secret_file(f).await?,
-                (None, None) => String::new(),
-            };
-            req = req.header(
-                reqwest::header::AUTHORIZATION,
-                format!("{} {creds}", a.kind),
-            );
-        }
+        let req = vigia_httpclient::authorize(ctx.client.get(&ctx.target.url), &ctx.http)
+            .map_err(|e| e.to_string())?;
         let mut resp = req
             .header(reqwest::header::ACCEPT, ctx.accept.as_str())
             .header(
@@ -207,7 +184,7 @@ async fn fetch(ctx: &LoopCtx) -> Result<(Vec<u8>, Option<String>), String> {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let limit = match ctx.job.body_size_limit {
-            Some(b) if b.0 > 0 => b.0,
+            Some(b) if b.0 > 0 => b.bytes(),
             _ => MAX_BODY_BYTES,
         };
         let mut body = Vec::new();

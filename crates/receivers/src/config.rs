@@ -4,20 +4,28 @@
 //! retries).
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 pub use vigia_httpclient::{Authorization, BasicAuth, HttpClientConfig, Secret, TlsConfig};
 use vigia_model::PromDuration;
 
-/// Alertmanager's default PagerDuty Events API v2 URL.
-pub const DEFAULT_PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue";
-/// Alertmanager's default Opsgenie API URL.
-pub const DEFAULT_OPSGENIE_API_URL: &str = "https://api.opsgenie.com/";
+pub use crate::integrations::email::EmailConfig;
+pub use crate::integrations::opsgenie::{
+    DEFAULT_OPSGENIE_API_URL, OpsGenieConfig, OpsGenieResponder,
+};
+pub use crate::integrations::pagerduty::{
+    DEFAULT_PAGERDUTY_URL, PagerdutyConfig, PagerdutyImage, PagerdutyLink,
+};
+pub use crate::integrations::slack::{
+    SlackAction, SlackConfig, SlackConfirmationField, SlackField,
+};
+pub use crate::integrations::sms::{SmsConfig, SmsPreset};
+pub use crate::integrations::webhook::WebhookConfig;
 
-fn check_url(what: &str, u: &str, errs: &mut Vec<String>) {
+pub(crate) fn check_url(what: &str, u: &str, errs: &mut Vec<String>) {
     errs.extend(vigia_httpclient::check_http_url(what, u));
 }
 
-fn check_hostport(what: &str, s: &str, errs: &mut Vec<String>) {
+pub(crate) fn check_hostport(what: &str, s: &str, errs: &mut Vec<String>) {
     match s.rsplit_once(':') {
         Some((h, p)) if !p.is_empty() => {
             if p.parse::<u16>().is_err() {
@@ -183,370 +191,6 @@ impl GlobalConfig {
     }
 }
 
-/// `webhook_configs:` entry.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookConfig {
-    /// Notify about resolved alerts (default true).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_resolved: Option<bool>,
-    /// HTTP client settings (default: the global ones).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_config: Option<HttpClientConfig>,
-    /// Where to POST the payload.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<Secret>,
-    /// Maximum alerts per message, 0 for all.
-    #[serde(default)]
-    pub max_alerts: u64,
-}
-
-/// `email_configs:` entry.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmailConfig {
-    /// Notify about resolved alerts (default false).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_resolved: Option<bool>,
-    /// Recipients, comma separated (required).
-    #[serde(default)]
-    pub to: String,
-    /// Sender (default `global.smtp_from`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-    /// EHLO host name (default `global.smtp_hello`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hello: Option<String>,
-    /// SMTP server `host:port` (default `global.smtp_smarthost`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub smarthost: Option<String>,
-    /// SMTP user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_username: Option<String>,
-    /// SMTP password.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_password: Option<Secret>,
-    /// File holding the SMTP password.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_password_file: Option<String>,
-    /// CRAM-MD5 secret (accepted; not used).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_secret: Option<Secret>,
-    /// PLAIN identity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_identity: Option<String>,
-    /// Extra headers (`Subject`, `To`, `From` override the defaults).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub headers: BTreeMap<String, String>,
-    /// HTML body template (default: vigia's built-in HTML).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub html: Option<String>,
-    /// Text body template (default: vigia's built-in text).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// Require STARTTLS (default `global.smtp_require_tls`); port 465 uses implicit TLS.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub require_tls: Option<bool>,
-    /// TLS settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls_config: Option<TlsConfig>,
-}
-
-/// A Slack attachment field.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SlackField {
-    /// Title (required).
-    #[serde(default)]
-    pub title: String,
-    /// Value (required).
-    #[serde(default)]
-    pub value: String,
-    /// Show side by side (default `short_fields`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub short: Option<bool>,
-}
-
-/// A Slack confirmation dialog of an action.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SlackConfirmationField {
-    /// Text (required).
-    #[serde(default)]
-    pub text: String,
-    /// Title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// OK button text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ok_text: Option<String>,
-    /// Dismiss button text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dismiss_text: Option<String>,
-}
-
-/// A Slack attachment action (button).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SlackAction {
-    /// Type (required, `button`).
-    #[serde(rename = "type", default)]
-    pub kind: String,
-    /// Button text (required).
-    #[serde(default)]
-    pub text: String,
-    /// Link.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// Style.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub style: Option<String>,
-    /// Name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Confirmation dialog.
-    #[serde(default, rename = "confirm", skip_serializing_if = "Option::is_none")]
-    pub confirm: Option<SlackConfirmationField>,
-}
-
-/// `slack_configs:` entry (incoming webhook).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SlackConfig {
-    /// Notify about resolved alerts (default false).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_resolved: Option<bool>,
-    /// HTTP client settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_config: Option<HttpClientConfig>,
-    /// Incoming-webhook URL (default `global.slack_api_url`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_url: Option<Secret>,
-    /// File holding the URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_url_file: Option<String>,
-    /// Channel override.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channel: Option<String>,
-    /// User name override.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    /// Attachment colour template (default `danger` firing, `good` resolved).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub color: Option<String>,
-    /// Title template.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Title link template (default: the external URL).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title_link: Option<String>,
-    /// Pretext template.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pretext: Option<String>,
-    /// Text template.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// Attachment fields.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<SlackField>,
-    /// Default `short` of the fields.
-    #[serde(default)]
-    pub short_fields: bool,
-    /// Footer template.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub footer: Option<String>,
-    /// Fallback text template.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fallback: Option<String>,
-    /// Callback id template.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub callback_id: Option<String>,
-    /// Icon emoji.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub icon_emoji: Option<String>,
-    /// Icon URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub icon_url: Option<String>,
-    /// Image URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_url: Option<String>,
-    /// Thumbnail URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thumb_url: Option<String>,
-    /// Link channel names and user names.
-    #[serde(default)]
-    pub link_names: bool,
-    /// Attachment fields rendered as markdown.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub mrkdwn_in: Vec<String>,
-    /// Buttons.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub actions: Vec<SlackAction>,
-}
-
-/// A PagerDuty link.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PagerdutyLink {
-    /// Target.
-    #[serde(default)]
-    pub href: String,
-    /// Text.
-    #[serde(default)]
-    pub text: String,
-}
-
-/// A PagerDuty image.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PagerdutyImage {
-    /// Image source.
-    #[serde(default)]
-    pub src: String,
-    /// Alt text.
-    #[serde(default)]
-    pub alt: String,
-    /// Link.
-    #[serde(default)]
-    pub href: String,
-}
-
-/// `pagerduty_configs:` entry (Events API v2; `service_key` selects v1, which vigia sends as v2
-/// with the service key as routing key).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PagerdutyConfig {
-    /// Notify about resolved alerts (default true).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_resolved: Option<bool>,
-    /// HTTP client settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_config: Option<HttpClientConfig>,
-    /// Events API v1 service key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_key: Option<Secret>,
-    /// File holding the service key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_key_file: Option<String>,
-    /// Events API v2 integration key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub routing_key: Option<Secret>,
-    /// File holding the routing key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub routing_key_file: Option<String>,
-    /// API URL (default `global.pagerduty_url`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// Client name (default `vigia`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client: Option<String>,
-    /// Client URL (default: the external URL).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_url: Option<String>,
-    /// Summary template.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Custom details (templates).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub details: BTreeMap<String, String>,
-    /// Images.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub images: Vec<PagerdutyImage>,
-    /// Links.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub links: Vec<PagerdutyLink>,
-    /// Source (default: the client).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    /// Severity (default: from the `severity` label, else `error`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub severity: Option<String>,
-    /// Class.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub class: Option<String>,
-    /// Component.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub component: Option<String>,
-    /// Group.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
-}
-
-/// An Opsgenie responder.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OpsGenieResponder {
-    /// Id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// User name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    /// `team`, `teams`, `user`, `escalation` or `schedule`.
-    #[serde(rename = "type", default)]
-    pub kind: String,
-}
-
-/// `opsgenie_configs:` entry (Alert API v2).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OpsGenieConfig {
-    /// Notify about resolved alerts (default true).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_resolved: Option<bool>,
-    /// HTTP client settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_config: Option<HttpClientConfig>,
-    /// API key (default `global.opsgenie_api_key`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_key: Option<Secret>,
-    /// File holding the API key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_key_file: Option<String>,
-    /// API base URL (default `global.opsgenie_api_url`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_url: Option<String>,
-    /// Message template (≤ 130 characters are kept).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// Description template.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Source template.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    /// Extra properties.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub details: BTreeMap<String, String>,
-    /// Entity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub entity: Option<String>,
-    /// Responders.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub responders: Vec<OpsGenieResponder>,
-    /// Comma-separated actions.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub actions: Option<String>,
-    /// Comma-separated tags.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<String>,
-    /// Note.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    /// Priority `P1`..`P5`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub priority: Option<String>,
-    /// Update message and description of existing alerts (accepted; vigia creates only).
-    #[serde(default)]
-    pub update_alerts: bool,
-}
-
 /// One Alertmanager `receivers:` entry.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -591,7 +235,7 @@ pub struct ReceiverConfig {
     pub webex_configs: Vec<serde_json::Value>,
 }
 
-fn both(a: bool, b: bool) -> bool {
+pub(crate) fn both(a: bool, b: bool) -> bool {
     a && b
 }
 
@@ -650,213 +294,22 @@ impl ReceiverConfig {
             errs.push("missing name in receiver".to_string());
         }
         for (i, c) in self.webhook_configs.iter().enumerate() {
-            let at = format!("receiver {name:?} webhook_configs[{i}]");
-            match &c.url {
-                None => errs.push(format!("{at}: missing URL in webhook config")),
-                Some(u) => check_url(&at, u.expose(), &mut errs),
-            }
-            if let Some(h) = &c.http_config {
-                errs.extend(h.problems(&at));
-            }
+            errs.extend(c.validate(&format!("receiver {name:?} webhook_configs[{i}]"), global));
         }
         for (i, c) in self.email_configs.iter().enumerate() {
-            let at = format!("receiver {name:?} email_configs[{i}]");
-            if c.to.trim().is_empty() {
-                errs.push(format!("{at}: missing to address in email config"));
-            }
-            match c.smarthost.as_ref().or(global.smtp_smarthost.as_ref()) {
-                None => errs.push(format!("{at}: no global SMTP smarthost set")),
-                Some(h) => check_hostport(&at, h, &mut errs),
-            }
-            if c.from.is_none() && global.smtp_from.is_none() {
-                errs.push(format!("{at}: no global SMTP from set"));
-            }
-            if both(c.auth_password.is_some(), c.auth_password_file.is_some()) {
-                errs.push(format!(
-                    "{at}: at most one of auth_password & auth_password_file must be configured"
-                ));
-            }
-            let mut seen = BTreeSet::new();
-            for h in c.headers.keys() {
-                if !seen.insert(h.to_ascii_lowercase()) {
-                    errs.push(format!("{at}: duplicate header {h:?} in email config"));
-                }
-            }
+            errs.extend(c.validate(&format!("receiver {name:?} email_configs[{i}]"), global));
         }
         for (i, c) in self.slack_configs.iter().enumerate() {
-            let at = format!("receiver {name:?} slack_configs[{i}]");
-            if both(c.api_url.is_some(), c.api_url_file.is_some()) {
-                errs.push(format!(
-                    "{at}: at most one of api_url & api_url_file must be configured"
-                ));
-            }
-            if c.api_url.is_none()
-                && c.api_url_file.is_none()
-                && global.slack_api_url.is_none()
-                && global.slack_api_url_file.is_none()
-            {
-                errs.push(format!(
-                    "{at}: no global Slack API URL set either inline or in a file"
-                ));
-            }
-            if let Some(u) = &c.api_url {
-                check_url(&at, u.expose(), &mut errs);
-            }
-            for f in &c.fields {
-                if f.title.is_empty() {
-                    errs.push(format!("{at}: missing title in Slack field configuration"));
-                }
-                if f.value.is_empty() {
-                    errs.push(format!("{at}: missing value in Slack field configuration"));
-                }
-            }
-            for a in &c.actions {
-                if a.kind.is_empty() {
-                    errs.push(format!("{at}: missing type in Slack action configuration"));
-                }
-                if a.text.is_empty() {
-                    errs.push(format!("{at}: missing text in Slack action configuration"));
-                }
-                if a.url.is_none() && a.name.is_none() {
-                    errs.push(format!(
-                        "{at}: missing name or url in Slack action configuration"
-                    ));
-                }
-                if let Some(cf) = &a.confirm
-                    && cf.text.is_empty()
-                {
-                    errs.push(format!(
-                        "{at}: missing text in Slack confirmation configuration"
-                    ));
-                }
-            }
-            if let Some(h) = &c.http_config {
-                errs.extend(h.problems(&at));
-            }
+            errs.extend(c.validate(&format!("receiver {name:?} slack_configs[{i}]"), global));
         }
         for (i, c) in self.pagerduty_configs.iter().enumerate() {
-            let at = format!("receiver {name:?} pagerduty_configs[{i}]");
-            if c.routing_key.is_none()
-                && c.service_key.is_none()
-                && c.routing_key_file.is_none()
-                && c.service_key_file.is_none()
-            {
-                errs.push(format!(
-                    "{at}: missing service or routing key in PagerDuty config"
-                ));
-            }
-            if both(c.routing_key.is_some(), c.routing_key_file.is_some()) {
-                errs.push(format!(
-                    "{at}: at most one of routing_key & routing_key_file must be configured"
-                ));
-            }
-            if both(c.service_key.is_some(), c.service_key_file.is_some()) {
-                errs.push(format!(
-                    "{at}: at most one of service_key & service_key_file must be configured"
-                ));
-            }
-            if let Some(u) = &c.url {
-                check_url(&at, u, &mut errs);
-            }
-            if let Some(s) = &c.severity
-                && !s.contains("{{")
-                && !matches!(s.as_str(), "critical" | "error" | "warning" | "info")
-            {
-                errs.push(format!(
-                    "{at}: severity {s:?} is not one of critical, error, warning, info"
-                ));
-            }
-            if let Some(h) = &c.http_config {
-                errs.extend(h.problems(&at));
-            }
+            errs.extend(c.validate(&format!("receiver {name:?} pagerduty_configs[{i}]"), global));
         }
         for (i, c) in self.opsgenie_configs.iter().enumerate() {
-            let at = format!("receiver {name:?} opsgenie_configs[{i}]");
-            if both(c.api_key.is_some(), c.api_key_file.is_some()) {
-                errs.push(format!(
-                    "{at}: at most one of api_key & api_key_file must be configured"
-                ));
-            }
-            if c.api_key.is_none()
-                && c.api_key_file.is_none()
-                && global.opsgenie_api_key.is_none()
-                && global.opsgenie_api_key_file.is_none()
-            {
-                errs.push(format!(
-                    "{at}: no global OpsGenie API Key set either inline or in a file"
-                ));
-            }
-            if let Some(u) = &c.api_url {
-                check_url(&at, u, &mut errs);
-            }
-            for r in &c.responders {
-                if r.id.is_none() && r.username.is_none() && r.name.is_none() {
-                    errs.push(format!(
-                        "{at}: responder has to have at least one of id, username or name specified"
-                    ));
-                }
-                let t = r.kind.to_ascii_lowercase();
-                if !t.contains("{{")
-                    && !matches!(
-                        t.as_str(),
-                        "team" | "teams" | "user" | "escalation" | "schedule"
-                    )
-                {
-                    errs.push(format!(
-                        "{at}: responder type {:?} does not match valid options team, teams, user, escalation, schedule",
-                        r.kind
-                    ));
-                }
-            }
-            if let Some(h) = &c.http_config {
-                errs.extend(h.problems(&at));
-            }
+            errs.extend(c.validate(&format!("receiver {name:?} opsgenie_configs[{i}]"), global));
         }
         errs
     }
-}
-
-/// SMS provider preset.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SmsPreset {
-    /// Twilio's Messages API: form POST to `{url}/2010-04-01/Accounts/{sid}/Messages.json`
-    /// with basic auth (account SID, auth token), one request per recipient.
-    #[default]
-    Twilio,
-    /// JSON POST `{"from", "to": [..], "message"}` to `url`, bearer `auth_token` when set.
-    Generic,
-}
-
-/// vigia's SMS integration, attached to an Alertmanager receiver by name (`notify.sms:`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmsConfig {
-    /// The Alertmanager receiver this SMS integration belongs to.
-    pub receiver: String,
-    /// Request format.
-    #[serde(default)]
-    pub preset: SmsPreset,
-    /// Provider base URL (Twilio: `https://api.twilio.com`).
-    pub url: String,
-    /// Twilio account SID (basic-auth user).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account_sid: Option<String>,
-    /// Twilio auth token / generic bearer token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_token: Option<Secret>,
-    /// Sender number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-    /// Recipient numbers.
-    #[serde(default)]
-    pub to: Vec<String>,
-    /// Message template (default: vigia's built-in one-line summary).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// Notify about resolved alerts (default true).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_resolved: Option<bool>,
 }
 
 /// An external Alertmanager every alert is forwarded to (`notify.alertmanagers:`).

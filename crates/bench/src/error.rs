@@ -41,27 +41,18 @@ pub enum BenchError {
     Failed(String),
 }
 
-/// The category of a [`BenchError`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BenchErrorKind {
-    /// Local I/O or process start.
-    Io,
-    /// Network request or answer.
-    Http,
-    /// vigia's own storage or detector.
-    Engine,
-    /// A failed step.
-    Failed,
-}
-
-impl BenchError {
-    /// The category.
-    pub fn kind(&self) -> BenchErrorKind {
+impl vigia_model::HasKind for BenchError {
+    /// A peer that cannot be reached is unavailable, a failed step is an execution error, the
+    /// rest fails on vigia's side.
+    fn kind(&self) -> vigia_model::ErrorKind {
         match self {
-            BenchError::Io { .. } => BenchErrorKind::Io,
-            BenchError::Http { .. } | BenchError::Json { .. } => BenchErrorKind::Http,
-            BenchError::Storage(_) | BenchError::Ml(_) => BenchErrorKind::Engine,
-            BenchError::Failed(_) => BenchErrorKind::Failed,
+            BenchError::Http { .. } | BenchError::Json { .. } => {
+                vigia_model::ErrorKind::Unavailable
+            }
+            BenchError::Failed(_) => vigia_model::ErrorKind::Execution,
+            BenchError::Io { .. } | BenchError::Storage(_) | BenchError::Ml(_) => {
+                vigia_model::ErrorKind::Internal
+            }
         }
     }
 }

@@ -24,4 +24,4 @@ pub mod query;
 pub mod rules;
 pub mod storage;
 
-pub use error::{BenchError, BenchErrorKind, Context, Result};
+pub use error::{BenchError, Context, Result};

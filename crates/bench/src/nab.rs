@@ -169,27 +169,57 @@ pub fn score_corpus(
             .map_or(f64::NAN, |p| p.normalized)
     };
 
-    let files: Vec<FileScore> = {
-        let tuning = tuning_keys();
-        corpus
-            .files
-            .iter()
-            .zip(&all)
-            .map(|(f, (g, s))| FileScore {
-                key: f.key.clone(),
-                rows: g.rows(),
-                windows: g.windows,
-                tuning: tuning.contains(&f.key.as_str()),
-                outcomes: corpus
-                    .profiles
-                    .iter()
-                    .zip(&profiles)
-                    .map(|(p, ps)| score_file(g, s, &p.cost, ps.threshold))
-                    .collect(),
-            })
-            .collect()
-    };
+    let files = file_scores(corpus, &all, &profiles);
+    let categories = category_scores(corpus, &geoms, &files, profiles.len());
+    let halves = half_scores(corpus, &all);
+    Ok(NabReport {
+        detector: detector.to_string(),
+        config_hash: None,
+        standard: pick("standard"),
+        reward_low_fp: pick("reward_low_FP_rate"),
+        reward_low_fn: pick("reward_low_FN_rate"),
+        profiles,
+        categories,
+        files,
+        halves,
+        rows: geoms.iter().map(FileGeometry::rows).sum(),
+        detector_seconds: 0.0,
+    })
+}
 
+/// Each file's outcome under every profile, at the profile's corpus-wide threshold.
+fn file_scores(
+    corpus: &Corpus,
+    all: &[(&FileGeometry, &[f64])],
+    profiles: &[ProfileScore],
+) -> Vec<FileScore> {
+    let tuning = tuning_keys();
+    corpus
+        .files
+        .iter()
+        .zip(all)
+        .map(|(f, (g, s))| FileScore {
+            key: f.key.clone(),
+            rows: g.rows(),
+            windows: g.windows,
+            tuning: tuning.contains(&f.key.as_str()),
+            outcomes: corpus
+                .profiles
+                .iter()
+                .zip(profiles)
+                .map(|(p, ps)| score_file(g, s, &p.cost, ps.threshold))
+                .collect(),
+        })
+        .collect()
+}
+
+/// Raw and normalised scores per category (files of a category are contiguous).
+fn category_scores(
+    corpus: &Corpus,
+    geoms: &[FileGeometry],
+    files: &[FileScore],
+    n_profiles: usize,
+) -> Vec<CategoryScore> {
     let mut categories: Vec<CategoryScore> = Vec::new();
     for (i, f) in corpus.files.iter().enumerate() {
         if categories.last().is_none_or(|c| c.category != f.category) {
@@ -198,7 +228,7 @@ pub fn score_corpus(
                 files: 0,
                 windows: 0,
                 normalized: Vec::new(),
-                raw: vec![0.0; profiles.len()],
+                raw: vec![0.0; n_profiles],
                 false_positive_rows: 0,
             });
         }
@@ -218,7 +248,7 @@ pub fn score_corpus(
         let geos: Vec<&FileGeometry> = corpus
             .files
             .iter()
-            .zip(&geoms)
+            .zip(geoms)
             .filter(|(f, _)| f.category == c.category)
             .map(|(_, g)| g)
             .collect();
@@ -235,7 +265,12 @@ pub fn score_corpus(
             })
             .collect();
     }
+    categories
+}
 
+/// Scores of the tuning half, the held-out half, and the held-out half at the tuning half's
+/// thresholds (empty when either half has no files).
+fn half_scores(corpus: &Corpus, all: &[(&FileGeometry, &[f64])]) -> Vec<HalfScore> {
     let tuning = tuning_keys();
     let (tun, hold): (Vec<_>, Vec<_>) = corpus
         .files
@@ -244,54 +279,38 @@ pub fn score_corpus(
         .partition(|(f, _)| tuning.contains(&f.key.as_str()));
     let tun: Vec<_> = tun.into_iter().map(|(_, x)| x).collect();
     let hold: Vec<_> = hold.into_iter().map(|(_, x)| x).collect();
-    let mut halves = Vec::new();
-    if !tun.is_empty() && !hold.is_empty() {
-        let tp: Vec<ProfileScore> = corpus
-            .profiles
-            .iter()
-            .map(|p| score_set(&tun, p, None))
-            .collect();
-        let hp: Vec<ProfileScore> = corpus
-            .profiles
-            .iter()
-            .map(|p| score_set(&hold, p, None))
-            .collect();
-        let hf: Vec<ProfileScore> = corpus
-            .profiles
-            .iter()
-            .zip(&tp)
-            .map(|(p, t)| score_set(&hold, p, Some(t.threshold)))
-            .collect();
-        halves.push(HalfScore {
+    if tun.is_empty() || hold.is_empty() {
+        return Vec::new();
+    }
+    let set =
+        |files: &[(&FileGeometry, &[f64])], at: Option<&[ProfileScore]>| -> Vec<ProfileScore> {
+            corpus
+                .profiles
+                .iter()
+                .enumerate()
+                .map(|(i, p)| score_set(files, p, at.and_then(|t| t.get(i)).map(|t| t.threshold)))
+                .collect()
+        };
+    let tp = set(&tun, None);
+    let hp = set(&hold, None);
+    let hf = set(&hold, Some(&tp));
+    vec![
+        HalfScore {
             name: "tuning".into(),
             files: tun.len(),
             profiles: tp,
-        });
-        halves.push(HalfScore {
+        },
+        HalfScore {
             name: "holdout".into(),
             files: hold.len(),
             profiles: hp,
-        });
-        halves.push(HalfScore {
+        },
+        HalfScore {
             name: "holdout_at_tuning_thresholds".into(),
             files: hold.len(),
             profiles: hf,
-        });
-    }
-
-    Ok(NabReport {
-        detector: detector.to_string(),
-        config_hash: None,
-        standard: pick("standard"),
-        reward_low_fp: pick("reward_low_FP_rate"),
-        reward_low_fn: pick("reward_low_FN_rate"),
-        profiles,
-        categories,
-        files,
-        halves,
-        rows: geoms.iter().map(FileGeometry::rows).sum(),
-        detector_seconds: 0.0,
-    })
+        },
+    ]
 }
 
 /// Runs a detector configuration over every file of the corpus (files in parallel, each file

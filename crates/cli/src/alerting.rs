@@ -7,7 +7,7 @@ use vigia_notify::{
     AlertFilter, Alertmanager, AmMatcher, GettableAlert, GettableSilence, NotifyError,
     PostableAlert, PostableSilence,
 };
-use vigia_server::alerting::{AlertHub, HistoryEntry, HubError};
+use vigia_server::alerting::{AlertHub, HistoryEntry};
 
 /// The server's view of vigia's Alertmanager.
 pub struct Hub {
@@ -21,24 +21,15 @@ pub struct Hub {
     pub feed: vigia_receivers::Feed,
 }
 
-fn hub_err(e: NotifyError) -> HubError {
-    match e {
-        NotifyError::NotFound(m) => HubError::NotFound(m),
-        NotifyError::Invalid(m) => HubError::Invalid(m),
-        NotifyError::InvalidAlerts(v) => HubError::Invalid(v.join("; ")),
-        other => HubError::Internal(other.to_string()),
-    }
-}
-
 impl AlertHub for Hub {
-    fn put_alerts(&self, alerts: Vec<PostableAlert>) -> Result<(), HubError> {
-        self.am.put_alerts(alerts).map_err(hub_err)
+    fn put_alerts(&self, alerts: Vec<PostableAlert>) -> Result<(), NotifyError> {
+        self.am.put_alerts(alerts)
     }
     fn alerts(&self, filter: &AlertFilter) -> Vec<GettableAlert> {
         self.am.alerts(filter)
     }
-    fn add_silence(&self, s: PostableSilence) -> Result<String, HubError> {
-        self.am.add_silence(s).map_err(hub_err)
+    fn add_silence(&self, s: PostableSilence) -> Result<String, NotifyError> {
+        self.am.add_silence(s)
     }
     fn silences(&self, matchers: &[AmMatcher]) -> Vec<GettableSilence> {
         self.am.silences(matchers)
@@ -46,14 +37,14 @@ impl AlertHub for Hub {
     fn silence(&self, id: &str) -> Option<GettableSilence> {
         self.am.silence(id)
     }
-    fn expire_silence(&self, id: &str) -> Result<(), HubError> {
-        self.am.expire_silence(id).map_err(hub_err)
+    fn expire_silence(&self, id: &str) -> Result<(), NotifyError> {
+        self.am.expire_silence(id)
     }
-    fn ack(&self, fingerprint: &str, author: &str, note: &str) -> Result<(), HubError> {
-        self.am.ack(fingerprint, author, note).map_err(hub_err)
+    fn ack(&self, fingerprint: &str, author: &str, note: &str) -> Result<(), NotifyError> {
+        self.am.ack(fingerprint, author, note)
     }
-    fn resolve(&self, fingerprint: &str, author: &str, note: &str) -> Result<(), HubError> {
-        self.am.resolve(fingerprint, author, note).map_err(hub_err)
+    fn resolve(&self, fingerprint: &str, author: &str, note: &str) -> Result<(), NotifyError> {
+        self.am.resolve(fingerprint, author, note)
     }
     fn history(
         &self,
@@ -120,8 +111,8 @@ pub fn am_config(cfg: &crate::config::Config) -> anyhow::Result<vigia_notify::Am
 struct OutboxSink(Arc<vigia_receivers::Outbox>);
 
 impl vigia_notify::NotificationSink for OutboxSink {
-    fn send(&self, n: vigia_receivers::Notification) -> Result<(), String> {
-        self.0.enqueue(n).map(|_| ()).map_err(|e| e.to_string())
+    fn send(&self, n: vigia_receivers::Notification) -> Result<(), vigia_receivers::OutboxError> {
+        self.0.enqueue(n).map(|_| ())
     }
 }
 

@@ -26,3 +26,15 @@ pub enum HttpClientError {
     #[error("building the HTTP client: {0}")]
     Build(#[source] reqwest::Error),
 }
+
+impl vigia_model::HasKind for HttpClientError {
+    /// Settings that cannot be used are bad data; the rest fails on vigia's side.
+    fn kind(&self) -> vigia_model::ErrorKind {
+        match self {
+            HttpClientError::Invalid { .. } => vigia_model::ErrorKind::BadData,
+            HttpClientError::ReadFile { .. } | HttpClientError::Build(_) => {
+                vigia_model::ErrorKind::Internal
+            }
+        }
+    }
+}

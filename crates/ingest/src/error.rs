@@ -1,17 +1,6 @@
 //! The crate's error type and its coarse category (which the server maps to an HTTP status).
 
-/// Category of an [`IngestError`], for mapping to a protocol status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
-    /// The payload is malformed or semantically invalid (HTTP 400).
-    BadData,
-    /// The payload exceeds a size or count limit (HTTP 413).
-    TooLarge,
-    /// The payload's format or content type is not supported (HTTP 415).
-    Unsupported,
-    /// Storing failed on the server's side (HTTP 500).
-    Internal,
-}
+pub use vigia_model::{ErrorKind, HasKind};
 
 /// Errors of decoding, validation, configuration and scraping.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -73,9 +62,8 @@ pub enum IngestError {
     Storage(String),
 }
 
-impl IngestError {
-    /// The error's category.
-    pub fn kind(&self) -> ErrorKind {
+impl HasKind for IngestError {
+    fn kind(&self) -> ErrorKind {
         match self {
             IngestError::Snappy(_)
             | IngestError::Protobuf(_)
@@ -89,7 +77,9 @@ impl IngestError {
             IngestError::Unsupported(_) => ErrorKind::Unsupported,
         }
     }
+}
 
+impl IngestError {
     pub(crate) fn line(line: usize, reason: impl Into<String>) -> Self {
         IngestError::Line {
             line,

@@ -327,6 +327,7 @@ pub fn parse(
 mod tests {
     use super::*;
     use crate::ErrorKind;
+    use vigia_model::HasKind;
 
     fn p(body: &str) -> Result<Decoded, IngestError> {
         parse(body.as_bytes(), Precision::Ns, 42, &Limits::default())

@@ -10,7 +10,7 @@
 //! the storage engine: scraped samples go through an `Arc<dyn vigia_model::Appender>`.
 //!
 //! ```
-//! use vigia_ingest::{ErrorKind, Limits, remote_write, textformat};
+//! use vigia_ingest::{ErrorKind, HasKind, Limits, remote_write, textformat};
 //! use vigia_model::{Labels, Sample, SeriesSamples};
 //!
 //! let series = vec![SeriesSamples {
@@ -43,7 +43,7 @@ pub mod scrape;
 pub mod textformat;
 pub mod vmjson;
 
-pub use error::{ErrorKind, IngestError};
+pub use error::{ErrorKind, HasKind, IngestError};
 pub use metadata::{MetadataStore, MetricMetadata};
 pub use validate::Limits;
 

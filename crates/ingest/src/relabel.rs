@@ -56,9 +56,14 @@ impl Action {
     }
 }
 
+/// A relabel action name that Prometheus does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown relabel action {0:?}")]
+pub struct UnknownAction(pub String);
+
 impl std::str::FromStr for Action {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownAction;
+    fn from_str(s: &str) -> Result<Self, UnknownAction> {
         Ok(match s.to_ascii_lowercase().as_str() {
             "replace" => Action::Replace,
             "keep" => Action::Keep,
@@ -71,7 +76,7 @@ impl std::str::FromStr for Action {
             "labelkeep" => Action::LabelKeep,
             "lowercase" => Action::Lowercase,
             "uppercase" => Action::Uppercase,
-            _ => return Err(format!("unknown relabel action {s:?}")),
+            _ => return Err(UnknownAction(s.to_string())),
         })
     }
 }

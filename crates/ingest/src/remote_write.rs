@@ -238,6 +238,7 @@ mod tests {
     use super::*;
     use crate::ErrorKind;
     use prost::Message;
+    use vigia_model::HasKind;
     use vigia_model::Labels;
 
     fn raw_req(labels: &[(&str, &str)]) -> Vec<u8> {

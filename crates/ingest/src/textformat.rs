@@ -431,6 +431,7 @@ pub(crate) fn format_openmetrics_float(f: f64) -> String {
 mod tests {
     use super::*;
     use crate::ErrorKind;
+    use vigia_model::HasKind;
 
     const OM: Option<&str> = Some("application/openmetrics-text; version=1.0.0; charset=utf-8");
 

@@ -142,6 +142,7 @@ pub fn write_export_line(series: &Series, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use crate::ErrorKind;
+    use vigia_model::HasKind;
     use vigia_model::Labels;
 
     #[test]

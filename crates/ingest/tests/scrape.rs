@@ -660,6 +660,9 @@ fn apply_outside_runtime_and_invalid_config_fail() {
     assert!(mgr.apply(&GlobalConfig::default(), &cfg).is_err());
     let dup = vec![cfg[0].clone(), cfg[0].clone()];
     let e = mgr.apply(&GlobalConfig::default(), &dup).unwrap_err();
-    assert_eq!(e.kind(), vigia_ingest::ErrorKind::BadData);
+    assert_eq!(
+        vigia_model::HasKind::kind(&e),
+        vigia_ingest::ErrorKind::BadData
+    );
     assert!(mgr.targets().active_targets.is_empty());
 }

@@ -19,17 +19,20 @@ pub enum Severity {
     Critical,
 }
 
+/// A severity name that is not one of the bands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown severity {0:?}: use low, medium, high or critical")]
+pub struct UnknownSeverity(pub String);
+
 impl std::str::FromStr for Severity {
-    type Err = String;
+    type Err = UnknownSeverity;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "low" => Ok(Severity::Low),
             "medium" | "warning" => Ok(Severity::Medium),
             "high" => Ok(Severity::High),
             "critical" => Ok(Severity::Critical),
-            _ => Err(format!(
-                "unknown severity {s:?}: use low, medium, high or critical"
-            )),
+            _ => Err(UnknownSeverity(s.to_string())),
         }
     }
 }

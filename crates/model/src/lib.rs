@@ -14,6 +14,7 @@ mod anomaly;
 mod clock;
 pub mod config;
 mod duration;
+mod error_kind;
 pub mod events;
 pub mod float;
 mod labels;
@@ -24,10 +25,11 @@ mod storage;
 
 pub use alert::{Alert, AlertState, fingerprint};
 pub use alert_severity::AlertSeverity;
-pub use anomaly::{AnomalyEvent, AnomalyFeed, Severity};
+pub use anomaly::{AnomalyEvent, AnomalyFeed, Severity, UnknownSeverity};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ByteSize, ConfigError, Secret};
 pub use duration::{DurationError, PromDuration, format_duration, parse_duration};
+pub use error_kind::{ErrorKind, HasKind};
 pub use labels::{
     Label, Labels, LabelsBuilder, METRIC_NAME, is_valid_label_name, is_valid_metric_name,
 };

@@ -48,18 +48,6 @@ pub enum StorageError {
     Other(String),
 }
 
-impl StorageError {
-    /// True when the caller's input was at fault (maps to HTTP 4xx).
-    pub fn is_client_error(&self) -> bool {
-        matches!(
-            self,
-            StorageError::InvalidSeries { .. }
-                | StorageError::InvalidMatcher(_)
-                | StorageError::LimitExceeded(_)
-        )
-    }
-}
-
 /// Why an individual sample was not stored. The batch still succeeds for the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RejectReason {

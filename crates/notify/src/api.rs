@@ -2,6 +2,7 @@
 //! GettableSilence, matchers) plus vigia's extra alert fields, the alert list filter, and
 //! RFC 3339 conversion helpers.
 
+use crate::error::InvalidInput;
 use crate::matcher::AmMatcher;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,11 +20,12 @@ pub fn fmt_time(ms: i64) -> String {
 }
 
 /// Parses RFC 3339 into Unix ms; `None` for Go's zero time (year 1) or an empty string.
-pub fn parse_time(s: &str) -> Result<Option<i64>, String> {
+pub fn parse_time(s: &str) -> Result<Option<i64>, InvalidInput> {
     if s.is_empty() {
         return Ok(None);
     }
-    let t = DateTime::parse_from_rfc3339(s).map_err(|e| format!("invalid time {s:?}: {e}"))?;
+    let t = DateTime::parse_from_rfc3339(s)
+        .map_err(|e| InvalidInput(format!("invalid time {s:?}: {e}")))?;
     if t.timestamp() <= -62_135_596_800 {
         return Ok(None);
     }
@@ -75,7 +77,7 @@ fn yes() -> bool {
 
 impl ApiMatcher {
     /// Compiles into a label matcher.
-    pub fn to_matcher(&self) -> Result<AmMatcher, String> {
+    pub fn to_matcher(&self) -> Result<AmMatcher, InvalidInput> {
         use crate::matcher::MatchOp::*;
         let op = match (self.is_regex, self.is_equal) {
             (false, true) => Equal,
@@ -247,9 +249,9 @@ impl Default for AlertFilter {
 
 impl AlertFilter {
     /// Compiles the `receiver` query parameter anchored like Alertmanager (`^(?:re)$`).
-    pub fn receiver_regex(re: &str) -> Result<regex::Regex, String> {
+    pub fn receiver_regex(re: &str) -> Result<regex::Regex, InvalidInput> {
         regex::Regex::new(&format!("^(?:{re})$"))
-            .map_err(|e| format!("invalid receiver regex {re:?}: {e}"))
+            .map_err(|e| InvalidInput(format!("invalid receiver regex {re:?}: {e}")))
     }
 }
 

@@ -2,6 +2,7 @@
 //! tree with inheritance, receivers, inhibition rules, templates and time intervals; checks
 //! that mirror `amtool check-config`, and route lookup in amtool's order.
 
+use crate::error::InvalidInput;
 use crate::matcher::{AmMatcher, MatchOp, Matchers, matchers_string, matches_all, sort_matchers};
 use crate::timeinterval::NamedTimeInterval;
 use serde::{Deserialize, Deserializer};
@@ -308,8 +309,8 @@ pub struct AmConfig {
 }
 
 impl TryFrom<RawAmConfig> for AmConfig {
-    type Error = String;
-    fn try_from(r: RawAmConfig) -> Result<Self, String> {
+    type Error = InvalidInput;
+    fn try_from(r: RawAmConfig) -> Result<Self, InvalidInput> {
         let route = Route::build(&r.route.clone().unwrap_or_default(), None);
         let inhibit_rules = r
             .inhibit_rules
@@ -338,13 +339,14 @@ impl TryFrom<RawAmConfig> for AmConfig {
 impl AmConfig {
     /// Parses YAML text and validates it; errors carry line and column where the YAML parser
     /// knows them, and every validation error otherwise (one per line).
-    pub fn parse(text: &str) -> Result<AmConfig, String> {
-        let cfg: AmConfig = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<AmConfig, InvalidInput> {
+        let cfg: AmConfig =
+            serde_saphyr::from_str(text).map_err(|e| InvalidInput(e.to_string()))?;
         let errs = cfg.validate();
         if errs.is_empty() {
             Ok(cfg)
         } else {
-            Err(errs.join("\n"))
+            Err(InvalidInput(errs.join("\n")))
         }
     }
 

@@ -37,21 +37,37 @@ use state::*;
 pub trait NotificationSink: Send + Sync {
     /// Takes one notification for delivery; an error leaves the notification log unchanged so
     /// the group is tried again.
-    fn send(&self, n: Notification) -> Result<(), String>;
+    fn send(&self, n: Notification) -> Result<(), vigia_receivers::OutboxError>;
 }
 
 /// Errors of the dispatcher.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum NotifyError {
-    /// A file could not be read or written.
-    #[error("notify state I/O: {0}")]
-    Io(String),
-    /// A state file could not be decoded.
-    #[error("notify state corrupt: {0}")]
-    Corrupt(String),
+    /// A state file could not be read or written.
+    #[error("notify state I/O: {path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A state file could not be decoded, or state could not be encoded.
+    #[error("notify state corrupt: {path}: {source}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// The decoding error.
+        source: serde_json::Error,
+    },
     /// No alert or silence with that id.
-    #[error("not found: {0}")]
-    NotFound(String),
+    #[error("not found: {what} {id}")]
+    NotFound {
+        /// `alert` or `silence`.
+        what: &'static str,
+        /// The fingerprint or silence id asked for.
+        id: String,
+    },
     /// Some posted alerts were refused (the others were stored).
     #[error("invalid alerts: {}", .0.join("; "))]
     InvalidAlerts(Vec<String>),
@@ -61,6 +77,19 @@ pub enum NotifyError {
     /// The configuration failed validation.
     #[error("invalid alerting configuration: {}", .0.join("; "))]
     Config(Vec<String>),
+}
+
+impl vigia_model::HasKind for NotifyError {
+    fn kind(&self) -> vigia_model::ErrorKind {
+        use vigia_model::ErrorKind as K;
+        match self {
+            NotifyError::Io { .. } | NotifyError::Corrupt { .. } => K::Internal,
+            NotifyError::NotFound { .. } => K::NotFound,
+            NotifyError::InvalidAlerts(_) | NotifyError::Invalid(_) | NotifyError::Config(_) => {
+                K::BadData
+            }
+        }
+    }
 }
 
 /// Dispatcher settings.
@@ -119,8 +148,10 @@ impl Alertmanager {
         if !errs.is_empty() {
             return Err(NotifyError::Config(errs));
         }
-        std::fs::create_dir_all(dir)
-            .map_err(|e| NotifyError::Io(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|source| NotifyError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let snapshot_path = dir.join("notify-state.json");
         let snap: Snapshot = read_snapshot(&snapshot_path)?.unwrap_or_default();
         let hist_path = dir.join("notify-history.jsonl");
@@ -220,7 +251,10 @@ impl Alertmanager {
                     }
                     r
                 }
-                Err(e) => Err(NotifyError::Io(e.to_string())),
+                Err(source) => Err(NotifyError::Corrupt {
+                    path: self.snapshot_path.clone(),
+                    source,
+                }),
             }
         } else {
             Ok(())

@@ -18,7 +18,7 @@
 //!
 //! struct Print(Mutex<Vec<String>>);
 //! impl NotificationSink for Print {
-//!     fn send(&self, n: vigia_receivers::Notification) -> Result<(), String> {
+//!     fn send(&self, n: vigia_receivers::Notification) -> Result<(), vigia_receivers::OutboxError> {
 //!         self.0.lock().unwrap().push(n.receiver);
 //!         Ok(())
 //!     }
@@ -46,6 +46,7 @@
 pub mod api;
 mod config;
 mod dispatcher;
+mod error;
 mod escalation;
 pub mod matcher;
 mod store;
@@ -62,6 +63,7 @@ pub use config::{
 pub use dispatcher::{
     Alertmanager, HistoryEntry, HistoryKind, NotificationSink, NotifyError, Options,
 };
+pub use error::InvalidInput;
 pub use escalation::{EscalationLevel, EscalationPolicy, validate_escalations};
 pub use matcher::{AmMatcher, MatchOp, Matchers, parse_matcher, parse_matchers};
 pub use vigia_model::{Clock, ManualClock, SystemClock};

@@ -2,6 +2,7 @@
 //! `a!~"re"`, unquoted values, several comma-separated matchers, optional `{...}` braces),
 //! anchored regular expressions, and matching against a label map.
 
+use crate::error::InvalidInput;
 use regex::Regex;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
@@ -53,12 +54,13 @@ impl Eq for AmMatcher {}
 
 impl AmMatcher {
     /// Builds a matcher; regular expressions are anchored (`^(?:re)$`) as in Alertmanager.
-    pub fn new(name: &str, op: MatchOp, value: &str) -> Result<Self, String> {
+    pub fn new(name: &str, op: MatchOp, value: &str) -> Result<Self, InvalidInput> {
         let re = match op {
-            MatchOp::Regex | MatchOp::NotRegex => Some(
-                Regex::new(&format!("^(?s:{value})$"))
-                    .map_err(|e| format!("invalid regular expression {value:?}: {e}"))?,
-            ),
+            MatchOp::Regex | MatchOp::NotRegex => {
+                Some(Regex::new(&format!("^(?s:{value})$")).map_err(|e| {
+                    InvalidInput(format!("invalid regular expression {value:?}: {e}"))
+                })?)
+            }
             _ => None,
         };
         Ok(Self {
@@ -138,14 +140,14 @@ fn valid_label_name(s: &str) -> bool {
 }
 
 /// Parses one matcher such as `severity=~"high|critical"` or `env=prod`.
-pub fn parse_matcher(s: &str) -> Result<AmMatcher, String> {
+pub fn parse_matcher(s: &str) -> Result<AmMatcher, InvalidInput> {
     let t = s.trim();
     let name_end = t
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
         .unwrap_or(t.len());
     let name = &t[..name_end];
     if !valid_label_name(name) {
-        return Err(format!("bad matcher format: {s}"));
+        return Err(InvalidInput(format!("bad matcher format: {s}")));
     }
     let rest = t[name_end..].trim_start();
     let (op, raw) = if let Some(r) = rest.strip_prefix("=~") {
@@ -157,7 +159,7 @@ pub fn parse_matcher(s: &str) -> Result<AmMatcher, String> {
     } else if let Some(r) = rest.strip_prefix('=') {
         (MatchOp::Equal, r)
     } else {
-        return Err(format!("bad matcher format: {s}"));
+        return Err(InvalidInput(format!("bad matcher format: {s}")));
     };
     let raw_all = raw.trim();
     let (raw, mut expect_quote) = match raw_all.strip_prefix('"') {
@@ -190,9 +192,9 @@ pub fn parse_matcher(s: &str) -> Result<AmMatcher, String> {
             }
             '"' => {
                 if !expect_quote || i + 1 < n {
-                    return Err(format!(
+                    return Err(InvalidInput(format!(
                         "matcher value contains unescaped double quote: {raw_all}"
-                    ));
+                    )));
                 }
                 expect_quote = false;
             }
@@ -200,15 +202,15 @@ pub fn parse_matcher(s: &str) -> Result<AmMatcher, String> {
         }
     }
     if expect_quote {
-        return Err(format!(
+        return Err(InvalidInput(format!(
             "matcher value contains unescaped double quote: {raw_all}"
-        ));
+        )));
     }
     AmMatcher::new(name, op, &value)
 }
 
 /// Parses a `matchers:` string: one or more comma-separated matchers, optionally in braces.
-pub fn parse_matchers(s: &str) -> Result<Vec<AmMatcher>, String> {
+pub fn parse_matchers(s: &str) -> Result<Vec<AmMatcher>, InvalidInput> {
     let s = s.trim();
     let s = s.strip_prefix('{').unwrap_or(s);
     let s = s.strip_suffix('}').unwrap_or(s);
@@ -283,22 +285,31 @@ mod tests {
         assert!(
             parse_matcher("1a=b")
                 .unwrap_err()
+                .0
                 .contains("bad matcher format")
         );
         assert!(
             parse_matcher("a~b")
                 .unwrap_err()
+                .0
                 .contains("bad matcher format")
         );
         assert!(
             parse_matcher(r#"a="b"c""#)
                 .unwrap_err()
+                .0
                 .contains("unescaped")
         );
-        assert!(parse_matcher(r#"a="b"#).unwrap_err().contains("unescaped"));
+        assert!(
+            parse_matcher(r#"a="b"#)
+                .unwrap_err()
+                .0
+                .contains("unescaped")
+        );
         assert!(
             parse_matcher(r#"a=~"(""#)
                 .unwrap_err()
+                .0
                 .contains("regular expression")
         );
         assert!(parse_matchers("a=b,,c=d").is_err());

@@ -29,14 +29,20 @@ pub fn read_snapshot<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, Noti
     match std::fs::read(path) {
         Ok(b) => serde_json::from_slice(&b)
             .map(Some)
-            .map_err(|e| NotifyError::Corrupt(format!("{}: {e}", path.display()))),
+            .map_err(|source| NotifyError::Corrupt {
+                path: path.to_path_buf(),
+                source,
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io(path, e)),
     }
 }
 
 fn io(p: &Path, e: std::io::Error) -> NotifyError {
-    NotifyError::Io(format!("{}: {e}", p.display()))
+    NotifyError::Io {
+        path: p.to_path_buf(),
+        source: e,
+    }
 }
 
 /// An append-only JSONL file.
@@ -105,7 +111,10 @@ impl JsonlLog {
     pub fn rewrite<T: Serialize>(path: &Path, recs: &[T]) -> Result<Self, NotifyError> {
         let mut buf = Vec::new();
         for r in recs {
-            serde_json::to_writer(&mut buf, r).map_err(|e| NotifyError::Io(e.to_string()))?;
+            serde_json::to_writer(&mut buf, r).map_err(|source| NotifyError::Corrupt {
+                path: path.to_path_buf(),
+                source,
+            })?;
             buf.push(b'\n');
         }
         let tmp = path.with_extension("jsonl.tmp");
@@ -131,7 +140,10 @@ impl JsonlLog {
         }
         let mut buf = Vec::new();
         for r in recs {
-            serde_json::to_writer(&mut buf, r).map_err(|e| NotifyError::Io(e.to_string()))?;
+            serde_json::to_writer(&mut buf, r).map_err(|source| NotifyError::Corrupt {
+                path: self.path.clone(),
+                source,
+            })?;
             buf.push(b'\n');
         }
         self.file.write_all(&buf).map_err(|e| io(&self.path, e))?;

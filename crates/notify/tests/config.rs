@@ -251,7 +251,7 @@ fn bad_configs_are_rejected_clearly() {
     for (text, want) in bad_configs() {
         let err = AmConfig::parse(text).map(|_| ()).unwrap_err();
         assert!(
-            err.contains(want),
+            err.0.contains(want),
             "config {text:?}: error {err:?} lacks {want:?}"
         );
     }
@@ -259,7 +259,7 @@ fn bad_configs_are_rejected_clearly() {
     let err = AmConfig::parse("route:\n  receiver: a\n  bogus: 1\nreceivers: [{name: a}]\n")
         .map(|_| ())
         .unwrap_err();
-    assert!(err.contains("line 3"), "{err}");
+    assert!(err.0.contains("line 3"), "{err}");
 }
 
 fn amtool() -> Option<&'static Path> {

@@ -25,9 +25,9 @@ struct Sink {
 }
 
 impl NotificationSink for Sink {
-    fn send(&self, n: Notification) -> Result<(), String> {
+    fn send(&self, n: Notification) -> Result<(), vigia_receivers::OutboxError> {
         if *self.fail.lock().unwrap() {
-            return Err("outbox full".to_string());
+            return Err(vigia_receivers::OutboxError::Closed);
         }
         self.got.lock().unwrap().push(n);
         Ok(())
@@ -418,7 +418,7 @@ fn silence_api_rules() {
     ));
     assert!(matches!(
         e.am.expire_silence("nope"),
-        Err(NotifyError::NotFound(_))
+        Err(NotifyError::NotFound { .. })
     ));
     for bad in [
         silence(r#"job=~".*""#, T0, T0 + M),
@@ -434,7 +434,7 @@ fn silence_api_rules() {
     unknown.id = Some("00000000-0000-4000-8000-000000000000".to_string());
     assert!(matches!(
         e.am.add_silence(unknown),
-        Err(NotifyError::NotFound(_))
+        Err(NotifyError::NotFound { .. })
     ));
 }
 
@@ -550,7 +550,7 @@ fn escalation_levels_and_ack() {
     assert_eq!(a.vigia.escalation_level, 1);
     assert!(matches!(
         e.am.ack("0123456789abcdef", "x", ""),
-        Err(NotifyError::NotFound(_))
+        Err(NotifyError::NotFound { .. })
     ));
     // Resolution reaches the escalation receivers too.
     e.clock.set(T0 + 31 * M);
@@ -623,7 +623,7 @@ fn manual_resolve_suppresses_until_condition_clears() {
     ));
     assert!(matches!(
         e.am.resolve("00000000000000aa", "x", ""),
-        Err(NotifyError::NotFound(_))
+        Err(NotifyError::NotFound { .. })
     ));
 }
 

@@ -83,7 +83,7 @@ fn receive_one(l: &TcpListener) -> String {
 
 struct Capture(std::sync::Mutex<Vec<Notification>>);
 impl NotificationSink for Capture {
-    fn send(&self, n: Notification) -> Result<(), String> {
+    fn send(&self, n: Notification) -> Result<(), vigia_receivers::OutboxError> {
         self.0.lock().unwrap().push(n);
         Ok(())
     }

@@ -16,7 +16,7 @@
 //! at the end (delayed name removal).
 //!
 //! ```
-//! use vigia_model::{Appender, Labels, MemStorage, Sample, SeriesSamples};
+//! use vigia_model::{Appender, ErrorKind, HasKind, Labels, MemStorage, Sample, SeriesSamples};
 //! use vigia_promql::{Engine, EngineOptions, QueryParams, Value};
 //!
 //! let store = MemStorage::new();
@@ -34,7 +34,7 @@
 //!
 //! // Range queries return a matrix; errors carry the Prometheus API error type.
 //! let err = engine.instant(&store, "sum(", 0, &QueryParams::default()).unwrap_err();
-//! assert_eq!(err.error_type(), "bad_data");
+//! assert_eq!(err.kind(), ErrorKind::BadData);
 //! ```
 
 mod aggregate;

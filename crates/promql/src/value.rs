@@ -82,14 +82,14 @@ pub enum QueryError {
     TooManySamples(String),
 }
 
-impl QueryError {
-    /// The Prometheus API `errorType` for this error.
-    pub fn error_type(&self) -> &'static str {
+impl vigia_model::HasKind for QueryError {
+    fn kind(&self) -> vigia_model::ErrorKind {
+        use vigia_model::ErrorKind as K;
         match self {
-            QueryError::BadData(_) => "bad_data",
-            QueryError::Execution(_) | QueryError::TooManySamples(_) => "execution",
-            QueryError::Timeout(_) => "timeout",
-            QueryError::Canceled(_) => "canceled",
+            QueryError::BadData(_) => K::BadData,
+            QueryError::Execution(_) | QueryError::TooManySamples(_) => K::Execution,
+            QueryError::Timeout(_) => K::Timeout,
+            QueryError::Canceled(_) => K::Canceled,
         }
     }
 }

@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
-use vigia_model::{Appender, Labels, MemStorage, Sample, SeriesSamples, stale_nan};
+use vigia_model::{
+    Appender, ErrorKind, HasKind, Labels, MemStorage, Sample, SeriesSamples, stale_nan,
+};
 use vigia_promql::{Engine, EngineOptions, QueryError, QueryParams, Value, format_query};
 
 fn store() -> MemStorage {
@@ -99,7 +101,7 @@ fn too_many_points() {
     let e = engine()
         .range(&s, "req_total", 0, 20_000_000, 1_000, &p())
         .unwrap_err();
-    assert_eq!(e.error_type(), "bad_data");
+    assert_eq!(e.kind(), ErrorKind::BadData);
     assert!(
         e.to_string()
             .contains("exceeded maximum resolution of 11,000 points per timeseries"),
@@ -112,16 +114,16 @@ fn bad_queries_are_bad_data() {
     let s = store();
     for q in ["sum(", "rate(req_total)", "foo{", "1 +"] {
         let e = engine().instant(&s, q, 0, &p()).unwrap_err();
-        assert_eq!(e.error_type(), "bad_data", "{q}: {e}");
+        assert_eq!(e.kind(), ErrorKind::BadData, "{q}: {e}");
     }
     let e = engine()
         .range(&s, "req_total[5m]", 0, 60_000, 1_000, &p())
         .unwrap_err();
-    assert_eq!(e.error_type(), "bad_data");
+    assert_eq!(e.kind(), ErrorKind::BadData);
     let e = engine()
         .range(&s, "req_total", 0, 60_000, 0, &p())
         .unwrap_err();
-    assert_eq!(e.error_type(), "bad_data");
+    assert_eq!(e.kind(), ErrorKind::BadData);
 }
 
 #[test]
@@ -137,7 +139,7 @@ fn runtime_errors_are_execution_errors() {
         "req_total + on() req_total",
     ] {
         let e = engine().instant(&s, q, 60_000, &p()).unwrap_err();
-        assert_eq!(e.error_type(), "execution", "{q}: {e}");
+        assert_eq!(e.kind(), ErrorKind::Execution, "{q}: {e}");
     }
 }
 
@@ -164,7 +166,7 @@ fn too_many_samples() {
         .instant(&s, "sum_over_time(req_total[1h])", 3_600_000, &p())
         .unwrap_err();
     assert!(matches!(err, QueryError::TooManySamples(_)), "{err:?}");
-    assert_eq!(err.error_type(), "execution");
+    assert_eq!(err.kind(), ErrorKind::Execution);
     // A subquery that would materialise too many points is refused as well.
     let e = Engine::new(EngineOptions {
         max_samples: 1_000,
@@ -185,7 +187,7 @@ fn deep_nested_subquery_times_out() {
         ..Default::default()
     };
     let err = engine().instant(&s, q, 3_600_000, &params).unwrap_err();
-    assert_eq!(err.error_type(), "timeout", "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
 }
 
 #[test]
@@ -196,7 +198,7 @@ fn too_deep_subquery_nesting_is_rejected() {
         q = format!("max_over_time(({q})[1m:1m])");
     }
     let err = engine().instant(&s, &q, 0, &p()).unwrap_err();
-    assert_eq!(err.error_type(), "bad_data", "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::BadData, "{err:?}");
 }
 
 #[test]
@@ -204,11 +206,11 @@ fn regex_bomb_is_rejected() {
     let s = store();
     let q = r#"req_total{job=~"((((((((((a{1,100}){1,100}){1,100}){1,100}){1,100}){1,100}){1,100}){1,100}){1,100}){1,100})"}"#;
     let err = engine().instant(&s, q, 0, &p()).unwrap_err();
-    assert_eq!(err.error_type(), "bad_data", "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::BadData, "{err:?}");
     let q = r#"label_replace(req_total, "x", "$1", "job", "((((((a{1,100}){1,100}){1,100}){1,100}){1,100}){1,100})")"#;
     let err = engine().instant(&s, q, 0, &p()).unwrap_err();
     // Found at evaluation time, as in Prometheus.
-    assert_eq!(err.error_type(), "execution", "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Execution, "{err:?}");
 }
 
 #[test]
@@ -217,7 +219,7 @@ fn many_to_many_error_wording() {
     let err = engine()
         .instant(&s, "req_total + on() req_total", 60_000, &p())
         .unwrap_err();
-    assert_eq!(err.error_type(), "execution");
+    assert_eq!(err.kind(), ErrorKind::Execution);
     assert!(
         err.to_string()
             .starts_with("found duplicate series for the match group {} on the right hand-side"),
@@ -250,7 +252,7 @@ fn annotations() {
 fn format_query_prettifies() {
     let f = format_query("sum by (job) (rate(req_total[5m]))").unwrap();
     assert!(f.contains("sum by (job)"), "{f}");
-    assert_eq!(format_query("sum(").unwrap_err().error_type(), "bad_data");
+    assert_eq!(format_query("sum(").unwrap_err().kind(), ErrorKind::BadData);
 }
 
 #[test]
@@ -259,10 +261,10 @@ fn deeply_nested_query_is_rejected_not_crashing() {
     for depth in [300usize, 100_000] {
         let q = format!("{}1{}", "(".repeat(depth), ")".repeat(depth));
         let err = engine().instant(&s, &q, 0, &p()).unwrap_err();
-        assert_eq!(err.error_type(), "bad_data", "{err:?}");
+        assert_eq!(err.kind(), ErrorKind::BadData, "{err:?}");
         let q = format!("{}1", "-".repeat(depth * 4));
         let err = engine().instant(&s, &q, 0, &p()).unwrap_err();
-        assert_eq!(err.error_type(), "bad_data", "{err:?}");
+        assert_eq!(err.kind(), ErrorKind::BadData, "{err:?}");
     }
     // Moderate nesting still works.
     let q = format!("{}1{}", "(".repeat(50), ")".repeat(50));
@@ -319,11 +321,11 @@ fn cancellation() {
     let err = engine()
         .instant_cancelable(&s, "req_total", 0, &p(), &flag)
         .unwrap_err();
-    assert_eq!(err.error_type(), "canceled");
+    assert_eq!(err.kind(), ErrorKind::Canceled);
     let err = engine()
         .range_cancelable(&s, "req_total", 0, 60_000, 1_000, &p(), &flag)
         .unwrap_err();
-    assert_eq!(err.error_type(), "canceled");
+    assert_eq!(err.kind(), ErrorKind::Canceled);
     // Canceled from another thread while running a query that would otherwise take minutes.
     let flag = AtomicBool::new(false);
     let q = "max_over_time(max_over_time(max_over_time(req_total[1h:1s])[1h:1s])[1h:1s])";
@@ -336,7 +338,7 @@ fn cancellation() {
             .instant_cancelable(&s, q, 3_600_000, &p(), &flag)
             .unwrap_err()
     });
-    assert_eq!(err.error_type(), "canceled", "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Canceled, "{err:?}");
     let flag = AtomicBool::new(false);
     assert!(
         engine()

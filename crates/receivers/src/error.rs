@@ -52,6 +52,28 @@ pub enum TemplateFileError {
     },
 }
 
+impl vigia_model::HasKind for DeliveryError {
+    /// A retryable failure means the provider is unavailable; a permanent one is bad data
+    /// (a request or setting the provider refuses).
+    fn kind(&self) -> vigia_model::ErrorKind {
+        if self.retryable {
+            vigia_model::ErrorKind::Unavailable
+        } else {
+            vigia_model::ErrorKind::BadData
+        }
+    }
+}
+
+impl vigia_model::HasKind for TemplateFileError {
+    fn kind(&self) -> vigia_model::ErrorKind {
+        match self {
+            TemplateFileError::Glob(e) => vigia_model::HasKind::kind(e),
+            TemplateFileError::Read { .. } => vigia_model::ErrorKind::Internal,
+            TemplateFileError::Parse { .. } => vigia_model::ErrorKind::BadData,
+        }
+    }
+}
+
 /// Outbox failures.
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
@@ -65,17 +87,28 @@ pub enum OutboxError {
     },
     /// A stored item could not be encoded.
     #[error("outbox encoding: {0}")]
-    Encode(String),
+    Encode(#[from] serde_json::Error),
     /// The notification names a receiver that is not configured.
     #[error("unknown receiver {0:?}")]
     UnknownReceiver(String),
-    /// The configuration is invalid (every problem, one per line).
-    #[error("invalid receiver configuration:\n{0}")]
-    Config(String),
+    /// The configuration is invalid (every problem).
+    #[error("invalid receiver configuration:\n{}", .0.join("\n"))]
+    Config(Vec<String>),
     /// Another outbox (this or another process) has the directory open.
     #[error("outbox directory {0} is in use by another process")]
     Locked(String),
     /// The outbox was shut down.
     #[error("outbox is shut down")]
     Closed,
+}
+
+impl vigia_model::HasKind for OutboxError {
+    fn kind(&self) -> vigia_model::ErrorKind {
+        use vigia_model::ErrorKind as K;
+        match self {
+            OutboxError::Io { .. } | OutboxError::Encode(_) => K::Internal,
+            OutboxError::UnknownReceiver(_) | OutboxError::Config(_) => K::BadData,
+            OutboxError::Locked(_) | OutboxError::Closed => K::Unavailable,
+        }
+    }
 }

@@ -102,7 +102,7 @@ impl Log {
     fn append(&mut self, recs: &[Record]) -> Result<(), OutboxError> {
         let mut buf = Vec::new();
         for r in recs {
-            serde_json::to_writer(&mut buf, r).map_err(|e| OutboxError::Encode(e.to_string()))?;
+            serde_json::to_writer(&mut buf, r).map_err(OutboxError::Encode)?;
             buf.push(b'\n');
         }
         let path = self.path();
@@ -121,13 +121,13 @@ impl Log {
         let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
         let mut buf = Vec::new();
         let seq = Record::Seq { next_id, next_nid };
-        serde_json::to_writer(&mut buf, &seq).map_err(|e| OutboxError::Encode(e.to_string()))?;
+        serde_json::to_writer(&mut buf, &seq).map_err(OutboxError::Encode)?;
         buf.push(b'\n');
         for it in pending {
             let r = Record::Enq {
                 item: Box::new(it.clone()),
             };
-            serde_json::to_writer(&mut buf, &r).map_err(|e| OutboxError::Encode(e.to_string()))?;
+            serde_json::to_writer(&mut buf, &r).map_err(OutboxError::Encode)?;
             buf.push(b'\n');
         }
         f.write_all(&buf).map_err(io_err(&tmp))?;
@@ -225,7 +225,7 @@ impl Config {
     ) -> Result<Config, OutboxError> {
         let errs = validate_all(global, receivers, settings);
         if !errs.is_empty() {
-            return Err(OutboxError::Config(errs.join("\n")));
+            return Err(OutboxError::Config(errs));
         }
         for r in receivers {
             for w in r.warnings() {

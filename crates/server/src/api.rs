@@ -8,7 +8,7 @@ mod rules;
 mod write;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult, ErrorType};
+use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::params::Params;
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -108,7 +108,7 @@ pub fn routes(_state: Arc<AppState>) -> Router<Arc<AppState>> {
 
 async fn method_not_allowed(req: Request) -> ApiError {
     ApiError::new(
-        ErrorType::BadData,
+        ErrorKind::BadData,
         format!(
             "method {} is not allowed on {}",
             req.method(),
@@ -119,7 +119,7 @@ async fn method_not_allowed(req: Request) -> ApiError {
 
 async fn not_found(req: Request) -> ApiError {
     ApiError::new(
-        ErrorType::NotFound,
+        ErrorKind::NotFound,
         format!("no route for {} {}", req.method(), req.uri().path()),
     )
 }
@@ -148,7 +148,7 @@ async fn ready(State(s): State<Arc<AppState>>) -> Response {
 async fn reload(State(s): State<Arc<AppState>>) -> Response {
     let Some(f) = s.reload.clone() else {
         return ApiError::new(
-            ErrorType::Unavailable,
+            ErrorKind::Unavailable,
             "configuration reload is not available",
         )
         .into_response();
@@ -227,7 +227,7 @@ fn openmetrics_families(text: &str) -> String {
 pub(crate) async fn read_body(body: Body, limit: usize) -> ApiResult<Bytes> {
     axum::body::to_bytes(body, limit).await.map_err(|_| {
         ApiError::new(
-            ErrorType::TooLarge,
+            ErrorKind::TooLarge,
             format!("request body exceeds the limit of {limit} bytes"),
         )
     })

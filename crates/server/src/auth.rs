@@ -3,7 +3,7 @@
 //! `/-/healthy` requires one. Secrets are never logged or echoed.
 
 use crate::AppState;
-use crate::error::{ApiError, ErrorType};
+use crate::error::{ApiError, ErrorKind};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -187,7 +187,7 @@ fn identify(
     cache: &VerifyCache,
     header: Option<&str>,
 ) -> Result<Principal, ApiError> {
-    let unauthorized = || ApiError::new(ErrorType::Unauthorized, "authentication required");
+    let unauthorized = || ApiError::new(ErrorKind::Unauthorized, "authentication required");
     let Some(h) = header else {
         return Err(unauthorized());
     };
@@ -256,7 +256,7 @@ pub async fn authenticate(
         Ok(p) => {
             if p.role < required_role(req.method(), &path) {
                 return ApiError::new(
-                    ErrorType::Forbidden,
+                    ErrorKind::Forbidden,
                     format!("{} may not call {path}: admin role required", p.name),
                 )
                 .into_response();

@@ -2,7 +2,7 @@
 //! results, KPIs, alerts, anomalies), and Server-Sent Events that push re-rendered panels.
 
 use crate::AppState;
-use crate::error::{ApiError, ErrorType};
+use crate::error::{ApiError, ErrorKind};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -41,7 +41,7 @@ fn find(s: &AppState, name: &str) -> Result<Dashboard, ApiError> {
         .iter()
         .find(|d| d.name == name)
         .cloned()
-        .ok_or_else(|| ApiError::new(ErrorType::NotFound, format!("no dashboard named {name:?}")))
+        .ok_or_else(|| ApiError::new(ErrorKind::NotFound, format!("no dashboard named {name:?}")))
 }
 
 /// Options of the dashboard's `label_values` variables, from storage.

@@ -13,21 +13,12 @@ pub enum TemplateError {
     Exec(String),
 }
 
-/// What kind of failure a [`TemplateError`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TemplateErrorKind {
-    /// Invalid template text.
-    Parse,
-    /// Failure while expanding.
-    Exec,
-}
-
-impl TemplateError {
-    /// The kind of failure.
-    pub fn kind(&self) -> TemplateErrorKind {
+impl vigia_model::HasKind for TemplateError {
+    /// Invalid text is bad data; a failure while expanding is an execution error.
+    fn kind(&self) -> vigia_model::ErrorKind {
         match self {
-            TemplateError::Parse(_) => TemplateErrorKind::Parse,
-            TemplateError::Exec(_) => TemplateErrorKind::Exec,
+            TemplateError::Parse(_) => vigia_model::ErrorKind::BadData,
+            TemplateError::Exec(_) => vigia_model::ErrorKind::Execution,
         }
     }
 }

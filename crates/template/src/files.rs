@@ -23,6 +23,15 @@ pub enum GlobError {
     },
 }
 
+impl vigia_model::HasKind for GlobError {
+    fn kind(&self) -> vigia_model::ErrorKind {
+        match self {
+            GlobError::Missing(_) => vigia_model::ErrorKind::BadData,
+            GlobError::ReadDir { .. } => vigia_model::ErrorKind::Internal,
+        }
+    }
+}
+
 /// Expands `patterns` relative to `base`. A plain path must name an existing file; a pattern
 /// with `*` or `?` in its file name yields every matching file (none is not an error, as in
 /// Prometheus), sorted by name.

@@ -37,7 +37,7 @@ mod parse;
 mod template;
 mod value;
 
-pub use error::{TemplateError, TemplateErrorKind};
+pub use error::TemplateError;
 pub use files::{GlobError, expand_globs, wildcard};
 pub use format::{humanize, humanize_duration, humanize_timestamp, humanize1024};
 pub use template::{QueryFailure, QueryFn, QueryResult, Template, TemplateSet, expand};

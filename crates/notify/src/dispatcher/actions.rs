@@ -17,7 +17,10 @@ impl Alertmanager {
         let now = self.clock.now_ms();
         let mut st = lock(&self.state);
         let Some(a) = st.alerts.get_mut(&fp) else {
-            return Err(NotifyError::NotFound(format!("alert {fingerprint_hex}")));
+            return Err(NotifyError::NotFound {
+                what: "alert",
+                id: fingerprint_hex.to_string(),
+            });
         };
         a.ack = Some(Action {
             by: author.to_string(),
@@ -73,7 +76,10 @@ impl Alertmanager {
         let now = self.clock.now_ms();
         let mut st = lock(&self.state);
         let Some(a) = st.alerts.get_mut(&fp) else {
-            return Err(NotifyError::NotFound(format!("alert {fingerprint_hex}")));
+            return Err(NotifyError::NotFound {
+                what: "alert",
+                id: fingerprint_hex.to_string(),
+            });
         };
         if a.resolved(now) {
             return Err(NotifyError::Invalid(format!(

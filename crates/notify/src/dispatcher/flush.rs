@@ -91,7 +91,7 @@ impl Alertmanager {
                     tracing::warn!(receiver = %n.receiver, error = %err, "notification refused by the sink");
                     *st.metrics.failed.entry(n.receiver.clone()).or_default() += 1;
                     e.kind = HistoryKind::NotifyFailed;
-                    e.detail = Some(err);
+                    e.detail = Some(err.to_string());
                     if let Some(grp) = st.groups.get_mut(&g.map_key) {
                         grp.next_flush_ms = now + self.opts.retry_ms;
                     }
@@ -128,7 +128,7 @@ impl Alertmanager {
                 }
                 Err(err) => {
                     h.kind = HistoryKind::NotifyFailed;
-                    h.detail = Some(err);
+                    h.detail = Some(err.to_string());
                     retry.push(e.fp);
                 }
             }

@@ -109,9 +109,16 @@ impl Alertmanager {
             .starts_at
             .as_deref()
             .map(parse_time)
-            .transpose()?
+            .transpose()
+            .map_err(|e| e.0)?
             .flatten();
-        let ends = pa.ends_at.as_deref().map(parse_time).transpose()?.flatten();
+        let ends = pa
+            .ends_at
+            .as_deref()
+            .map(parse_time)
+            .transpose()
+            .map_err(|e| e.0)?
+            .flatten();
         let starts_ms = starts.or(ends).unwrap_or(now);
         let timeout = ends.is_none();
         let ends_ms = ends.unwrap_or(now + resolve_timeout);

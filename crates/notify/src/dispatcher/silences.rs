@@ -47,7 +47,7 @@ impl Alertmanager {
             if !vigia_model::is_valid_label_name(&m.name) {
                 return Err(inv(format!("invalid label name {:?}", m.name)));
             }
-            compiled.push(m.to_matcher().map_err(inv)?);
+            compiled.push(m.to_matcher().map_err(|e| inv(e.0))?);
         }
         if compiled.iter().all(|m| m.matches_value("")) {
             return Err(inv(
@@ -55,10 +55,10 @@ impl Alertmanager {
             ));
         }
         let starts = parse_time(&ps.starts_at)
-            .map_err(inv)?
+            .map_err(|e| inv(e.0))?
             .ok_or_else(|| inv("invalid zero start timestamp".to_string()))?;
         let ends = parse_time(&ps.ends_at)
-            .map_err(inv)?
+            .map_err(|e| inv(e.0))?
             .ok_or_else(|| inv("invalid zero end timestamp".to_string()))?;
         if starts >= ends {
             return Err(inv("start time must be before end time".to_string()));
@@ -78,7 +78,10 @@ impl Alertmanager {
         };
         if let Some(id) = ps.id.as_deref().filter(|s| !s.is_empty()) {
             let Some(old) = st.silences.get_mut(id) else {
-                return Err(NotifyError::NotFound(format!("silence {id}")));
+                return Err(NotifyError::NotFound {
+                    what: "silence",
+                    id: id.to_string(),
+                });
             };
             let can_update = old.matchers == ps.matchers
                 && match old.state(now) {
@@ -154,7 +157,10 @@ impl Alertmanager {
         let now = self.clock.now_ms();
         let mut st = lock(&self.state);
         let Some(s) = st.silences.get_mut(id) else {
-            return Err(NotifyError::NotFound(format!("silence {id}")));
+            return Err(NotifyError::NotFound {
+                what: "silence",
+                id: id.to_string(),
+            });
         };
         match s.state(now) {
             "expired" => {

@@ -2,7 +2,7 @@
 
 use super::{blocking, request_params};
 use crate::AppState;
-use crate::error::{ApiError, ApiResult, ErrorType, success};
+use crate::error::{ApiError, ApiResult, ErrorKind, success};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -13,7 +13,7 @@ fn enabled(s: &AppState) -> ApiResult<()> {
         Ok(())
     } else {
         Err(ApiError::new(
-            ErrorType::Unavailable,
+            ErrorKind::Unavailable,
             "admin APIs disabled: start vigia with --enable-admin-api",
         ))
     }

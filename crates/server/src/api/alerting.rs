@@ -5,9 +5,9 @@
 
 use super::{read_body, request_params};
 use crate::AppState;
-use crate::alerting::{AlertHub, HubError};
+use crate::alerting::AlertHub;
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult, ErrorType, success};
+use crate::error::{ApiError, ApiResult, ErrorKind, success};
 use crate::params::Params;
 use axum::Json;
 use axum::extract::{Path, Request, State};
@@ -16,20 +16,10 @@ use serde_json::json;
 use std::sync::Arc;
 use vigia_notify::{AlertFilter, AmMatcher, PostableAlert, PostableSilence, parse_matchers};
 
-impl From<HubError> for ApiError {
-    fn from(e: HubError) -> Self {
-        match e {
-            HubError::NotFound(m) => ApiError::new(ErrorType::NotFound, m),
-            HubError::Invalid(m) => ApiError::bad_data(m),
-            HubError::Internal(m) => ApiError::internal(m),
-        }
-    }
-}
-
 fn hub(s: &AppState) -> ApiResult<&Arc<dyn AlertHub>> {
     s.alerting.as_ref().ok_or_else(|| {
         ApiError::new(
-            ErrorType::Unavailable,
+            ErrorKind::Unavailable,
             "alert management is not running in this process",
         )
     })
@@ -126,7 +116,7 @@ pub async fn get_silence(
     match hub.silence(&id) {
         Some(sil) => Ok(Json(sil).into_response()),
         None => Err(ApiError::new(
-            ErrorType::NotFound,
+            ErrorKind::NotFound,
             format!("silence {id} not found"),
         )),
     }

@@ -3,7 +3,7 @@
 
 use super::{json_ts, json_val, request_params};
 use crate::AppState;
-use crate::error::{ApiError, ApiResult, ErrorType, success, success_with};
+use crate::error::{ApiError, ApiResult, ErrorKind, success, success_with};
 use crate::params::{Params, parse_duration_param};
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -13,13 +13,7 @@ use std::time::Duration;
 use vigia_promql::{QueryError, QueryOutput, QueryParams, Value};
 
 fn query_error(e: QueryError) -> ApiError {
-    let kind = match e.error_type() {
-        "bad_data" => ErrorType::BadData,
-        "timeout" => ErrorType::Timeout,
-        "canceled" => ErrorType::Canceled,
-        _ => ErrorType::Execution,
-    };
-    ApiError::new(kind, e.to_string())
+    ApiError::from(e)
 }
 
 fn query_params(state: &AppState, p: &Params) -> ApiResult<(QueryParams, Duration)> {
@@ -84,11 +78,11 @@ async fn run(
         .await
         .map_err(|_| {
             ApiError::new(
-                ErrorType::Timeout,
+                ErrorKind::Timeout,
                 "query timed out waiting for a free query slot (too many concurrent queries)",
             )
         })?
-        .map_err(|_| ApiError::new(ErrorType::Unavailable, "query engine is shutting down"))?;
+        .map_err(|_| ApiError::new(ErrorKind::Unavailable, "query engine is shutting down"))?;
     let (engine, querier) = (state.engine.clone(), state.querier.clone());
     let out = tokio::task::spawn_blocking(move || {
         let _permit = permit;

@@ -200,7 +200,7 @@ pub async fn export(State(s): State<Arc<AppState>>, req: Request) -> ApiResult<R
                 }
                 if out.len() > MAX_EXPORT_BYTES {
                     return Err(ApiError::new(
-                        crate::error::ErrorType::Execution,
+                        crate::error::ErrorKind::Execution,
                         format!("export larger than {MAX_EXPORT_BYTES} bytes: narrow match[] or the start/end range"),
                     ));
                 }
@@ -224,7 +224,7 @@ pub async fn anomalies(State(s): State<Arc<AppState>>, req: Request) -> ApiResul
     let until = p.time_or("until", now)?;
     let severity = match p.get("severity") {
         None | Some("") => vigia_model::Severity::Low,
-        Some(v) => v.parse().map_err(|e: String| {
+        Some(v) => v.parse().map_err(|e: vigia_model::UnknownSeverity| {
             ApiError::bad_data(format!("invalid parameter \"severity\": {e}"))
         })?,
     };

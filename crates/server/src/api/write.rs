@@ -4,24 +4,30 @@
 
 use super::{blocking, read_body};
 use crate::AppState;
-use crate::error::{ApiError, ApiResult, ErrorType};
+use crate::error::{ApiError, ApiResult, ErrorKind, HasKind};
 use crate::params::Params;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use vigia_ingest::{Decoded, ErrorKind, IngestError};
+use vigia_ingest::{Decoded, IngestError};
 
 fn ingest_error(state: &AppState, protocol: &str, e: IngestError) -> ApiError {
-    let (kind, reason) = match e.kind() {
-        ErrorKind::TooLarge => (ErrorType::TooLarge, "too_large"),
-        ErrorKind::Unsupported => (ErrorType::UnsupportedMedia, "unsupported"),
-        ErrorKind::Internal => (ErrorType::Internal, "internal"),
-        _ => (ErrorType::BadData, "bad_data"),
+    // The `reason` label of `vigia_ingest_requests_rejected_total` (docs/series.md).
+    let reason = match e.kind() {
+        ErrorKind::TooLarge => "too_large",
+        ErrorKind::Unsupported => "unsupported",
+        ErrorKind::BadData | ErrorKind::NotFound | ErrorKind::Execution => "bad_data",
+        ErrorKind::Timeout
+        | ErrorKind::Canceled
+        | ErrorKind::Unavailable
+        | ErrorKind::Unauthorized
+        | ErrorKind::Forbidden
+        | ErrorKind::Internal => "internal",
     };
     state.metrics.request_rejected(protocol, reason);
-    ApiError::new(kind, e.to_string())
+    ApiError::from(e)
 }
 
 async fn body_of(
@@ -31,7 +37,7 @@ async fn body_of(
 ) -> ApiResult<(HeaderMap, Option<String>, axum::body::Bytes)> {
     if !state.accepting_writes.load(Ordering::Acquire) {
         return Err(ApiError::new(
-            ErrorType::Unavailable,
+            ErrorKind::Unavailable,
             "vigia is shutting down and accepts no writes",
         ));
     }
@@ -89,7 +95,7 @@ pub async fn remote_write(State(state): State<Arc<AppState>>, req: Request) -> A
             .metrics
             .request_rejected("remote_write", "unsupported");
         return Err(ApiError::new(
-            ErrorType::UnsupportedMedia,
+            ErrorKind::Unsupported,
             format!("unsupported content type {ct:?}: remote_write needs application/x-protobuf"),
         ));
     }
@@ -102,7 +108,7 @@ pub async fn remote_write(State(state): State<Arc<AppState>>, req: Request) -> A
             .metrics
             .request_rejected("remote_write", "unsupported");
         return Err(ApiError::new(
-            ErrorType::UnsupportedMedia,
+            ErrorKind::Unsupported,
             format!("unsupported content encoding {enc:?}: only snappy"),
         ));
     }
@@ -162,7 +168,7 @@ pub async fn text_import(State(state): State<Arc<AppState>>, req: Request) -> Ap
 pub async fn events(State(state): State<Arc<AppState>>, req: Request) -> ApiResult<Response> {
     let Some(ing) = state.events.clone() else {
         return Err(ApiError::new(
-            ErrorType::Unavailable,
+            ErrorKind::Unavailable,
             "the events API is not enabled",
         ));
     };

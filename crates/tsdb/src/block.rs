@@ -2,13 +2,21 @@
 //! compressed timestamps and values, each chunk CRC-protected) and `index` (symbols, series with
 //! chunk references, postings; one CRC per section). Written to a temporary directory, fsynced
 //! and renamed into place. Byte layouts: `docs/format/block.md`.
+//!
+//! This file holds the format constants, the metadata and reading a block; the chunk payload
+//! codecs are in `chunk`, the writer in `write`.
 
-use crate::encoding::{DecodeError, Reader, put_bytes, put_uvarint, put_varint};
+mod chunk;
+mod write;
+
+pub use chunk::{decode_chunk, decode_chunk_ts, encode_chunk, encode_chunk_shared};
+pub use write::write_block;
+
+use crate::encoding::{DecodeError, Reader};
 use crate::postings::{Postings, Symbols};
 use crate::vfs::{Vfs, VfsReader};
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -114,79 +122,6 @@ pub fn new_ulid() -> String {
         .collect()
 }
 
-/// Compresses one chunk's samples (ascending, unique timestamps) with pco.
-pub fn encode_chunk(samples: &[Sample]) -> Result<Vec<u8>, StorageError> {
-    let ts: Vec<i64> = samples.iter().map(|s| s.t).collect();
-    let vs: Vec<f64> = samples.iter().map(|s| s.v).collect();
-    let cfg = chunk_config();
-    let pe = |e: pco::errors::PcoError| StorageError::Other(format!("pco compression failed: {e}"));
-    let tb = pco::standalone::simple_compress(&ts, &cfg).map_err(pe)?;
-    let vb = pco::standalone::simple_compress(&vs, &cfg).map_err(pe)?;
-    let mut out = Vec::with_capacity(tb.len() + vb.len() + 8);
-    put_uvarint(&mut out, samples.len() as u64);
-    put_bytes(&mut out, &tb);
-    out.extend_from_slice(&vb);
-    Ok(out)
-}
-
-/// pco settings for block chunks (level 12 was measured: no gain on node_exporter-like data).
-fn chunk_config() -> pco::ChunkConfig {
-    pco::ChunkConfig::default()
-}
-
-fn pco_err(e: pco::errors::PcoError) -> StorageError {
-    StorageError::Other(format!("pco compression failed: {e}"))
-}
-
-/// Compresses only the values of a chunk (for [`ENC_PCO_SHARED_TS`]): count, the offset of the
-/// chunk frame holding the timestamps, then the pco values.
-pub fn encode_chunk_shared(samples: &[Sample], ts_ref: u64) -> Result<Vec<u8>, StorageError> {
-    let vs: Vec<f64> = samples.iter().map(|s| s.v).collect();
-    let vb = pco::standalone::simple_compress(&vs, &chunk_config()).map_err(pco_err)?;
-    let mut out = Vec::with_capacity(vb.len() + 12);
-    put_uvarint(&mut out, samples.len() as u64);
-    put_uvarint(&mut out, ts_ref);
-    out.extend_from_slice(&vb);
-    Ok(out)
-}
-
-/// Timestamps of an [`ENC_PCO`] chunk payload.
-pub fn decode_chunk_ts(payload: &[u8]) -> Result<Vec<i64>, String> {
-    let mut r = Reader::new(payload);
-    let n = r.uvarint().map_err(|e| e.to_string())? as usize;
-    let tb = r.bytes_prefixed().map_err(|e| e.to_string())?;
-    let ts: Vec<i64> = pco::standalone::simple_decompress(tb).map_err(|e| e.to_string())?;
-    if ts.len() != n {
-        return Err(format!(
-            "chunk holds {} timestamps, header says {n}",
-            ts.len()
-        ));
-    }
-    Ok(ts)
-}
-
-/// Decompresses a chunk payload written by [`encode_chunk`].
-pub fn decode_chunk(payload: &[u8]) -> Result<Vec<Sample>, String> {
-    let mut r = Reader::new(payload);
-    let n = r.uvarint().map_err(|e| e.to_string())? as usize;
-    let tb = r.bytes_prefixed().map_err(|e| e.to_string())?;
-    let vb = r.bytes(r.remaining()).map_err(|e| e.to_string())?;
-    let ts: Vec<i64> = pco::standalone::simple_decompress(tb).map_err(|e| e.to_string())?;
-    let vs: Vec<f64> = pco::standalone::simple_decompress(vb).map_err(|e| e.to_string())?;
-    if ts.len() != n || vs.len() != n {
-        return Err(format!(
-            "chunk holds {} timestamps and {} values, header says {n}",
-            ts.len(),
-            vs.len()
-        ));
-    }
-    Ok(ts
-        .into_iter()
-        .zip(vs)
-        .map(|(t, v)| Sample::new(t, v))
-        .collect())
-}
-
 /// Reference to one chunk of a series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkMeta {
@@ -206,210 +141,6 @@ pub struct ChunkMeta {
 struct BlockSeries {
     pairs: Box<[u32]>,
     chunks: Vec<ChunkMeta>,
-}
-
-/// Writes a block under `parent` from series yielded in label order (streamed: only the
-/// compressed chunks are buffered). Empty series are skipped; returns `None` when there is
-/// nothing to write.
-pub fn write_block<I>(
-    vfs: &dyn Vfs,
-    parent: &Path,
-    series: I,
-    level: u32,
-    sources: Vec<String>,
-) -> Result<Option<BlockMeta>, StorageError>
-where
-    I: IntoIterator<Item = Result<(Labels, Vec<Sample>), StorageError>>,
-{
-    let ulid = new_ulid();
-    let tmp = parent.join(format!("{ulid}.tmp"));
-    let fin = parent.join(&ulid);
-
-    // chunks
-    let mut chunks = Vec::new();
-    chunks.extend_from_slice(&CHUNKS_MAGIC);
-    chunks.push(FORMAT_VERSION);
-    chunks.extend_from_slice(&[0, 0, 0]);
-    let mut labels_list: Vec<Labels> = Vec::new();
-    let mut ts_cols: std::collections::HashMap<Vec<i64>, u64> = std::collections::HashMap::new();
-    let mut ts_cols_samples = 0usize;
-    let mut metas: Vec<Vec<ChunkMeta>> = Vec::new();
-    let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
-    let mut stats = BlockStats::default();
-    for item in series {
-        let (labels, samples) = item?;
-        if samples.is_empty() {
-            continue;
-        }
-        if labels_list.last().is_some_and(|prev| prev >= &labels) {
-            return Err(StorageError::Other(format!(
-                "block writer: series not in label order at {labels}"
-            )));
-        }
-        let mut cm = Vec::new();
-        for part in samples.chunks(MAX_CHUNK_SAMPLES) {
-            let (Some(first), Some(last)) = (part.first(), part.last()) else {
-                continue;
-            };
-            let off = chunks.len() as u64;
-            let ts: Vec<i64> = part.iter().map(|s| s.t).collect();
-            let (enc, payload) = match ts_cols.get(&ts) {
-                Some(&r) => match part.split_first() {
-                    Some((f0, rest)) if rest.iter().all(|s| s.v.to_bits() == f0.v.to_bits()) => {
-                        let mut p = Vec::with_capacity(20);
-                        put_uvarint(&mut p, part.len() as u64);
-                        put_uvarint(&mut p, r);
-                        p.extend_from_slice(&f0.v.to_bits().to_le_bytes());
-                        (ENC_CONST_SHARED_TS, p)
-                    }
-                    _ => (ENC_PCO_SHARED_TS, encode_chunk_shared(part, r)?),
-                },
-                None => {
-                    if ts_cols.len() < MAX_SHARED_TS
-                        && part.len() > 1
-                        && ts_cols_samples + part.len() <= MAX_SHARED_TS_SAMPLES
-                    {
-                        ts_cols_samples += part.len();
-                        ts_cols.insert(ts, off);
-                    }
-                    (ENC_PCO, encode_chunk(part)?)
-                }
-            };
-            let mut frame = Vec::with_capacity(payload.len() + 10);
-            put_uvarint(&mut frame, payload.len() as u64 + 1);
-            let body_start = frame.len();
-            frame.push(enc);
-            frame.extend_from_slice(&payload);
-            let crc = crc32fast::hash(frame.get(body_start..).unwrap_or(&[]));
-            frame.extend_from_slice(&crc.to_le_bytes());
-            chunks.extend_from_slice(&frame);
-            cm.push(ChunkMeta {
-                min_t: first.t,
-                max_t: last.t,
-                count: part.len() as u32,
-                off,
-                len: frame.len() as u32,
-            });
-            min_t = min_t.min(first.t);
-            max_t = max_t.max(last.t);
-            stats.num_samples += part.len() as u64;
-            stats.num_chunks += 1;
-        }
-        labels_list.push(labels);
-        metas.push(cm);
-    }
-    if labels_list.is_empty() {
-        return Ok(None);
-    }
-    vfs.create_dir_all(&tmp).map_err(io_err(&tmp))?;
-    stats.num_series = labels_list.len() as u64;
-    let series: Vec<(&Labels, ())> = labels_list.iter().map(|l| (l, ())).collect();
-
-    // index
-    let mut syms_sorted: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
-    for (l, _) in &series {
-        for lb in l.iter() {
-            syms_sorted.insert(&lb.name);
-            syms_sorted.insert(&lb.value);
-        }
-    }
-    let sym_ids: BTreeMap<&str, u64> = syms_sorted
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (*s, i as u64))
-        .collect();
-    let sid = |s: &str| sym_ids.get(s).copied().unwrap_or(0);
-    let mut index = Vec::new();
-    index.extend_from_slice(&INDEX_MAGIC);
-    index.push(FORMAT_VERSION);
-    index.extend_from_slice(&[0, 0, 0]);
-    let section = |index: &mut Vec<u8>, body: Vec<u8>| -> u64 {
-        let off = index.len() as u64;
-        index.extend_from_slice(&(body.len() as u32).to_le_bytes());
-        let crc = crc32fast::hash(&body);
-        index.extend_from_slice(&body);
-        index.extend_from_slice(&crc.to_le_bytes());
-        off
-    };
-    let mut body = Vec::new();
-    put_uvarint(&mut body, syms_sorted.len() as u64);
-    for s in &syms_sorted {
-        put_bytes(&mut body, s.as_bytes());
-    }
-    let sym_off = section(&mut index, body);
-    let mut body = Vec::new();
-    let mut postings: BTreeMap<(u64, u64), Vec<u32>> = BTreeMap::new();
-    put_uvarint(&mut body, series.len() as u64);
-    for (i, ((l, _), cm)) in series.iter().zip(&metas).enumerate() {
-        put_uvarint(&mut body, l.len() as u64);
-        for lb in l.iter() {
-            let (n, v) = (sid(&lb.name), sid(&lb.value));
-            put_uvarint(&mut body, n);
-            put_uvarint(&mut body, v);
-            postings.entry((n, v)).or_default().push(i as u32);
-        }
-        put_uvarint(&mut body, cm.len() as u64);
-        for c in cm {
-            put_varint(&mut body, c.min_t);
-            put_varint(&mut body, c.max_t);
-            put_uvarint(&mut body, u64::from(c.count));
-            put_uvarint(&mut body, c.off);
-            put_uvarint(&mut body, u64::from(c.len));
-        }
-    }
-    let series_off = section(&mut index, body);
-    let mut body = Vec::new();
-    put_uvarint(&mut body, postings.len() as u64);
-    for ((n, v), ids) in &postings {
-        put_uvarint(&mut body, *n);
-        put_uvarint(&mut body, *v);
-        put_uvarint(&mut body, ids.len() as u64);
-        let mut prev = 0u32;
-        for id in ids {
-            put_uvarint(&mut body, u64::from(id - prev));
-            prev = *id;
-        }
-    }
-    let post_off = section(&mut index, body);
-    let mut toc = Vec::with_capacity(TOC_LEN);
-    for o in [sym_off, series_off, post_off] {
-        toc.extend_from_slice(&o.to_le_bytes());
-    }
-    let crc = crc32fast::hash(&toc);
-    toc.extend_from_slice(&crc.to_le_bytes());
-    index.extend_from_slice(&toc);
-
-    let meta = BlockMeta {
-        ulid: ulid.clone(),
-        min_time: min_t,
-        max_time: max_t.saturating_add(1),
-        stats,
-        compaction: BlockCompaction {
-            level,
-            sources: if sources.is_empty() {
-                vec![ulid.clone()]
-            } else {
-                sources
-            },
-        },
-        version: 1,
-    };
-    let meta_json =
-        serde_json::to_vec_pretty(&meta).map_err(|e| StorageError::Other(e.to_string()))?;
-    for (name, data) in [
-        ("chunks", &chunks),
-        ("index", &index),
-        ("meta.json", &meta_json),
-    ] {
-        let p = tmp.join(name);
-        let mut f = vfs.create(&p).map_err(io_err(&p))?;
-        f.write_all(data).map_err(io_err(&p))?;
-        f.sync_data().map_err(io_err(&p))?;
-    }
-    vfs.sync_dir(&tmp).map_err(io_err(&tmp))?;
-    vfs.rename(&tmp, &fin).map_err(io_err(&fin))?;
-    vfs.sync_dir(parent).map_err(io_err(parent))?;
-    Ok(Some(meta))
 }
 
 /// An open, immutable block.
@@ -457,6 +188,125 @@ fn read_section<'a>(
     Ok(body)
 }
 
+/// Reads the index file `buf` (at `ip`): checks its header and table of contents, then reads
+/// the symbol, series and postings sections.
+fn read_index(
+    buf: &[u8],
+    ip: &Path,
+) -> Result<(Symbols, Vec<BlockSeries>, Postings), StorageError> {
+    if buf.get(0..4) != Some(&INDEX_MAGIC[..]) || buf.get(4) != Some(&FORMAT_VERSION) {
+        return Err(corrupt(ip, "bad index header"));
+    }
+    let toc_start = buf
+        .len()
+        .checked_sub(TOC_LEN)
+        .ok_or_else(|| corrupt(ip, "index too short"))?;
+    let mut r = Reader::new(buf.get(toc_start..).unwrap_or(&[]));
+    let de = |e: DecodeError| corrupt(ip, e);
+    let (so, se, po) = (
+        r.u64().map_err(de)?,
+        r.u64().map_err(de)?,
+        r.u64().map_err(de)?,
+    );
+    let crc = r.u32().map_err(de)?;
+    if crc32fast::hash(buf.get(toc_start..toc_start + 24).unwrap_or(&[])) != crc {
+        return Err(corrupt(ip, "TOC CRC mismatch"));
+    }
+    let syms = read_symbols(read_section(buf, so, ip, "symbols")?, ip)?;
+    let n = syms.len();
+    let series = read_series(read_section(buf, se, ip, "series")?, ip, n)?;
+    let postings = read_postings(read_section(buf, po, ip, "postings")?, ip, n, series.len())?;
+    Ok((syms, series, postings))
+}
+
+/// The symbol id `v`, checked against the `n` symbols of the index at `ip`.
+fn symbol_id(v: u64, n: usize, ip: &Path) -> Result<u32, StorageError> {
+    u32::try_from(v)
+        .ok()
+        .filter(|x| (*x as usize) < n)
+        .ok_or_else(|| corrupt(ip, "symbol id out of range"))
+}
+
+/// The symbol table from the symbols section `body` (ids are positions; no duplicates).
+fn read_symbols(body: &[u8], ip: &Path) -> Result<Symbols, StorageError> {
+    let de = |e: DecodeError| corrupt(ip, e);
+    let mut syms = Symbols::default();
+    let mut r = Reader::new(body);
+    let n = r.len(body.len()).map_err(de)?;
+    for i in 0..n {
+        let s = r.str().map_err(de)?;
+        if syms.intern(s) as usize != i {
+            return Err(corrupt(ip, "duplicate symbol"));
+        }
+    }
+    Ok(syms)
+}
+
+/// The series (label symbol pairs and chunk references) of the series section `body`, whose
+/// symbol ids must be below `n`.
+fn read_series(body: &[u8], ip: &Path, n: usize) -> Result<Vec<BlockSeries>, StorageError> {
+    let de = |e: DecodeError| corrupt(ip, e);
+    let mut r = Reader::new(body);
+    let ns = r.len(body.len()).map_err(de)?;
+    let mut series = Vec::with_capacity(ns);
+    for _ in 0..ns {
+        let nl = r.len(r.remaining()).map_err(de)?;
+        let mut pairs = Vec::with_capacity(nl * 2);
+        for _ in 0..nl * 2 {
+            pairs.push(symbol_id(r.uvarint().map_err(de)?, n, ip)?);
+        }
+        let nc = r.len(r.remaining()).map_err(de)?;
+        let mut chunks = Vec::with_capacity(nc);
+        for _ in 0..nc {
+            let min_t = r.varint().map_err(de)?;
+            let max_t = r.varint().map_err(de)?;
+            let count =
+                u32::try_from(r.uvarint().map_err(de)?).map_err(|_| corrupt(ip, "chunk count"))?;
+            let off = r.uvarint().map_err(de)?;
+            let len =
+                u32::try_from(r.uvarint().map_err(de)?).map_err(|_| corrupt(ip, "chunk len"))?;
+            chunks.push(ChunkMeta {
+                min_t,
+                max_t,
+                count,
+                off,
+                len,
+            });
+        }
+        series.push(BlockSeries {
+            pairs: pairs.into_boxed_slice(),
+            chunks,
+        });
+    }
+    Ok(series)
+}
+
+/// The postings of the postings section `body`, whose symbol ids must be below `n` and
+/// series ids below `ns`.
+fn read_postings(body: &[u8], ip: &Path, n: usize, ns: usize) -> Result<Postings, StorageError> {
+    let de = |e: DecodeError| corrupt(ip, e);
+    let mut r = Reader::new(body);
+    let np = r.len(body.len()).map_err(de)?;
+    let mut postings = Postings::default();
+    for _ in 0..np {
+        let (nm, v) = (
+            symbol_id(r.uvarint().map_err(de)?, n, ip)?,
+            symbol_id(r.uvarint().map_err(de)?, n, ip)?,
+        );
+        let cnt = r.len(r.remaining()).map_err(de)?;
+        let mut id = 0u64;
+        for _ in 0..cnt {
+            id += r.uvarint().map_err(de)?;
+            let id32 = u32::try_from(id)
+                .ok()
+                .filter(|x| (*x as usize) < ns)
+                .ok_or_else(|| corrupt(ip, "posting out of range"))?;
+            postings.add(id32, &[nm, v]);
+        }
+    }
+    Ok(postings)
+}
+
 impl Block {
     /// Opens a block directory, validating the index CRCs and the chunks header.
     pub fn open(vfs: &dyn Vfs, dir: &Path) -> Result<Block, StorageError> {
@@ -465,93 +315,7 @@ impl Block {
             .map_err(|e| corrupt(&mp, e))?;
         let ip = dir.join("index");
         let buf = vfs.read(&ip).map_err(io_err(&ip))?;
-        if buf.get(0..4) != Some(&INDEX_MAGIC[..]) || buf.get(4) != Some(&FORMAT_VERSION) {
-            return Err(corrupt(&ip, "bad index header"));
-        }
-        let toc_start = buf
-            .len()
-            .checked_sub(TOC_LEN)
-            .ok_or_else(|| corrupt(&ip, "index too short"))?;
-        let mut r = Reader::new(buf.get(toc_start..).unwrap_or(&[]));
-        let de = |e: DecodeError| corrupt(&ip, e);
-        let (so, se, po) = (
-            r.u64().map_err(de)?,
-            r.u64().map_err(de)?,
-            r.u64().map_err(de)?,
-        );
-        let crc = r.u32().map_err(de)?;
-        if crc32fast::hash(buf.get(toc_start..toc_start + 24).unwrap_or(&[])) != crc {
-            return Err(corrupt(&ip, "TOC CRC mismatch"));
-        }
-        let mut syms = Symbols::default();
-        let body = read_section(&buf, so, &ip, "symbols")?;
-        let mut r = Reader::new(body);
-        let n = r.len(body.len()).map_err(de)?;
-        for i in 0..n {
-            let s = r.str().map_err(de)?;
-            if syms.intern(s) as usize != i {
-                return Err(corrupt(&ip, "duplicate symbol"));
-            }
-        }
-        let sym = |v: u64| -> Result<u32, StorageError> {
-            u32::try_from(v)
-                .ok()
-                .filter(|x| (*x as usize) < n)
-                .ok_or_else(|| corrupt(&ip, "symbol id out of range"))
-        };
-        let body = read_section(&buf, se, &ip, "series")?;
-        let mut r = Reader::new(body);
-        let ns = r.len(body.len()).map_err(de)?;
-        let mut series = Vec::with_capacity(ns);
-        for _ in 0..ns {
-            let nl = r.len(r.remaining()).map_err(de)?;
-            let mut pairs = Vec::with_capacity(nl * 2);
-            for _ in 0..nl * 2 {
-                pairs.push(sym(r.uvarint().map_err(de)?)?);
-            }
-            let nc = r.len(r.remaining()).map_err(de)?;
-            let mut chunks = Vec::with_capacity(nc);
-            for _ in 0..nc {
-                let min_t = r.varint().map_err(de)?;
-                let max_t = r.varint().map_err(de)?;
-                let count = u32::try_from(r.uvarint().map_err(de)?)
-                    .map_err(|_| corrupt(&ip, "chunk count"))?;
-                let off = r.uvarint().map_err(de)?;
-                let len = u32::try_from(r.uvarint().map_err(de)?)
-                    .map_err(|_| corrupt(&ip, "chunk len"))?;
-                chunks.push(ChunkMeta {
-                    min_t,
-                    max_t,
-                    count,
-                    off,
-                    len,
-                });
-            }
-            series.push(BlockSeries {
-                pairs: pairs.into_boxed_slice(),
-                chunks,
-            });
-        }
-        let body = read_section(&buf, po, &ip, "postings")?;
-        let mut r = Reader::new(body);
-        let np = r.len(body.len()).map_err(de)?;
-        let mut postings = Postings::default();
-        for _ in 0..np {
-            let (nm, v) = (
-                sym(r.uvarint().map_err(de)?)?,
-                sym(r.uvarint().map_err(de)?)?,
-            );
-            let cnt = r.len(r.remaining()).map_err(de)?;
-            let mut id = 0u64;
-            for _ in 0..cnt {
-                id += r.uvarint().map_err(de)?;
-                let id32 = u32::try_from(id)
-                    .ok()
-                    .filter(|x| (*x as usize) < ns)
-                    .ok_or_else(|| corrupt(&ip, "posting out of range"))?;
-                postings.add(id32, &[nm, v]);
-            }
-        }
+        let (syms, series, postings) = read_index(&buf, &ip)?;
         let cp = dir.join("chunks");
         let chunks = vfs.open_read(&cp).map_err(io_err(&cp))?;
         let head = chunks.read_at(0, 8).map_err(io_err(&cp))?;
@@ -713,6 +477,7 @@ impl Block {
 
 #[cfg(test)]
 mod tests {
+    use super::chunk::chunk_config;
     use super::*;
     use crate::vfs::SimFs;
     use proptest::prelude::*;

@@ -270,15 +270,39 @@ impl Campaign {
         act: &Active,
     ) -> CampaignDelta {
         let mut d = CampaignDelta::default();
-        let step_min = s.step_min();
-        let m = s.webinar_min(t);
-        let prev = t - s.step;
+        let x = StepCtx {
+            s,
+            act,
+            t,
+            prev: t - s.step,
+            step_min: s.step_min(),
+            m: s.webinar_min(t),
+        };
+        let (expected, expected_regs) = self.draw_registrations(&x, st, &mut d, rng);
+        draw_attendance(&x, st, &mut d, rng);
+        self.draw_engagement(&x, st, &mut d, rng);
+        draw_conversions(&x, st, &mut d, rng);
+        draw_ratings(&x, st, &mut d, rng);
+        draw_emails(&x, st, &mut d, rng);
+        self.draw_costs(&x, &mut d, rng, &expected);
+        draw_page_views(&x, st, &mut d, rng, expected_regs);
+        self.apply(&d, st, v, rng);
+        d
+    }
 
-        // Registrations.
+    /// Registrations per channel and UTM source; returns the expected registrations per
+    /// channel and in total.
+    fn draw_registrations(
+        &self,
+        x: &StepCtx,
+        st: &mut CampaignState,
+        d: &mut CampaignDelta,
+        rng: &mut Rng,
+    ) -> ([f64; 6], f64) {
         let mut expected_regs = 0.0;
         let mut expected = [0.0; 6];
         for (c, e) in expected.iter_mut().enumerate() {
-            *e = self.intensity(s, t, c, act.ads_stopped);
+            *e = self.intensity(x.s, x.t, c, x.act.ads_stopped);
             expected_regs += *e;
             for (u, (_, w)) in UTM[c].iter().enumerate() {
                 let n = rng.poisson(*e * w);
@@ -288,172 +312,72 @@ impl Campaign {
                 }
             }
         }
+        (expected, expected_regs)
+    }
 
-        // Attendance: joins from 15 minutes before to 45 minutes after the start, in proportion
-        // to the registrations so far.
-        let join_density = if (-15.0..0.0).contains(&m) {
-            0.20 / 15.0
-        } else if (0.0..10.0).contains(&m) {
-            0.55 / 10.0
-        } else if (10.0..45.0).contains(&m) {
-            0.25 / 35.0
-        } else {
-            0.0
-        };
-        if join_density > 0.0 {
-            for (c, show_up) in SHOW_UP.iter().enumerate() {
-                let expected = show_up * st.regs[c] as f64;
-                let n = rng
-                    .poisson(expected * join_density * step_min)
-                    .min(st.regs[c].saturating_sub(st.joins[c]));
-                d.joins[c] = n;
-                st.joins[c] += n;
-                st.attendees += n;
-            }
-            let first = st.has_engaged.len();
-            let total = first + d.joins.iter().sum::<u64>() as usize;
-            st.present
-                .extend((first..total).map(|id| u32::try_from(id).unwrap_or(u32::MAX)));
-            st.has_engaged.resize(total, false);
-        }
-        let hazard = if m >= END_MIN {
-            0.4
-        } else if m >= 0.0 {
-            0.004
-        } else {
-            0.0
-        };
-        d.leaves = rng.thin(st.attendees, 1.0 - (-hazard * step_min).exp());
-        st.attendees -= d.leaves;
-        for _ in 0..d.leaves {
-            if st.present.is_empty() {
-                break;
-            }
-            let i = (rng.next_u64() % st.present.len() as u64) as usize;
-            d.left_ids.push(st.present.swap_remove(i));
-        }
-
-        // Engagement during the webinar.
+    /// Engagement during the webinar: events by kind, and the attendees engaging for the
+    /// first time (towards `engaged_target` of those who joined).
+    fn draw_engagement(
+        &self,
+        x: &StepCtx,
+        st: &mut CampaignState,
+        d: &mut CampaignDelta,
+        rng: &mut Rng,
+    ) {
+        let (m, step_min) = (x.m, x.step_min);
         let joins_total: u64 = st.joins.iter().sum();
-        if (0.0..END_MIN).contains(&m) && st.attendees > 0 {
-            let a = st.attendees as f64 * step_min;
-            let poll = [20.0, 45.0, 70.0].iter().any(|p| m >= *p && m < p + 3.0);
-            d.engagement = [
-                if poll { rng.poisson(0.22 * a) } else { 0 },
-                rng.poisson(0.04 * a),
-                rng.poisson(0.008 * a),
-                rng.poisson(0.07 * a),
-            ];
-            let events: u64 = d.engagement.iter().sum();
-            let pending = ((self.engaged_target * joins_total as f64).round() as u64)
-                .saturating_sub(st.engaged);
-            // Newly engaged attendees are drawn among the present ones who never engaged.
-            let mut candidates: Vec<u32> = st
-                .present
-                .iter()
-                .copied()
-                .filter(|&id| !st.has_engaged.get(id as usize).copied().unwrap_or(true))
-                .collect();
-            d.new_engaged = rng
-                .thin(pending, 1.0 - (-0.07 * step_min).exp())
-                .min(events)
-                .min(candidates.len() as u64);
-            for _ in 0..d.new_engaged {
-                let i = (rng.next_u64() % candidates.len().max(1) as u64) as usize;
-                if i < candidates.len() {
-                    let id = candidates.swap_remove(i);
-                    if let Some(f) = st.has_engaged.get_mut(id as usize) {
-                        *f = true;
-                    }
-                    d.engaged_ids.push(id);
+        if !((0.0..END_MIN).contains(&m) && st.attendees > 0) {
+            return;
+        }
+        let a = st.attendees as f64 * step_min;
+        let poll = [20.0, 45.0, 70.0].iter().any(|p| m >= *p && m < p + 3.0);
+        d.engagement = [
+            if poll { rng.poisson(0.22 * a) } else { 0 },
+            rng.poisson(0.04 * a),
+            rng.poisson(0.008 * a),
+            rng.poisson(0.07 * a),
+        ];
+        let events: u64 = d.engagement.iter().sum();
+        let pending =
+            ((self.engaged_target * joins_total as f64).round() as u64).saturating_sub(st.engaged);
+        // Newly engaged attendees are drawn among the present ones who never engaged.
+        let mut candidates: Vec<u32> = st
+            .present
+            .iter()
+            .copied()
+            .filter(|&id| !st.has_engaged.get(id as usize).copied().unwrap_or(true))
+            .collect();
+        d.new_engaged = rng
+            .thin(pending, 1.0 - (-0.07 * step_min).exp())
+            .min(events)
+            .min(candidates.len() as u64);
+        for _ in 0..d.new_engaged {
+            let i = (rng.next_u64() % candidates.len().max(1) as u64) as usize;
+            if i < candidates.len() {
+                let id = candidates.swap_remove(i);
+                if let Some(f) = st.has_engaged.get_mut(id as usize) {
+                    *f = true;
                 }
-            }
-            st.engaged += d.new_engaged;
-            let engaged_present = st
-                .present
-                .iter()
-                .any(|&id| st.has_engaged.get(id as usize).copied().unwrap_or(false));
-            if !engaged_present {
-                // Every engagement event comes from an engaged attendee who is present.
-                d.engagement = [0; 4];
+                d.engaged_ids.push(id);
             }
         }
+        st.engaged += d.new_engaged;
+        let engaged_present = st
+            .present
+            .iter()
+            .any(|&id| st.has_engaged.get(id as usize).copied().unwrap_or(false));
+        if !engaged_present {
+            // Every engagement event comes from an engaged attendee who is present.
+            d.engagement = [0; 4];
+        }
+    }
 
-        // Conversions: the offer opens 60 minutes in and stays open for 7 days.
-        if m >= 60.0 && st.conv_expected.is_none() {
-            st.conv_expected = Some(std::array::from_fn(|c| {
-                CONVERSION_RATE * st.joins[c] as f64
-            }));
-        }
-        if let Some(ce) = st.conv_expected {
-            let mo = m - 60.0;
-            if (0.0..7.0 * 1440.0).contains(&mo) {
-                let tau = 2160.0;
-                let mut g = 0.65 * (-mo / tau).exp() / tau / (1.0 - (-7.0 * 1440.0 / tau).exp());
-                if mo < 120.0 {
-                    g += 0.35 / 120.0;
-                }
-                for (c, expected) in ce.iter().enumerate() {
-                    let n = rng.poisson(expected * g * step_min);
-                    for _ in 0..n {
-                        let p = usize::from(rng.uniform() >= 0.5);
-                        d.conversions[c][p] += 1;
-                    }
-                }
-            }
-        }
-
-        // Satisfaction survey after the webinar.
-        if m >= END_MIN && st.rating_expected.is_none() {
-            st.rating_expected = Some(SURVEY_RATE * joins_total as f64);
-        }
-        if let Some(re) = st.rating_expected {
-            let mr = m - END_MIN;
-            if (0.0..1440.0).contains(&mr) {
-                let n = rng.poisson(re * (-mr / 45.0).exp() / 45.0 * step_min);
-                for _ in 0..n {
-                    let u = rng.uniform();
-                    let mut acc = 0.0;
-                    let mut r = RATING_P.len() - 1;
-                    for (i, p) in RATING_P.iter().enumerate() {
-                        acc += p;
-                        if u < acc {
-                            r = i;
-                            break;
-                        }
-                    }
-                    d.ratings[r] += 1;
-                }
-            }
-        }
-
-        // Emails: list blasts over 30 minutes, registrant mails over 10, one confirmation per registration.
-        let in_window = |start: i64, len: i64| t > start && prev < start + len;
-        let mut list_sent = 0u64;
-        for &b in &s.list_blasts {
-            if in_window(b, 30 * MINUTE) {
-                list_sent += rng.round(LIST_SIZE / 30.0 * step_min);
-            }
-        }
-        let regs_total: u64 = st.regs.iter().sum();
-        let mut reg_sent = d.registrations();
-        for &b in &s.registrant_mails {
-            if in_window(b, 10 * MINUTE) {
-                reg_sent += rng.round(regs_total as f64 / 10.0 * step_min);
-            }
-        }
-        let bounced = rng.thin(list_sent, 0.025) + rng.thin(reg_sent, 0.008);
-        let sent = list_sent + reg_sent;
-        let delivered = sent - bounced;
-        st.open_pool += rng.thin(delivered, 0.36);
-        let opened = rng.thin(st.open_pool, 1.0 - (-step_min / 90.0).exp());
-        st.open_pool -= opened;
-        st.click_pool += rng.thin(opened, 0.22);
-        let clicked = rng.thin(st.click_pool, 1.0 - (-step_min / 5.0).exp());
-        st.click_pool -= clicked;
-        d.emails = [sent, delivered, opened, clicked, bounced];
-
-        // Marketing costs (EUR, rounded to cents).
+    /// Marketing costs per channel (EUR, rounded to cents): email sending, social and ads in
+    /// proportion to the `expected` registrations, organic payments, referral fees per
+    /// registration and the partner fee at the start.
+    fn draw_costs(&self, x: &StepCtx, d: &mut CampaignDelta, rng: &mut Rng, expected: &[f64; 6]) {
+        let (s, t, prev) = (x.s, x.t, x.prev);
+        let sent = d.emails[0];
         let cents = |x: f64| (x * 100.0).round() / 100.0;
         d.costs[0] = cents(0.002 * sent as f64);
         d.costs[1] = cents(2.5 * expected[1] * rng.jitter(0.15));
@@ -471,31 +395,6 @@ impl Campaign {
         } else {
             0.0
         };
-
-        // Page views and load times.
-        let background = 0.3 * activity(t) * step_min;
-        let webinar_now = (-15.0..END_MIN).contains(&m);
-        let lambdas = [
-            4.0 * expected_regs + background,
-            1.4 * expected_regs + 0.2 * background,
-            d.registrations() as f64,
-            1.3 * d.joins.iter().sum::<u64>() as f64
-                + if webinar_now {
-                    0.01 * st.attendees as f64 * step_min
-                } else {
-                    0.02 * background
-                },
-        ];
-        let slow = if act.latency_spike { 3.0 } else { 1.0 } * (1.0 + st.attendees as f64 / 3000.0);
-        for (p, lambda) in lambdas.iter().enumerate() {
-            let n = rng.poisson(*lambda);
-            let b = rng.thin(n, PAGE_BOUNCE[p]);
-            d.page_views[p] = [n - b, b];
-            d.page_median[p] = PAGE_MEDIAN[p] * slow;
-        }
-
-        self.apply(&d, st, v, rng);
-        d
     }
 
     /// Adds a step's increments to the series values.
@@ -539,5 +438,187 @@ impl Campaign {
             h.observe_lognormal(v, rng, n, d.page_median[p], PAGE_SIGMA);
         }
         self.satisfaction.observe_integers(v, &d.ratings);
+    }
+}
+
+/// The step being drawn.
+struct StepCtx<'a> {
+    s: &'a Schedule,
+    /// Active faults and interventions.
+    act: &'a Active,
+    /// End of the step.
+    t: i64,
+    /// End of the previous step.
+    prev: i64,
+    /// Step length in minutes.
+    step_min: f64,
+    /// Minutes since the webinar start (negative before).
+    m: f64,
+}
+
+/// Attendance: joins from 15 minutes before to 45 minutes after the start, in proportion to
+/// the registrations so far, and leaves (slow during the webinar, fast after its end).
+fn draw_attendance(x: &StepCtx, st: &mut CampaignState, d: &mut CampaignDelta, rng: &mut Rng) {
+    let (m, step_min) = (x.m, x.step_min);
+    let join_density = if (-15.0..0.0).contains(&m) {
+        0.20 / 15.0
+    } else if (0.0..10.0).contains(&m) {
+        0.55 / 10.0
+    } else if (10.0..45.0).contains(&m) {
+        0.25 / 35.0
+    } else {
+        0.0
+    };
+    if join_density > 0.0 {
+        for (c, show_up) in SHOW_UP.iter().enumerate() {
+            let expected = show_up * st.regs[c] as f64;
+            let n = rng
+                .poisson(expected * join_density * step_min)
+                .min(st.regs[c].saturating_sub(st.joins[c]));
+            d.joins[c] = n;
+            st.joins[c] += n;
+            st.attendees += n;
+        }
+        let first = st.has_engaged.len();
+        let total = first + d.joins.iter().sum::<u64>() as usize;
+        st.present
+            .extend((first..total).map(|id| u32::try_from(id).unwrap_or(u32::MAX)));
+        st.has_engaged.resize(total, false);
+    }
+    let hazard = if m >= END_MIN {
+        0.4
+    } else if m >= 0.0 {
+        0.004
+    } else {
+        0.0
+    };
+    d.leaves = rng.thin(st.attendees, 1.0 - (-hazard * step_min).exp());
+    st.attendees -= d.leaves;
+    for _ in 0..d.leaves {
+        if st.present.is_empty() {
+            break;
+        }
+        let i = (rng.next_u64() % st.present.len() as u64) as usize;
+        d.left_ids.push(st.present.swap_remove(i));
+    }
+}
+
+/// Conversions: the offer opens 60 minutes in and stays open for 7 days.
+fn draw_conversions(x: &StepCtx, st: &mut CampaignState, d: &mut CampaignDelta, rng: &mut Rng) {
+    let (m, step_min) = (x.m, x.step_min);
+    if m >= 60.0 && st.conv_expected.is_none() {
+        st.conv_expected = Some(std::array::from_fn(|c| {
+            CONVERSION_RATE * st.joins[c] as f64
+        }));
+    }
+    let Some(ce) = st.conv_expected else {
+        return;
+    };
+    let mo = m - 60.0;
+    if (0.0..7.0 * 1440.0).contains(&mo) {
+        let tau = 2160.0;
+        let mut g = 0.65 * (-mo / tau).exp() / tau / (1.0 - (-7.0 * 1440.0 / tau).exp());
+        if mo < 120.0 {
+            g += 0.35 / 120.0;
+        }
+        for (c, expected) in ce.iter().enumerate() {
+            let n = rng.poisson(expected * g * step_min);
+            for _ in 0..n {
+                let p = usize::from(rng.uniform() >= 0.5);
+                d.conversions[c][p] += 1;
+            }
+        }
+    }
+}
+
+/// Satisfaction survey after the webinar: ratings 1..=10 from `RATING_P`.
+fn draw_ratings(x: &StepCtx, st: &mut CampaignState, d: &mut CampaignDelta, rng: &mut Rng) {
+    let (m, step_min) = (x.m, x.step_min);
+    let joins_total: u64 = st.joins.iter().sum();
+    if m >= END_MIN && st.rating_expected.is_none() {
+        st.rating_expected = Some(SURVEY_RATE * joins_total as f64);
+    }
+    let Some(re) = st.rating_expected else {
+        return;
+    };
+    let mr = m - END_MIN;
+    if (0.0..1440.0).contains(&mr) {
+        let n = rng.poisson(re * (-mr / 45.0).exp() / 45.0 * step_min);
+        for _ in 0..n {
+            let u = rng.uniform();
+            let mut acc = 0.0;
+            let mut r = RATING_P.len() - 1;
+            for (i, p) in RATING_P.iter().enumerate() {
+                acc += p;
+                if u < acc {
+                    r = i;
+                    break;
+                }
+            }
+            d.ratings[r] += 1;
+        }
+    }
+}
+
+/// Emails: list blasts over 30 minutes, registrant mails over 10, one confirmation per
+/// registration; then bounces, opens and clicks.
+fn draw_emails(x: &StepCtx, st: &mut CampaignState, d: &mut CampaignDelta, rng: &mut Rng) {
+    let (s, t, prev, step_min) = (x.s, x.t, x.prev, x.step_min);
+    let in_window = |start: i64, len: i64| t > start && prev < start + len;
+    let mut list_sent = 0u64;
+    for &b in &s.list_blasts {
+        if in_window(b, 30 * MINUTE) {
+            list_sent += rng.round(LIST_SIZE / 30.0 * step_min);
+        }
+    }
+    let regs_total: u64 = st.regs.iter().sum();
+    let mut reg_sent = d.registrations();
+    for &b in &s.registrant_mails {
+        if in_window(b, 10 * MINUTE) {
+            reg_sent += rng.round(regs_total as f64 / 10.0 * step_min);
+        }
+    }
+    let bounced = rng.thin(list_sent, 0.025) + rng.thin(reg_sent, 0.008);
+    let sent = list_sent + reg_sent;
+    let delivered = sent - bounced;
+    st.open_pool += rng.thin(delivered, 0.36);
+    let opened = rng.thin(st.open_pool, 1.0 - (-step_min / 90.0).exp());
+    st.open_pool -= opened;
+    st.click_pool += rng.thin(opened, 0.22);
+    let clicked = rng.thin(st.click_pool, 1.0 - (-step_min / 5.0).exp());
+    st.click_pool -= clicked;
+    d.emails = [sent, delivered, opened, clicked, bounced];
+}
+
+/// Page views (bounced or not) and median load times per page: from the `expected_regs`
+/// registrations, background traffic and the webinar audience; slower with the audience and
+/// during the latency spike.
+fn draw_page_views(
+    x: &StepCtx,
+    st: &CampaignState,
+    d: &mut CampaignDelta,
+    rng: &mut Rng,
+    expected_regs: f64,
+) {
+    let (m, step_min) = (x.m, x.step_min);
+    let background = 0.3 * activity(x.t) * step_min;
+    let webinar_now = (-15.0..END_MIN).contains(&m);
+    let lambdas = [
+        4.0 * expected_regs + background,
+        1.4 * expected_regs + 0.2 * background,
+        d.registrations() as f64,
+        1.3 * d.joins.iter().sum::<u64>() as f64
+            + if webinar_now {
+                0.01 * st.attendees as f64 * step_min
+            } else {
+                0.02 * background
+            },
+    ];
+    let slow = if x.act.latency_spike { 3.0 } else { 1.0 } * (1.0 + st.attendees as f64 / 3000.0);
+    for (p, lambda) in lambdas.iter().enumerate() {
+        let n = rng.poisson(*lambda);
+        let b = rng.thin(n, PAGE_BOUNCE[p]);
+        d.page_views[p] = [n - b, b];
+        d.page_median[p] = PAGE_MEDIAN[p] * slow;
     }
 }

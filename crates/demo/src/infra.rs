@@ -263,210 +263,305 @@ impl Infra {
         campaign: Option<(&CampaignDelta, u64)>,
     ) {
         let step_s = s.step as f64 / 1000.0;
-        let dt = if campaign.is_some() { step_s } else { 0.0 };
         let down = |h: &Host| faults.down.get(h.n).copied().unwrap_or(false);
-        let up_hosts = self.hosts.iter().filter(|h| !down(h)).count().max(1) as f64;
-
-        // Fleet request rates per route, requests per second.
-        let act = activity(t);
-        let (site_pv, reg_pv, web_pv, regs, attendees) = match campaign {
-            Some((d, a)) => {
-                let pv = |p: usize| d.page_views.get(p).map(|x| x[0] + x[1]).unwrap_or(0) as f64;
-                (
-                    pv(0) + pv(1) + pv(2),
-                    pv(1),
-                    pv(3),
-                    d.registrations() as f64,
-                    a as f64,
-                )
-            }
-            None => (0.0, 0.0, 0.0, 0.0, 0.0),
+        let fleet = Fleet {
+            dt: if campaign.is_some() { step_s } else { 0.0 },
+            step_min: s.step_min(),
+            rates: fleet_rates(t, step_s, campaign),
+            up_hosts: self.hosts.iter().filter(|h| !down(h)).count().max(1) as f64,
+            burst: faults.error_burst,
+            spike: if faults.latency_spike { 8.0 } else { 1.0 },
+            initial: campaign.is_none(),
         };
-        let rates = [
-            18.0 * act + 30.0 * site_pv / step_s,
-            2.0 * act + 10.0 * regs / step_s + 8.0 * reg_pv / step_s,
-            1.0 + 0.4 * attendees + 30.0 * web_pv / step_s,
-        ];
-        let burst = faults.error_burst;
-        let spike = if faults.latency_spike { 8.0 } else { 1.0 };
-
         for (h, hs) in self.hosts.iter().zip(st.hosts.iter_mut()) {
-            let set = |v: &mut [f64], i: usize, x: f64| {
-                if let Some(slot) = v.get_mut(i) {
-                    *slot = x;
-                }
-            };
-            let add = |v: &mut [f64], i: usize, x: f64| {
-                if let Some(slot) = v.get_mut(i) {
-                    *slot += x;
-                }
-            };
             if down(h) {
-                set(v, h.node_up, 0.0);
-                set(v, h.web_up, 0.0);
-                let mark = if hs.down_steps == 0 {
-                    Presence::Stale
-                } else {
-                    Presence::Absent
-                };
-                for &i in &h.scraped {
-                    if let Some(p) = presence.get_mut(i) {
-                        *p = mark;
-                    }
-                }
-                hs.down_steps = hs.down_steps.saturating_add(1);
+                h.mark_down(hs, v, presence);
                 continue;
             }
-            if hs.down_steps > 0 {
-                // Rebooted: counters restart from zero, gauges from a fresh process.
-                for &i in &h.counters {
-                    set(v, i, 0.0);
-                }
-                hs.down_steps = 0;
-                hs.since_boot = 0;
-                hs.load = [0.0; 3];
-            } else {
-                hs.since_boot = hs.since_boot.saturating_add(1);
-            }
-            for &i in &h.scraped {
-                if let Some(p) = presence.get_mut(i) {
-                    *p = Presence::Present;
-                }
-            }
-            set(v, h.node_up, 1.0);
-            set(v, h.web_up, 1.0);
+            h.mark_up(hs, v, presence);
             let leak = faults.leak.get(h.n).copied().flatten().unwrap_or(0.0);
             let fill = faults.fill.get(h.n).copied().flatten();
+            let (reqs, host_rps) = h.serve_http(v, rng, &fleet, leak);
+            let u = h.cpu_and_load(hs, v, rng, &fleet, host_rps, leak, fill.is_some());
+            h.memory(hs, v, rng, u, leak);
+            h.filesystems(v, t, fill);
+            h.network_and_disk(v, rng, &fleet, &reqs, u, fill.is_some());
+        }
+    }
+}
 
-            // HTTP traffic and latency.
-            let share = rng.jitter(0.04) / up_hosts;
-            let mut host_rps = 0.0;
-            let mut reqs = [0u64; 3];
-            for (r, rate) in rates.iter().enumerate() {
-                let n = if dt > 0.0 {
-                    rng.poisson(rate * share * dt)
-                } else {
-                    0
-                };
-                reqs[r] = n;
-                host_rps += rate * share;
-            }
-            let mut p500 = if burst { 0.10 } else { 0.0006 };
-            let mut p503 = if burst { 0.05 } else { 0.0003 };
-            if leak > 0.9 {
-                p503 += 0.5 * (leak - 0.9);
-                p500 += 0.1 * (leak - 0.9);
-            }
-            let load_factor = 1.0 + (host_rps / HOST_CAPACITY_RPS).powi(2);
-            let leak_factor = 1.0 + 4.0 * leak.powi(4);
-            for r in 0..3 {
-                let n = reqs[r];
-                let n500 = rng.thin(n, p500);
-                let n503 = rng.thin(n - n500, p503);
-                let n404 = rng.thin(n - n500 - n503, 0.015);
-                let n200 = n - n500 - n503 - n404;
-                for (c, x) in [n200, n404, n500, n503].into_iter().enumerate() {
-                    add(v, h.http[r][c], x as f64);
-                }
-                if let Some(hist) = h.latency.get(r) {
-                    let median = ROUTE_MEDIAN[r] * load_factor * spike * leak_factor;
-                    hist.observe_lognormal(v, rng, n, median, LATENCY_SIGMA);
-                }
-            }
+/// What every host shares in one step.
+struct Fleet {
+    /// Seconds of counter increments in the step (0 at the initial step).
+    dt: f64,
+    /// Step length in minutes.
+    step_min: f64,
+    /// Fleet request rates per route, requests per second.
+    rates: [f64; 3],
+    /// Hosts serving traffic (at least 1).
+    up_hosts: f64,
+    /// The error-burst fault is active.
+    burst: bool,
+    /// Latency multiplier of the latency-spike fault.
+    spike: f64,
+    /// The initial step: the load averages start settled.
+    initial: bool,
+}
 
-            // CPU and load.
-            hs.cpu_noise = 0.9 * hs.cpu_noise + 0.3 * rng.normal();
-            let mut u = 0.04
-                + 0.7 * host_rps / (HOST_CAPACITY_RPS * 1.2)
-                + 0.02 * hs.cpu_noise
-                + 0.3 * leak.powi(3);
-            if hs.since_boot < 3 {
-                u = 0.9;
-            }
-            let u = u.clamp(0.01, 0.97);
-            let fill_io = if fill.is_some() { 0.12 } else { 0.0 };
-            for cpu in &h.cpu {
-                let uc = (u * rng.jitter(0.08)).clamp(0.005, 0.98);
-                let busy = [0.68 * uc, 0.22 * uc, 0.06 * uc + fill_io, 0.04 * uc];
-                let idle = (1.0 - busy.iter().sum::<f64>()).max(0.0);
-                add(v, cpu[0], idle * dt);
-                for (i, b) in busy.iter().enumerate() {
-                    add(v, cpu[i + 1], b * dt);
-                }
-            }
-            let load1 = (CPUS as f64 * u * 1.2 * rng.jitter(0.1) + 2.0 * fill_io).max(0.0);
-            let step_min = s.step_min();
-            if campaign.is_none() {
-                // Initial step: the averages start settled.
-                hs.load = [load1; 3];
-            }
-            hs.load[0] = load1;
-            hs.load[1] += (load1 - hs.load[1]) * (1.0 - (-step_min / 5.0).exp());
-            hs.load[2] += (load1 - hs.load[2]) * (1.0 - (-step_min / 15.0).exp());
-            for (i, x) in h.load.iter().zip(hs.load) {
-                set(v, *i, (x * 100.0).round() / 100.0);
-            }
+/// Fleet request rates per route (requests per second) in the step ending at `t`, from the
+/// campaign's page views, registrations and attendees in it.
+fn fleet_rates(t: i64, step_s: f64, campaign: Option<(&CampaignDelta, u64)>) -> [f64; 3] {
+    let act = activity(t);
+    let (site_pv, reg_pv, web_pv, regs, attendees) = match campaign {
+        Some((d, a)) => {
+            let pv = |p: usize| d.page_views.get(p).map(|x| x[0] + x[1]).unwrap_or(0) as f64;
+            (
+                pv(0) + pv(1) + pv(2),
+                pv(1),
+                pv(3),
+                d.registrations() as f64,
+                a as f64,
+            )
+        }
+        None => (0.0, 0.0, 0.0, 0.0, 0.0),
+    };
+    [
+        18.0 * act + 30.0 * site_pv / step_s,
+        2.0 * act + 10.0 * regs / step_s + 8.0 * reg_pv / step_s,
+        1.0 + 0.4 * attendees + 30.0 * web_pv / step_s,
+    ]
+}
 
-            // Memory.
-            hs.mem_noise = 0.98 * hs.mem_noise + 0.2 * rng.normal();
-            let mut avail = 0.62 - 0.12 * u + 0.03 * hs.mem_noise;
-            if leak > 0.0 {
-                avail *= 1.0 - 0.97 * leak.powf(1.2);
+/// Sets series `i` to `x`.
+fn set(v: &mut [f64], i: usize, x: f64) {
+    if let Some(slot) = v.get_mut(i) {
+        *slot = x;
+    }
+}
+
+/// Adds `x` to series `i`.
+fn add(v: &mut [f64], i: usize, x: f64) {
+    if let Some(slot) = v.get_mut(i) {
+        *slot += x;
+    }
+}
+
+impl Host {
+    /// A down host: `up` is 0 and its other series go stale (then absent).
+    fn mark_down(&self, hs: &mut HostState, v: &mut [f64], presence: &mut [Presence]) {
+        set(v, self.node_up, 0.0);
+        set(v, self.web_up, 0.0);
+        let mark = if hs.down_steps == 0 {
+            Presence::Stale
+        } else {
+            Presence::Absent
+        };
+        for &i in &self.scraped {
+            if let Some(p) = presence.get_mut(i) {
+                *p = mark;
             }
-            let total = h.mem_total_bytes;
-            set(v, h.mem_total, total);
+        }
+        hs.down_steps = hs.down_steps.saturating_add(1);
+    }
+
+    /// An up host: after a reboot its counters restart from zero; its series are present.
+    fn mark_up(&self, hs: &mut HostState, v: &mut [f64], presence: &mut [Presence]) {
+        if hs.down_steps > 0 {
+            // Rebooted: counters restart from zero, gauges from a fresh process.
+            for &i in &self.counters {
+                set(v, i, 0.0);
+            }
+            hs.down_steps = 0;
+            hs.since_boot = 0;
+            hs.load = [0.0; 3];
+        } else {
+            hs.since_boot = hs.since_boot.saturating_add(1);
+        }
+        for &i in &self.scraped {
+            if let Some(p) = presence.get_mut(i) {
+                *p = Presence::Present;
+            }
+        }
+        set(v, self.node_up, 1.0);
+        set(v, self.web_up, 1.0);
+    }
+
+    /// HTTP traffic and latency: the host's share of the fleet's requests by route and status
+    /// code (errors rise with the error burst and a memory leak near its end), and their
+    /// latencies (slower with load, the latency spike and the leak). Returns the requests
+    /// per route and the host's request rate.
+    fn serve_http(
+        &self,
+        v: &mut [f64],
+        rng: &mut Rng,
+        fleet: &Fleet,
+        leak: f64,
+    ) -> ([u64; 3], f64) {
+        let share = rng.jitter(0.04) / fleet.up_hosts;
+        let mut host_rps = 0.0;
+        let mut reqs = [0u64; 3];
+        for (r, rate) in fleet.rates.iter().enumerate() {
+            let n = if fleet.dt > 0.0 {
+                rng.poisson(rate * share * fleet.dt)
+            } else {
+                0
+            };
+            reqs[r] = n;
+            host_rps += rate * share;
+        }
+        let mut p500 = if fleet.burst { 0.10 } else { 0.0006 };
+        let mut p503 = if fleet.burst { 0.05 } else { 0.0003 };
+        if leak > 0.9 {
+            p503 += 0.5 * (leak - 0.9);
+            p500 += 0.1 * (leak - 0.9);
+        }
+        let load_factor = 1.0 + (host_rps / HOST_CAPACITY_RPS).powi(2);
+        let leak_factor = 1.0 + 4.0 * leak.powi(4);
+        for r in 0..3 {
+            let n = reqs[r];
+            let n500 = rng.thin(n, p500);
+            let n503 = rng.thin(n - n500, p503);
+            let n404 = rng.thin(n - n500 - n503, 0.015);
+            let n200 = n - n500 - n503 - n404;
+            for (c, x) in [n200, n404, n500, n503].into_iter().enumerate() {
+                add(v, self.http[r][c], x as f64);
+            }
+            if let Some(hist) = self.latency.get(r) {
+                let median = ROUTE_MEDIAN[r] * load_factor * fleet.spike * leak_factor;
+                hist.observe_lognormal(v, rng, n, median, LATENCY_SIGMA);
+            }
+        }
+        (reqs, host_rps)
+    }
+
+    /// CPU time per mode and the load averages, from the request rate, the leak and a disk
+    /// filling up (`filling`: iowait). Returns the CPU utilisation.
+    #[allow(clippy::too_many_arguments)]
+    fn cpu_and_load(
+        &self,
+        hs: &mut HostState,
+        v: &mut [f64],
+        rng: &mut Rng,
+        fleet: &Fleet,
+        host_rps: f64,
+        leak: f64,
+        filling: bool,
+    ) -> f64 {
+        hs.cpu_noise = 0.9 * hs.cpu_noise + 0.3 * rng.normal();
+        let mut u = 0.04
+            + 0.7 * host_rps / (HOST_CAPACITY_RPS * 1.2)
+            + 0.02 * hs.cpu_noise
+            + 0.3 * leak.powi(3);
+        if hs.since_boot < 3 {
+            u = 0.9;
+        }
+        let u = u.clamp(0.01, 0.97);
+        let fill_io = if filling { 0.12 } else { 0.0 };
+        let dt = fleet.dt;
+        for cpu in &self.cpu {
+            let uc = (u * rng.jitter(0.08)).clamp(0.005, 0.98);
+            let busy = [0.68 * uc, 0.22 * uc, 0.06 * uc + fill_io, 0.04 * uc];
+            let idle = (1.0 - busy.iter().sum::<f64>()).max(0.0);
+            add(v, cpu[0], idle * dt);
+            for (i, b) in busy.iter().enumerate() {
+                add(v, cpu[i + 1], b * dt);
+            }
+        }
+        let load1 = (CPUS as f64 * u * 1.2 * rng.jitter(0.1) + 2.0 * fill_io).max(0.0);
+        let step_min = fleet.step_min;
+        if fleet.initial {
+            // Initial step: the averages start settled.
+            hs.load = [load1; 3];
+        }
+        hs.load[0] = load1;
+        hs.load[1] += (load1 - hs.load[1]) * (1.0 - (-step_min / 5.0).exp());
+        hs.load[2] += (load1 - hs.load[2]) * (1.0 - (-step_min / 15.0).exp());
+        for (i, x) in self.load.iter().zip(hs.load) {
+            set(v, *i, (x * 100.0).round() / 100.0);
+        }
+        u
+    }
+
+    /// Available memory, falling with CPU utilisation `u` and a memory leak.
+    fn memory(&self, hs: &mut HostState, v: &mut [f64], rng: &mut Rng, u: f64, leak: f64) {
+        hs.mem_noise = 0.98 * hs.mem_noise + 0.2 * rng.normal();
+        let mut avail = 0.62 - 0.12 * u + 0.03 * hs.mem_noise;
+        if leak > 0.0 {
+            avail *= 1.0 - 0.97 * leak.powf(1.2);
+        }
+        let total = self.mem_total_bytes;
+        set(v, self.mem_total, total);
+        set(
+            v,
+            self.mem_avail,
+            (total * avail.clamp(0.005, 0.95) / 4096.0).round() * 4096.0,
+        );
+    }
+
+    /// Filesystems: `/` nearly constant, `/var` grows with logs and is rotated at 03:00 (and
+    /// fills up during the disk-fill fault, `fill` being its progress).
+    fn filesystems(&self, v: &mut [f64], t: i64, fill: Option<f64>) {
+        let since_rotation = (t - 3 * HOUR).rem_euclid(DAY) as f64 / DAY as f64;
+        let used = [
+            0.38 + 0.01 * self.n as f64 + 0.00001 * (t / HOUR).rem_euclid(1000) as f64,
+            0.30 + 0.02 * self.n as f64 + 0.05 * since_rotation,
+        ];
+        for (f, (_, _, _, size)) in FILESYSTEMS.iter().enumerate() {
+            let mut used_f = used[f];
+            if f == 1 && fill.is_some() {
+                used_f += (0.985 - used_f) * fill.unwrap_or(0.0);
+            }
+            let reserved = if f == 0 { 0.05 } else { 0.0 };
+            set(v, self.fs_size[f], *size);
             set(
                 v,
-                h.mem_avail,
-                (total * avail.clamp(0.005, 0.95) / 4096.0).round() * 4096.0,
+                self.fs_avail[f],
+                (size * (1.0 - used_f - reserved) / 4096.0).round() * 4096.0,
             );
-
-            // Filesystems: `/` nearly constant, `/var` grows with logs and is rotated at 03:00.
-            let since_rotation = (t - 3 * HOUR).rem_euclid(DAY) as f64 / DAY as f64;
-            let used = [
-                0.38 + 0.01 * h.n as f64 + 0.00001 * (t / HOUR).rem_euclid(1000) as f64,
-                0.30 + 0.02 * h.n as f64 + 0.05 * since_rotation,
-            ];
-            for (f, (_, _, _, size)) in FILESYSTEMS.iter().enumerate() {
-                let mut used_f = used[f];
-                if f == 1 && fill.is_some() {
-                    used_f += (0.985 - used_f) * fill.unwrap_or(0.0);
-                }
-                let reserved = if f == 0 { 0.05 } else { 0.0 };
-                set(v, h.fs_size[f], *size);
-                set(
-                    v,
-                    h.fs_avail[f],
-                    (size * (1.0 - used_f - reserved) / 4096.0).round() * 4096.0,
-                );
-            }
-
-            // Network and disk.
-            let n_req: u64 = reqs.iter().sum();
-            add(
-                v,
-                h.net_rx,
-                (n_req as f64 * 1200.0 + 2000.0 * dt * rng.jitter(0.1)).round(),
-            );
-            add(
-                v,
-                h.net_tx,
-                (n_req as f64 * 28_000.0 * rng.jitter(0.05) + 1500.0 * dt).round(),
-            );
-            let fill_bytes = if fill.is_some() {
-                0.6 * 200e9 / (12.0 * 3600.0)
-            } else {
-                0.0
-            };
-            let written = ((1.5e6 + 3e6 * u) * rng.jitter(0.2) + fill_bytes) * dt;
-            add(v, h.disk_written, written.round());
-            add(v, h.disk_read, (0.8e6 * u * rng.jitter(0.3) * dt).round());
-            add(
-                v,
-                h.disk_io_time,
-                (0.01 + 0.3 * u + 3.0 * fill_io).min(1.0) * dt,
-            );
-            add(v, h.disk_writes, (written / 32_768.0).round());
         }
+    }
+
+    /// Network bytes from the requests `reqs`, and disk I/O from CPU utilisation `u` and a
+    /// disk filling up (`filling`).
+    fn network_and_disk(
+        &self,
+        v: &mut [f64],
+        rng: &mut Rng,
+        fleet: &Fleet,
+        reqs: &[u64; 3],
+        u: f64,
+        filling: bool,
+    ) {
+        let dt = fleet.dt;
+        let fill_io = if filling { 0.12 } else { 0.0 };
+        let n_req: u64 = reqs.iter().sum();
+        add(
+            v,
+            self.net_rx,
+            (n_req as f64 * 1200.0 + 2000.0 * dt * rng.jitter(0.1)).round(),
+        );
+        add(
+            v,
+            self.net_tx,
+            (n_req as f64 * 28_000.0 * rng.jitter(0.05) + 1500.0 * dt).round(),
+        );
+        let fill_bytes = if filling {
+            0.6 * 200e9 / (12.0 * 3600.0)
+        } else {
+            0.0
+        };
+        let written = ((1.5e6 + 3e6 * u) * rng.jitter(0.2) + fill_bytes) * dt;
+        add(v, self.disk_written, written.round());
+        add(
+            v,
+            self.disk_read,
+            (0.8e6 * u * rng.jitter(0.3) * dt).round(),
+        );
+        add(
+            v,
+            self.disk_io_time,
+            (0.01 + 0.3 * u + 3.0 * fill_io).min(1.0) * dt,
+        );
+        add(v, self.disk_writes, (written / 32_768.0).round());
     }
 }

@@ -9,7 +9,6 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use vigia_ingest::scrape::{GlobalConfig, ScrapeConfig};
 use vigia_model::{ByteSize, PromDuration};
-use vigia_server::auth::{Token, User};
 
 pub use vigia_model::ConfigError;
 
@@ -33,128 +32,6 @@ impl std::fmt::Display for ConfigErrors {
 }
 
 impl std::error::Error for ConfigErrors {}
-
-/// `storage:` — the embedded TSDB.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct StorageSection {
-    /// Keep data this long (default 15d).
-    pub retention: PromDuration,
-    /// Delete oldest blocks beyond this size; 0 = unlimited.
-    pub retention_size: ByteSize,
-    /// Span of one block cut from the head (default 2h).
-    pub block_duration: PromDuration,
-    /// Out-of-order window of the head (default 0).
-    pub out_of_order_window: PromDuration,
-    /// Most series in the head; 0 = unlimited.
-    pub max_series: usize,
-}
-
-impl Default for StorageSection {
-    fn default() -> Self {
-        Self {
-            retention: PromDuration(15 * 86_400_000),
-            retention_size: ByteSize(0),
-            block_duration: PromDuration(2 * 3_600_000),
-            out_of_order_window: PromDuration(0),
-            max_series: 0,
-        }
-    }
-}
-
-/// `web.tls_server_config:` as in Prometheus's web config file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsSection {
-    /// PEM certificate chain.
-    pub cert_file: PathBuf,
-    /// PEM private key.
-    pub key_file: PathBuf,
-}
-
-/// `web:` — HTTP server, TLS and authentication.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct WebSection {
-    /// TLS; plain HTTP when absent.
-    pub tls_server_config: Option<TlsSection>,
-    /// Basic-auth users with bcrypt hashes and roles.
-    pub users: Vec<User>,
-    /// Bearer tokens with roles.
-    pub tokens: Vec<Token>,
-    /// Largest request body (default 32 MiB).
-    pub max_body_size: Option<ByteSize>,
-    /// The URL users reach vigia at (links in alerts and notifications: `generatorURL`,
-    /// `externalURL`); default `http://<listen address>`.
-    pub external_url: Option<String>,
-}
-
-/// `limits:` — what one ingest request may carry.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LimitsSection {
-    /// Most series per request.
-    pub max_series_per_request: usize,
-    /// Most samples per request.
-    pub max_samples_per_request: usize,
-    /// Most labels per series.
-    pub max_label_count: usize,
-    /// Longest label name.
-    pub max_label_name_length: usize,
-    /// Longest label value.
-    pub max_label_value_length: usize,
-}
-
-impl Default for LimitsSection {
-    fn default() -> Self {
-        let d = vigia_ingest::Limits::default();
-        Self {
-            max_series_per_request: d.max_series_per_request,
-            max_samples_per_request: d.max_samples_per_request,
-            max_label_count: d.max_label_count,
-            max_label_name_length: d.max_label_name_len,
-            max_label_value_length: d.max_label_value_len,
-        }
-    }
-}
-
-impl LimitsSection {
-    /// The ingest crate's limits.
-    pub fn to_limits(&self) -> vigia_ingest::Limits {
-        vigia_ingest::Limits {
-            max_series_per_request: self.max_series_per_request,
-            max_samples_per_request: self.max_samples_per_request,
-            max_label_count: self.max_label_count,
-            max_label_name_len: self.max_label_name_length,
-            max_label_value_len: self.max_label_value_length,
-        }
-    }
-}
-
-/// `query:` — PromQL engine limits.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct QuerySection {
-    /// Longest a query may run (default 2m).
-    pub timeout: PromDuration,
-    /// Most samples a query may hold (default 50,000,000).
-    pub max_samples: usize,
-    /// Lookback for instant selectors (default 5m).
-    pub lookback_delta: PromDuration,
-    /// Most queries running at once (default 20).
-    pub max_concurrent: usize,
-}
-
-impl Default for QuerySection {
-    fn default() -> Self {
-        Self {
-            timeout: PromDuration(120_000),
-            max_samples: 50_000_000,
-            lookback_delta: PromDuration(300_000),
-            max_concurrent: 20,
-        }
-    }
-}
 
 /// `anomaly:` — live anomaly detection on selected series.
 #[derive(Debug, Clone, Deserialize)]
@@ -223,13 +100,13 @@ pub struct Config {
     /// Prometheus `scrape_configs:`.
     pub scrape_configs: Vec<ScrapeConfig>,
     /// `storage:`.
-    pub storage: StorageSection,
+    pub storage: vigia_tsdb::StorageConfig,
     /// `web:`.
-    pub web: WebSection,
+    pub web: vigia_server::WebConfig,
     /// `limits:`.
-    pub limits: LimitsSection,
+    pub limits: vigia_ingest::LimitsConfig,
     /// `query:`.
-    pub query: QuerySection,
+    pub query: vigia_promql::QueryConfig,
     /// `anomaly:`.
     pub anomaly: AnomalySection,
     /// `kpis:`.
@@ -290,10 +167,10 @@ macro_rules! section_parser {
 
 section_parser!(parse_global, global, GlobalConfig);
 section_parser!(parse_scrape, scrape_configs, Vec<ScrapeConfig>);
-section_parser!(parse_storage, storage, StorageSection);
-section_parser!(parse_web, web, WebSection);
-section_parser!(parse_limits, limits, LimitsSection);
-section_parser!(parse_query, query, QuerySection);
+section_parser!(parse_storage, storage, vigia_tsdb::StorageConfig);
+section_parser!(parse_web, web, vigia_server::WebConfig);
+section_parser!(parse_limits, limits, vigia_ingest::LimitsConfig);
+section_parser!(parse_query, query, vigia_promql::QueryConfig);
 section_parser!(parse_anomaly, anomaly, AnomalySection);
 section_parser!(parse_kpis, kpis, Vec<vigia_server::kpi::KpiConfig>);
 section_parser!(parse_rule_files, rule_files, Vec<String>);
@@ -418,13 +295,10 @@ fn load_dashboards(file: &Path, cfg: &mut Config) -> Vec<ConfigError> {
 /// Checks that span several fields; returns every problem.
 pub fn validate(cfg: &Config) -> Vec<String> {
     let mut errs = Vec::new();
-    if let Some(u) = &cfg.web.external_url
-        && !(u.starts_with("http://") || u.starts_with("https://"))
-    {
-        errs.push(format!(
-            "web.external_url: {u:?} must start with http:// or https://"
-        ));
-    }
+    errs.extend(cfg.web.validate());
+    errs.extend(cfg.storage.validate());
+    errs.extend(cfg.limits.validate());
+    errs.extend(cfg.query.validate());
     match &cfg.alerting {
         Some(am) => {
             errs.extend(am.validate().into_iter().map(|e| format!("alerting: {e}")));
@@ -440,21 +314,6 @@ pub fn validate(cfg: &Config) -> Vec<String> {
             errs.extend(cfg.notify.validate(&[]));
         }
     }
-    if cfg.storage.retention.as_millis() <= 0 {
-        errs.push("storage.retention: must be positive".into());
-    }
-    if cfg.storage.block_duration.as_millis() < 60_000 {
-        errs.push("storage.block_duration: must be at least 1m".into());
-    }
-    if cfg.storage.out_of_order_window.as_millis() < 0 {
-        errs.push("storage.out_of_order_window: must not be negative".into());
-    }
-    if cfg.query.max_concurrent == 0 {
-        errs.push("query.max_concurrent: must be at least 1".into());
-    }
-    if cfg.query.timeout.as_millis() <= 0 {
-        errs.push("query.timeout: must be positive".into());
-    }
     let mut jobs = std::collections::BTreeSet::new();
     for (i, sc) in cfg.scrape_configs.iter().enumerate() {
         if !jobs.insert(sc.job_name.clone()) {
@@ -464,38 +323,9 @@ pub fn validate(cfg: &Config) -> Vec<String> {
             ));
         }
     }
-    for (i, u) in cfg.web.users.iter().enumerate() {
-        if !(u.password_hash.starts_with("$2a$")
-            || u.password_hash.starts_with("$2b$")
-            || u.password_hash.starts_with("$2y$"))
-        {
-            errs.push(format!(
-                "web.users[{i}] ({}): password_hash must be a bcrypt hash ($2a$, $2b$ or $2y$)",
-                u.username
-            ));
-        }
-    }
-    for (i, t) in cfg.web.tokens.iter().enumerate() {
-        if t.token.len() < 16 {
-            errs.push(format!(
-                "web.tokens[{i}] ({}): token must be at least 16 characters",
-                t.name
-            ));
-        }
-    }
     errs.extend(vigia_server::kpi::validate(&cfg.kpis));
     if let Err(e) = cfg.anomaly.to_live() {
         errs.extend(e);
-    }
-    if let Some(tls) = &cfg.web.tls_server_config {
-        for (what, p) in [("cert_file", &tls.cert_file), ("key_file", &tls.key_file)] {
-            if !p.is_file() {
-                errs.push(format!(
-                    "web.tls_server_config.{what}: {} is not a readable file",
-                    p.display()
-                ));
-            }
-        }
     }
     errs
 }

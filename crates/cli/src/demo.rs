@@ -130,6 +130,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         query_timeout: None,
         rules: Vec::new(),
         log_level: "warn".into(),
+        log_format: crate::logging::LogFormat::Logfmt,
     };
     let on_ready: serve::OnReady = Box::new(move |state: Arc<AppState>, url: String| {
         std::thread::spawn(move || simulate(state, url, args));

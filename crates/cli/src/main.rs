@@ -1,13 +1,8 @@
-//! `vigia`: the thin binary. Parses the command line, loads configuration, wires the concrete
-//! storage engine to ingestion, queries and the HTTP server, and runs subcommands.
-
-mod alerting;
-mod config;
-mod demo;
-mod serve;
-mod tools;
+//! `vigia`: the binary. Parses the command line and runs the subcommand; everything else is in
+//! the `vigia` library (components, configuration, subcommands) and the crates it wires.
 
 use clap::{Parser, Subcommand};
+use vigia::{config, demo, serve, tools};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -151,7 +146,7 @@ fn test_routes(
     labels: &[String],
 ) -> anyhow::Result<ExitCode> {
     let cfg = config::load(Some(file)).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let am = alerting::am_config(&cfg)?;
+    let am = vigia::alerting::am_config(&cfg)?;
     let mut set = std::collections::BTreeMap::new();
     for l in labels {
         let Some((k, v)) = l.split_once('=') else {

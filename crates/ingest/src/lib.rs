@@ -31,6 +31,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod config;
 mod error;
 mod metadata;
 mod validate;
@@ -43,6 +44,7 @@ pub mod scrape;
 pub mod textformat;
 pub mod vmjson;
 
+pub use config::LimitsConfig;
 pub use error::{ErrorKind, HasKind, IngestError};
 pub use metadata::{MetadataStore, MetricMetadata};
 pub use validate::Limits;

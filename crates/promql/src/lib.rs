@@ -39,6 +39,7 @@
 
 mod aggregate;
 mod binary;
+mod config;
 mod engine;
 mod eval;
 mod expr;
@@ -48,6 +49,7 @@ mod histogram;
 mod stats;
 mod value;
 
+pub use config::QueryConfig;
 pub use engine::{Engine, EngineOptions, QueryParams, format_query};
 pub use expr::{Expression, ValueKind, check_expression, parse_selector};
 pub use value::{InstantSample, QueryError, QueryOutput, QueryStats, Value};

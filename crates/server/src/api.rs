@@ -155,7 +155,7 @@ async fn reload(State(s): State<Arc<AppState>>) -> Response {
     };
     let res = tokio::task::spawn_blocking(move || f())
         .await
-        .unwrap_or_else(|_| Err("reload task failed".into()));
+        .unwrap_or_else(|_| Err(crate::ReloadError("reload task failed".into())));
     match res {
         Ok(()) => {
             s.metrics

@@ -10,6 +10,7 @@
 pub mod alerting;
 pub mod api;
 pub mod auth;
+mod config;
 pub mod dashboards;
 pub mod error;
 pub mod kpi;
@@ -18,7 +19,8 @@ pub mod params;
 mod state;
 pub mod tls;
 
-pub use state::{AppState, BuildInfo, ReloadFn, RuntimeSettings};
+pub use config::{DEFAULT_MAX_BODY_BYTES, WebConfig, WebTlsConfig};
+pub use state::{AppState, BuildInfo, MetricsFn, ReloadError, ReloadFn, RuntimeSettings};
 
 use axum::Router;
 use std::sync::Arc;

@@ -11,7 +11,12 @@ use vigia_ingest::{Limits, MetadataStore};
 use vigia_model::{Appender, Querier, StorageAdmin};
 
 /// Reload hook: re-reads the configuration; an `Err` keeps the running configuration.
-pub type ReloadFn = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+pub type ReloadFn = Arc<dyn Fn() -> Result<(), ReloadError> + Send + Sync>;
+
+/// Why a configuration reload was refused (the running configuration stays).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ReloadError(pub String);
 
 /// Extra self-metrics: returns OpenMetrics families without the closing `# EOF`.
 pub type MetricsFn = Arc<dyn Fn() -> String + Send + Sync>;

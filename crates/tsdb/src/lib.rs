@@ -14,6 +14,7 @@
 //! simulated in tests.
 
 pub mod block;
+mod config;
 mod db;
 pub mod encoding;
 pub mod head;
@@ -22,4 +23,5 @@ pub mod vfs;
 pub mod wal;
 pub mod xor;
 
+pub use config::StorageConfig;
 pub use db::{Tsdb, TsdbOptions};

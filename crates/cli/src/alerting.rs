@@ -107,6 +107,15 @@ pub fn am_config(cfg: &crate::config::Config) -> anyhow::Result<vigia_notify::Am
     }
 }
 
+/// The `templates:` files of the Alertmanager configuration (globs relative to the
+/// configuration file), parsed.
+pub fn templates(
+    cfg: &crate::config::Config,
+    am: &vigia_notify::AmConfig,
+) -> Result<vigia_receivers::Templates, vigia_receivers::TemplateFileError> {
+    vigia_receivers::Templates::load_globs(&am.templates, &cfg.base_dir)
+}
+
 /// Hands notifications to the outbox.
 struct OutboxSink(Arc<vigia_receivers::Outbox>);
 
@@ -169,6 +178,7 @@ pub fn start(
         )
         .context("opening the notification outbox")?,
     );
+    outbox.set_templates(templates(cfg, &am_cfg).context("alerting templates")?);
     let am = Arc::new(
         Alertmanager::new(
             am_cfg.clone(),
@@ -267,23 +277,22 @@ fn forwarded_set(am: &Alertmanager) -> Vec<vigia_receivers::NotifyAlert> {
 
 impl Running {
     /// Applies a reloaded configuration (already validated).
-    pub fn reload(&self, cfg: &crate::config::Config, external_url: &str) -> Result<(), String> {
-        let am_cfg = am_config(cfg).map_err(|e| e.to_string())?;
+    pub fn reload(&self, cfg: &crate::config::Config, external_url: &str) -> anyhow::Result<()> {
+        let am_cfg = am_config(cfg)?;
         let mut settings = cfg.notify.clone();
         if settings.external_url.is_none() {
             settings.external_url = Some(external_url.to_string());
         }
-        self.outbox
-            .reload(
-                am_cfg.receivers.clone(),
-                am_cfg.global.clone(),
-                settings.clone(),
-            )
-            .map_err(|e| e.to_string())?;
+        let templates = templates(cfg, &am_cfg)?;
+        self.outbox.reload(
+            am_cfg.receivers.clone(),
+            am_cfg.global.clone(),
+            settings.clone(),
+        )?;
+        self.outbox.set_templates(templates);
         self.hub
             .am
-            .set_config(am_cfg.clone(), cfg.escalations.clone())
-            .map_err(|e| e.to_string())?;
+            .set_config(am_cfg.clone(), cfg.escalations.clone())?;
         *self.hub.receivers.write() = am_cfg.receivers.iter().map(|r| r.name.clone()).collect();
         *self.hub.config_yaml.write() = crate::config::redacted_config(cfg);
         if let Ok(handle) = tokio::runtime::Handle::try_current() {

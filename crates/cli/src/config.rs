@@ -302,6 +302,9 @@ pub fn validate(cfg: &Config) -> Vec<String> {
     match &cfg.alerting {
         Some(am) => {
             errs.extend(am.validate().into_iter().map(|e| format!("alerting: {e}")));
+            if let Err(e) = vigia_receivers::Templates::load_globs(&am.templates, &cfg.base_dir) {
+                errs.push(format!("alerting: {e}"));
+            }
             errs.extend(vigia_notify::validate_escalations(am, &cfg.escalations));
             errs.extend(cfg.notify.validate(&am.receivers));
         }

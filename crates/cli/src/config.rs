@@ -191,7 +191,7 @@ fn located(file: &Path, e: &serde_saphyr::Error) -> ConfigError {
 pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
     let mut errors = Vec::new();
     if let Err(e) = serde_saphyr::from_str::<Option<TopLevel>>(text) {
-        errors.push(located(file, &e));
+        push_once(&mut errors, located(file, &e));
     }
     let mut cfg = Config {
         source: text.to_string(),
@@ -203,10 +203,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
                 Ok(Some(v)) => cfg.$field = v,
                 Ok(None) => {}
                 Err(e) => {
-                    let err = located(file, &e);
-                    if !errors.contains(&err) {
-                        errors.push(err);
-                    }
+                    push_once(&mut errors, located(file, &e));
                 }
             }
         };
@@ -222,12 +219,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
     take!(parse_rule_files, rule_files);
     match parse_alerting(text) {
         Ok(v) => cfg.alerting = v,
-        Err(e) => {
-            let err = located(file, &e);
-            if !errors.contains(&err) {
-                errors.push(err);
-            }
-        }
+        Err(e) => push_once(&mut errors, located(file, &e)),
     }
     take!(parse_escalations, escalations);
     take!(parse_notify, notify);
@@ -245,6 +237,17 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
         Ok(cfg)
     } else {
         Err(ConfigErrors(errors))
+    }
+}
+
+/// Adds `err` unless an error at the same position is already there (a YAML syntax error
+/// fails every section's pass at the same place).
+fn push_once(errors: &mut Vec<ConfigError>, err: ConfigError) {
+    if !errors
+        .iter()
+        .any(|e| e.line == err.line && e.column == err.column && (e.line > 0 || *e == err))
+    {
+        errors.push(err);
     }
 }
 
@@ -317,15 +320,11 @@ pub fn validate(cfg: &Config) -> Vec<String> {
             errs.extend(cfg.notify.validate(&[]));
         }
     }
-    let mut jobs = std::collections::BTreeSet::new();
-    for (i, sc) in cfg.scrape_configs.iter().enumerate() {
-        if !jobs.insert(sc.job_name.clone()) {
-            errs.push(format!(
-                "scrape_configs[{i}]: duplicate job_name {:?}",
-                sc.job_name
-            ));
-        }
-    }
+    errs.extend(
+        vigia_ingest::scrape::problems(&cfg.global, &cfg.scrape_configs)
+            .into_iter()
+            .map(|e| format!("scrape_configs: {e}")),
+    );
     errs.extend(vigia_server::kpi::validate(&cfg.kpis));
     if let Err(e) = cfg.anomaly.to_live() {
         errs.extend(e);

@@ -13,7 +13,7 @@ mod target;
 
 pub use config::{
     Authorization, BasicAuth, ByteSize, FileSdConfig, GlobalConfig, ScrapeConfig, Secret,
-    StaticConfig, TlsConfig, validate,
+    StaticConfig, TlsConfig, problems, validate,
 };
 pub use discovery::TargetGroup;
 pub use manager::ScrapeManager;

@@ -78,7 +78,18 @@ pub fn yaml_message(e: &serde_saphyr::Error) -> String {
         Some((msg, pos)) if pos.contains(", column ") => msg,
         _ => s,
     };
-    s.trim().to_string()
+    // The YAML library names Rust types; say what the user should write instead.
+    match s.trim() {
+        "invalid u8" | "invalid u16" | "invalid u32" | "invalid u64" | "invalid usize" => {
+            "expected a whole number".to_string()
+        }
+        "invalid i8" | "invalid i16" | "invalid i32" | "invalid i64" | "invalid isize" => {
+            "expected a whole number".to_string()
+        }
+        "invalid f32" | "invalid f64" => "expected a number".to_string(),
+        "invalid bool" => "expected true or false".to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// A secret string (password, API key, URL with a token). Its `Debug` and `Serialize` forms are

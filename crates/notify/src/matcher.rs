@@ -58,7 +58,15 @@ impl AmMatcher {
         let re = match op {
             MatchOp::Regex | MatchOp::NotRegex => {
                 Some(Regex::new(&format!("^(?s:{value})$")).map_err(|e| {
-                    InvalidInput(format!("invalid regular expression {value:?}: {e}"))
+                    // The regex library's message draws the pattern over several lines; its
+                    // last line says what is wrong.
+                    let why = e.to_string();
+                    let why = why
+                        .lines()
+                        .last()
+                        .unwrap_or_default()
+                        .trim_start_matches("error: ");
+                    InvalidInput(format!("invalid regular expression {value:?}: {why}"))
                 })?)
             }
             _ => None,

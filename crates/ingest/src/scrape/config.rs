@@ -303,6 +303,16 @@ fn valid_file_pattern(p: &str) -> bool {
 
 /// Checks a whole scrape configuration, reporting every problem found (joined by `; `).
 pub fn validate(global: &GlobalConfig, configs: &[ScrapeConfig]) -> Result<(), IngestError> {
+    let errs = problems(global, configs);
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(IngestError::Config(errs.join("; ")))
+    }
+}
+
+/// Every problem of `global:` and `scrape_configs:` (what [`validate`] reports, one per entry).
+pub fn problems(global: &GlobalConfig, configs: &[ScrapeConfig]) -> Vec<String> {
     let mut errs = Vec::new();
     if global.scrape_interval().as_millis() <= 0 {
         errs.push("global scrape_interval must be positive".to_string());
@@ -403,11 +413,7 @@ pub fn validate(global: &GlobalConfig, configs: &[ScrapeConfig]) -> Result<(), I
             }
         }
     }
-    if errs.is_empty() {
-        Ok(())
-    } else {
-        Err(IngestError::Config(errs.join("; ")))
-    }
+    errs
 }
 
 #[cfg(test)]

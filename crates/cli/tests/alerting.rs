@@ -1,6 +1,6 @@
 //! End-to-end alerting tests: the real `vigia` binary next to Debian's `prometheus-alertmanager`
 //! 0.25 and `amtool`, with a loopback HTTP sink standing in for webhook receivers.
-
+#![allow(clippy::disallowed_methods)] // tests read answers of servers they started on loopback
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod util;

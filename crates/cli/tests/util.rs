@@ -1,6 +1,6 @@
 //! Test harness: starts the real `vigia` binary (and real Prometheus components) on loopback
 //! with ephemeral ports and temporary directories.
-
+#![allow(clippy::disallowed_methods)] // tests read answers of servers they started on loopback
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};

@@ -158,3 +158,19 @@ pub fn authorize(
     }
     Ok(rb)
 }
+
+/// Reads a response body, refusing more than `limit` bytes (the sender decides the size, so
+/// every body vigia reads from the network goes through here or an equivalent bound).
+pub async fn read_body(
+    mut resp: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, HttpClientError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(HttpClientError::Read)? {
+        if body.len() + chunk.len() > limit {
+            return Err(HttpClientError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}

@@ -25,6 +25,15 @@ pub enum HttpClientError {
     /// The HTTP client library refused the settings.
     #[error("building the HTTP client: {0}")]
     Build(#[source] reqwest::Error),
+    /// A response body could not be read.
+    #[error("reading the response: {0}")]
+    Read(#[source] reqwest::Error),
+    /// A response body was larger than the caller accepts.
+    #[error("response body larger than {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
 }
 
 impl vigia_model::HasKind for HttpClientError {
@@ -32,6 +41,8 @@ impl vigia_model::HasKind for HttpClientError {
     fn kind(&self) -> vigia_model::ErrorKind {
         match self {
             HttpClientError::Invalid { .. } => vigia_model::ErrorKind::BadData,
+            HttpClientError::TooLarge { .. } => vigia_model::ErrorKind::TooLarge,
+            HttpClientError::Read(_) => vigia_model::ErrorKind::Unavailable,
             HttpClientError::ReadFile { .. } | HttpClientError::Build(_) => {
                 vigia_model::ErrorKind::Internal
             }

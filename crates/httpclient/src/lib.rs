@@ -14,7 +14,7 @@ mod client;
 mod config;
 mod error;
 
-pub use client::{authorize, build_client, ensure_crypto_provider, secret_or_file};
+pub use client::{authorize, build_client, ensure_crypto_provider, read_body, secret_or_file};
 pub use config::{Authorization, BasicAuth, HttpClientConfig, TlsConfig, check_http_url};
 pub use error::HttpClientError;
 pub use vigia_model::Secret;

@@ -134,6 +134,7 @@ pub fn decode(snappy_body: &[u8], limits: &Limits) -> Result<Decoded, IngestErro
             limit: MAX_DECOMPRESSED_BYTES,
         });
     }
+    #[allow(clippy::disallowed_methods)] // the decompressed length was checked just above
     let raw = snap::raw::Decoder::new()
         .decompress_vec(snappy_body)
         .map_err(|e| IngestError::Snappy(e.to_string()))?;

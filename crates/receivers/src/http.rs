@@ -40,7 +40,11 @@ pub(crate) async fn send(rb: reqwest::RequestBuilder, what: &str) -> Result<Stri
         .await
         .map_err(|e| DeliveryError::retryable(format!("{what}: {e}")))?;
     let status = resp.status();
-    let body = resp.text().await.unwrap_or_default();
+    // Provider answers are short; only a snippet of an error is kept.
+    let body = vigia_httpclient::read_body(resp, 64 << 10)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
     if status.is_success() {
         return Ok(body);
     }

@@ -2,7 +2,7 @@
 //! check-config` accepts the receiver configurations vigia accepts and rejects what vigia rejects,
 //! and Alertmanager's webhook payload has the same structure as vigia's. Skipped with a message
 //! when the binaries are missing; fails then when VIGIA_REQUIRE_REAL=1.
-
+#![allow(clippy::disallowed_methods)] // tests read answers of servers they started on loopback
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

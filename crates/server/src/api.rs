@@ -225,6 +225,7 @@ fn openmetrics_families(text: &str) -> String {
 
 /// Reads the whole body, refusing more than `limit` bytes with 413.
 pub(crate) async fn read_body(body: Body, limit: usize) -> ApiResult<Bytes> {
+    #[allow(clippy::disallowed_methods)] // this is the bounded reader: `limit` applies
     axum::body::to_bytes(body, limit).await.map_err(|_| {
         ApiError::new(
             ErrorKind::TooLarge,

@@ -359,7 +359,9 @@ pub fn load(base_url: &str, requests: &[Vec<Vec<u8>>], pb: &ProgressBar) -> Resu
                 .into_iter()
                 .map(|h| {
                     h.join().unwrap_or_else(|_| {
-                        Err(crate::BenchError::Failed(format!("sender thread panicked")))
+                        Err(crate::BenchError::Failed(
+                            "sender thread panicked".to_string(),
+                        ))
                     })
                 })
                 .collect()

@@ -23,31 +23,31 @@ pub(super) const NAMES: &[&str] = &[
 pub(super) fn eval(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val, QueryError> {
     let name = c.func.name;
     match name {
-        "pi" => return Ok(Val::Scalar(std::f64::consts::PI)),
+        "pi" => Ok(Val::Scalar(std::f64::consts::PI)),
         "min_of" | "max_of" => {
             let a = scalar_arg(ev, c, 0, ts)?;
             let b = scalar_arg(ev, c, 1, ts)?;
-            return Ok(Val::Scalar(if name == "min_of" {
+            Ok(Val::Scalar(if name == "min_of" {
                 go_min(a, b)
             } else {
                 go_max(a, b)
-            }));
+            }))
         }
         "vector" => {
             let v = scalar_arg(ev, c, 0, ts)?;
-            return Ok(Val::Vector(vec![Elem {
+            Ok(Val::Vector(vec![Elem {
                 metric: Labels::empty().into(),
                 t: ts,
                 v,
                 drop_name: false,
-            }]));
+            }]))
         }
         "scalar" => {
             let v = vector_arg(ev, c, 0, ts)?;
-            return Ok(Val::Scalar(match v.as_slice() {
+            Ok(Val::Scalar(match v.as_slice() {
                 [one] => one.v,
                 _ => f64::NAN,
-            }));
+            }))
         }
         "round" => {
             let v = vector_arg(ev, c, 0, ts)?;

@@ -28,11 +28,11 @@ pub(super) const NAMES: &[&str] = &[
 pub(super) fn eval(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val, QueryError> {
     let name = c.func.name;
     match name {
-        "time" => return Ok(Val::Scalar(ts as f64 / 1000.0)),
-        "start" => return Ok(Val::Scalar(ev.start as f64 / 1000.0)),
-        "end" => return Ok(Val::Scalar(ev.end as f64 / 1000.0)),
-        "step" => return Ok(Val::Scalar(ev.step as f64 / 1000.0)),
-        "range" => return Ok(Val::Scalar(ev.end.saturating_sub(ev.start) as f64 / 1000.0)),
+        "time" => Ok(Val::Scalar(ts as f64 / 1000.0)),
+        "start" => Ok(Val::Scalar(ev.start as f64 / 1000.0)),
+        "end" => Ok(Val::Scalar(ev.end as f64 / 1000.0)),
+        "step" => Ok(Val::Scalar(ev.step as f64 / 1000.0)),
+        "range" => Ok(Val::Scalar(ev.end.saturating_sub(ev.start) as f64 / 1000.0)),
         "timestamp" => {
             let a = strip_parens(arg(c, 0)?);
             let els = match a {

@@ -65,7 +65,7 @@ impl EmailConfig {
         }
         match c.smarthost.as_ref().or(global.smtp_smarthost.as_ref()) {
             None => errs.push(format!("{at}: no global SMTP smarthost set")),
-            Some(h) => check_hostport(&at, h, &mut errs),
+            Some(h) => check_hostport(at, h, &mut errs),
         }
         if c.from.is_none() && global.smtp_from.is_none() {
             errs.push(format!("{at}: no global SMTP from set"));

@@ -99,7 +99,7 @@ impl OpsGenieConfig {
             ));
         }
         if let Some(u) = &c.api_url {
-            check_url(&at, u, &mut errs);
+            check_url(at, u, &mut errs);
         }
         for r in &c.responders {
             if r.id.is_none() && r.username.is_none() && r.name.is_none() {
@@ -121,7 +121,7 @@ impl OpsGenieConfig {
             }
         }
         if let Some(h) = &c.http_config {
-            errs.extend(h.problems(&at));
+            errs.extend(h.problems(at));
         }
         errs
     }

@@ -120,7 +120,7 @@ impl PagerdutyConfig {
             ));
         }
         if let Some(u) = &c.url {
-            check_url(&at, u, &mut errs);
+            check_url(at, u, &mut errs);
         }
         if let Some(s) = &c.severity
             && !s.contains("{{")
@@ -131,7 +131,7 @@ impl PagerdutyConfig {
             ));
         }
         if let Some(h) = &c.http_config {
-            errs.extend(h.problems(&at));
+            errs.extend(h.problems(at));
         }
         errs
     }

@@ -158,7 +158,7 @@ impl SlackConfig {
             ));
         }
         if let Some(u) = &c.api_url {
-            check_url(&at, u.expose(), &mut errs);
+            check_url(at, u.expose(), &mut errs);
         }
         for f in &c.fields {
             if f.title.is_empty() {
@@ -189,7 +189,7 @@ impl SlackConfig {
             }
         }
         if let Some(h) = &c.http_config {
-            errs.extend(h.problems(&at));
+            errs.extend(h.problems(at));
         }
         errs
     }

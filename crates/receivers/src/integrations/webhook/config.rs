@@ -28,10 +28,10 @@ impl WebhookConfig {
         let mut errs = Vec::new();
         match &c.url {
             None => errs.push(format!("{at}: missing URL in webhook config")),
-            Some(u) => check_url(&at, u.expose(), &mut errs),
+            Some(u) => check_url(at, u.expose(), &mut errs),
         }
         if let Some(h) = &c.http_config {
-            errs.extend(h.problems(&at));
+            errs.extend(h.problems(at));
         }
         errs
     }

@@ -2,7 +2,7 @@
 //! like `promtool check rules`, and the in-memory [`Group`] / [`Rule`] model.
 
 use serde::Deserialize;
-use serde_saphyr::Spanned;
+use serde_saphyr::{Location, Spanned};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -208,11 +208,11 @@ pub fn check_files(paths: &[PathBuf]) -> CheckReport {
 
 /// Checks the text of one rule file (`file` names it in messages).
 pub fn check_str(file: &Path, text: &str) -> CheckReport {
-    let mut report = CheckReport::default();
     let raw: RawFile = match serde_saphyr::from_str(text) {
         Ok(r) => r,
         Err(e) => {
             let loc = e.location();
+            let mut report = CheckReport::default();
             report.errors.push(RuleError {
                 file: file.to_path_buf(),
                 line: loc.map(|l| l.line()),
@@ -222,197 +222,269 @@ pub fn check_str(file: &Path, text: &str) -> CheckReport {
             return report;
         }
     };
-    let mut errors = Vec::new();
-    let mut warnings = Vec::new();
-    let mut groups = Vec::new();
-    let mut seen_groups = BTreeSet::new();
-    for g in raw.groups {
-        let at = |sp: &serde_saphyr::Location, msg: String| RuleError {
-            file: file.to_path_buf(),
-            line: Some(sp.line()),
-            column: Some(sp.column()),
-            message: msg,
-        };
-        let gname = g.name.value.clone();
-        if gname.is_empty() {
-            errors.push(at(
-                &g.name.referenced,
-                "group name must not be empty".into(),
-            ));
+    let mut check = FileCheck {
+        file,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        seen_groups: BTreeSet::new(),
+    };
+    let groups: Vec<Group> = raw.groups.into_iter().map(|g| check.group(g)).collect();
+    CheckReport {
+        groups: if check.errors.is_empty() {
+            groups
+        } else {
+            Vec::new()
+        },
+        errors: check.errors,
+        warnings: check.warnings,
+    }
+}
+
+/// The checks of one file: the problems found so far, in file order, and the group names seen.
+struct FileCheck<'a> {
+    file: &'a Path,
+    errors: Vec<RuleError>,
+    warnings: Vec<RuleError>,
+    seen_groups: BTreeSet<String>,
+}
+
+/// The problems of one rule, reported (prefixed with the group) once the rule is checked.
+struct RuleProblems {
+    /// Where the rule starts: the location of problems without a more precise one.
+    at: Location,
+    found: Vec<(Location, String)>,
+}
+
+impl RuleProblems {
+    /// A problem of the whole rule.
+    fn err(&mut self, m: String) {
+        self.found.push((self.at, m));
+    }
+
+    /// A problem at `loc`.
+    fn err_at(&mut self, loc: Location, m: String) {
+        self.found.push((loc, m));
+    }
+}
+
+impl FileCheck<'_> {
+    fn at(&self, loc: &Location, message: String) -> RuleError {
+        RuleError {
+            file: self.file.to_path_buf(),
+            line: Some(loc.line()),
+            column: Some(loc.column()),
+            message,
         }
-        if !seen_groups.insert(gname.clone()) {
-            errors.push(at(
-                &g.name.referenced,
+    }
+
+    /// Checks a group (name, interval, labels, then each rule) and builds it.
+    fn group(&mut self, g: RawGroup) -> Group {
+        let gname = g.name.value.clone();
+        let gloc = g.name.referenced;
+        if gname.is_empty() {
+            self.errors
+                .push(self.at(&gloc, "group name must not be empty".into()));
+        }
+        if !self.seen_groups.insert(gname.clone()) {
+            self.errors.push(self.at(
+                &gloc,
                 format!("group name {gname:?} is repeated in the same file"),
             ));
         }
         let interval_ms = g.interval.map_or(DEFAULT_INTERVAL_MS, |d| d.as_millis());
         if interval_ms <= 0 {
-            errors.push(at(
-                &g.name.referenced,
-                format!("group {gname:?}: interval must be positive"),
-            ));
+            self.errors
+                .push(self.at(&gloc, format!("group {gname:?}: interval must be positive")));
         }
         let glabels = g.labels.unwrap_or_default();
-        check_label_names(&glabels, "label", &mut |m| {
-            errors.push(at(&g.name.referenced, format!("group {gname:?}: {m}")));
-        });
-        let flush = |errors: &mut Vec<RuleError>,
-                     rerr: &mut Vec<(serde_saphyr::Location, String)>| {
-            for (l, m) in rerr.drain(..) {
-                errors.push(at(&l, format!("group {gname:?}: {m}")));
-            }
-        };
+        let mut bad_labels = Vec::new();
+        check_label_names(&glabels, "label", &mut |m| bad_labels.push(m));
+        for m in bad_labels {
+            self.errors
+                .push(self.at(&gloc, format!("group {gname:?}: {m}")));
+        }
         let mut rules = Vec::new();
         let mut seen_rules: BTreeMap<String, u64> = BTreeMap::new();
         for sr in g.rules {
-            let rloc = sr.referenced;
-            let r = sr.value;
-            let mut rerr: Vec<(serde_saphyr::Location, String)> = Vec::new();
-            let err = |rerr: &mut Vec<(serde_saphyr::Location, String)>, m: String| {
-                rerr.push((rloc, m));
+            let mut problems = RuleProblems {
+                at: sr.referenced,
+                found: Vec::new(),
             };
-            let labels = r.labels.unwrap_or_default();
-            let annotations = r.annotations.unwrap_or_default();
-            if let Err(e) = vigia_promql::format_query(&r.expr.value) {
-                let l = &r.expr.referenced;
-                rerr.push((*l, format!("could not parse expression: {e}")));
-            } else if r.expr.value.trim().is_empty() {
-                err(&mut rerr, "field 'expr' must be set in rule".into());
+            let rule = self.rule(&gname, sr.value, &mut problems);
+            if let Some(rule) = &rule {
+                self.note_duplicate(&gname, rule, problems.at, &mut seen_rules);
             }
-            check_label_names(&labels, "label", &mut |m| rerr.push((rloc, m)));
-            let rule = match (r.record, r.alert) {
-                (Some(_), Some(_)) => {
-                    err(
-                        &mut rerr,
-                        "only one of 'record' and 'alert' must be set".into(),
-                    );
-                    flush(&mut errors, &mut rerr);
-                    continue;
-                }
-                (None, None) => {
-                    err(&mut rerr, "one of 'record' or 'alert' must be set".into());
-                    flush(&mut errors, &mut rerr);
-                    continue;
-                }
-                (Some(rec), None) => {
-                    if !is_valid_metric_name(&rec.value) {
-                        rerr.push((
-                            rec.referenced,
-                            format!("invalid recording rule name: {:?}", rec.value),
-                        ));
-                    }
-                    if r.for_.is_some() {
-                        err(
-                            &mut rerr,
-                            format!("recording rule {:?}: invalid field 'for'", rec.value),
-                        );
-                    }
-                    if r.keep_firing_for.is_some() {
-                        err(
-                            &mut rerr,
-                            format!(
-                                "recording rule {:?}: invalid field 'keep_firing_for'",
-                                rec.value
-                            ),
-                        );
-                    }
-                    if !annotations.is_empty() {
-                        err(
-                            &mut rerr,
-                            format!(
-                                "recording rule {:?}: invalid field 'annotations'",
-                                rec.value
-                            ),
-                        );
-                    }
-                    if labels.contains_key("__name__") {
-                        err(
-                            &mut rerr,
-                            format!(
-                                "recording rule {:?}: label '__name__' is not allowed",
-                                rec.value
-                            ),
-                        );
-                    }
-                    Rule::Recording(RecordingRule {
-                        record: rec.value,
-                        expr: r.expr.value,
-                        labels,
-                    })
-                }
-                (None, Some(al)) => {
-                    if al.value.is_empty() {
-                        rerr.push((al.referenced, "alert name must not be empty".into()));
-                    }
-                    let for_ms = r.for_.map_or(0, |d| d.as_millis());
-                    let kff = r.keep_firing_for.map_or(0, |d| d.as_millis());
-                    if for_ms < 0 || kff < 0 {
-                        err(
-                            &mut rerr,
-                            format!("alert {:?}: durations must not be negative", al.value),
-                        );
-                    }
-                    check_label_names(&annotations, "annotation", &mut |m| rerr.push((rloc, m)));
-                    for (k, v) in labels.iter().chain(annotations.iter()) {
-                        if let Err(e) = Template::parse(v) {
-                            err(
-                                &mut rerr,
-                                format!("alert {:?}: template of {k:?}: {e}", al.value),
-                            );
-                        }
-                    }
-                    if let Some(sev) = labels.get("severity")
-                        && !AlertSeverity::parse(sev).is_known()
-                    {
-                        warnings.push(at(
-                            &al.referenced,
-                            format!(
-                                "group {gname:?}: alert {:?}: unknown severity {sev:?} (ranked as medium; known: info, low, medium, warning, high, critical)",
-                                al.value
-                            ),
-                        ));
-                    }
-                    Rule::Alerting(AlertingRule {
-                        alert: al.value,
-                        expr: r.expr.value,
-                        for_ms,
-                        keep_firing_for_ms: kff,
-                        labels,
-                        annotations,
-                    })
-                }
-            };
-            if let Some(first) = seen_rules.get(rule.name()) {
-                warnings.push(at(
-                    &rloc,
-                    format!(
-                        "group {gname:?}: rule {:?} is a duplicate (first defined at line {first})",
-                        rule.name()
-                    ),
-                ));
-            } else {
-                seen_rules.insert(rule.name().to_string(), rloc.line());
+            for (l, m) in problems.found {
+                self.errors
+                    .push(self.at(&l, format!("group {gname:?}: {m}")));
             }
-            flush(&mut errors, &mut rerr);
-            rules.push(rule);
+            rules.extend(rule);
         }
-        groups.push(Group {
+        Group {
             name: gname,
-            file: file.to_path_buf(),
+            file: self.file.to_path_buf(),
             interval_ms,
             limit: g.limit.unwrap_or(0),
             query_offset_ms: g.query_offset.map_or(0, |d| d.as_millis()),
             labels: glabels,
             rules,
-        });
+        }
     }
-    if errors.is_empty() {
-        report.groups = groups;
+
+    /// Warns about a rule whose name an earlier rule of the group already has.
+    fn note_duplicate(
+        &mut self,
+        gname: &str,
+        rule: &Rule,
+        rloc: Location,
+        seen_rules: &mut BTreeMap<String, u64>,
+    ) {
+        if let Some(first) = seen_rules.get(rule.name()) {
+            self.warnings.push(self.at(
+                &rloc,
+                format!(
+                    "group {gname:?}: rule {:?} is a duplicate (first defined at line {first})",
+                    rule.name()
+                ),
+            ));
+        } else {
+            seen_rules.insert(rule.name().to_string(), rloc.line());
+        }
     }
-    report.errors = errors;
-    report.warnings = warnings;
-    report
+
+    /// Checks a rule: its expression and labels, then as a recording or an alerting rule.
+    /// `None` when it is neither or both.
+    fn rule(&mut self, gname: &str, mut r: RawRule, p: &mut RuleProblems) -> Option<Rule> {
+        let labels = r.labels.take().unwrap_or_default();
+        let annotations = r.annotations.take().unwrap_or_default();
+        if let Err(e) = vigia_promql::format_query(&r.expr.value) {
+            p.err_at(
+                r.expr.referenced,
+                format!("could not parse expression: {e}"),
+            );
+        } else if r.expr.value.trim().is_empty() {
+            p.err("field 'expr' must be set in rule".into());
+        }
+        check_label_names(&labels, "label", &mut |m| p.err(m));
+        match (r.record.take(), r.alert.take()) {
+            (Some(_), Some(_)) => {
+                p.err("only one of 'record' and 'alert' must be set".into());
+                None
+            }
+            (None, None) => {
+                p.err("one of 'record' or 'alert' must be set".into());
+                None
+            }
+            (Some(rec), None) => Some(Rule::Recording(recording_rule(
+                rec,
+                r,
+                labels,
+                annotations,
+                p,
+            ))),
+            (None, Some(al)) => Some(Rule::Alerting(self.alerting_rule(
+                gname,
+                al,
+                r,
+                labels,
+                annotations,
+                p,
+            ))),
+        }
+    }
+
+    /// Checks an alerting rule: its name, durations, annotation names, templates and severity.
+    fn alerting_rule(
+        &mut self,
+        gname: &str,
+        al: Spanned<String>,
+        r: RawRule,
+        labels: BTreeMap<String, String>,
+        annotations: BTreeMap<String, String>,
+        p: &mut RuleProblems,
+    ) -> AlertingRule {
+        if al.value.is_empty() {
+            p.err_at(al.referenced, "alert name must not be empty".into());
+        }
+        let for_ms = r.for_.map_or(0, |d| d.as_millis());
+        let kff = r.keep_firing_for.map_or(0, |d| d.as_millis());
+        if for_ms < 0 || kff < 0 {
+            p.err(format!(
+                "alert {:?}: durations must not be negative",
+                al.value
+            ));
+        }
+        check_label_names(&annotations, "annotation", &mut |m| p.err(m));
+        for (k, v) in labels.iter().chain(annotations.iter()) {
+            if let Err(e) = Template::parse(v) {
+                p.err(format!("alert {:?}: template of {k:?}: {e}", al.value));
+            }
+        }
+        if let Some(sev) = labels.get("severity")
+            && !AlertSeverity::parse(sev).is_known()
+        {
+            self.warnings.push(self.at(
+                &al.referenced,
+                format!(
+                    "group {gname:?}: alert {:?}: unknown severity {sev:?} (ranked as medium; known: info, low, medium, warning, high, critical)",
+                    al.value
+                ),
+            ));
+        }
+        AlertingRule {
+            alert: al.value,
+            expr: r.expr.value,
+            for_ms,
+            keep_firing_for_ms: kff,
+            labels,
+            annotations,
+        }
+    }
+}
+
+/// Checks a recording rule: its name, and no field only alerting rules have.
+fn recording_rule(
+    rec: Spanned<String>,
+    r: RawRule,
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+    p: &mut RuleProblems,
+) -> RecordingRule {
+    if !is_valid_metric_name(&rec.value) {
+        p.err_at(
+            rec.referenced,
+            format!("invalid recording rule name: {:?}", rec.value),
+        );
+    }
+    if r.for_.is_some() {
+        p.err(format!(
+            "recording rule {:?}: invalid field 'for'",
+            rec.value
+        ));
+    }
+    if r.keep_firing_for.is_some() {
+        p.err(format!(
+            "recording rule {:?}: invalid field 'keep_firing_for'",
+            rec.value
+        ));
+    }
+    if !annotations.is_empty() {
+        p.err(format!(
+            "recording rule {:?}: invalid field 'annotations'",
+            rec.value
+        ));
+    }
+    if labels.contains_key("__name__") {
+        p.err(format!(
+            "recording rule {:?}: label '__name__' is not allowed",
+            rec.value
+        ));
+    }
+    RecordingRule {
+        record: rec.value,
+        expr: r.expr.value,
+        labels,
+    }
 }
 
 fn check_label_names(m: &BTreeMap<String, String>, what: &str, err: &mut dyn FnMut(String)) {

@@ -7,23 +7,30 @@
 //! appended to storage. On start the log is replayed to rebuild the counters and the set of seen
 //! ids, and the last batch's samples are appended again — harmless, since storing an identical
 //! sample twice is a no-op — so a crash between the two steps loses nothing.
+//!
+//! The steps live beside this file: `parse` (request body and validation), `series` (the
+//! series each event kind feeds), `log` (the redo log) and `heartbeat` (repeating current
+//! values).
+
+mod heartbeat;
+mod log;
+mod parse;
+mod series;
 
 use crate::IngestError;
 use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Write;
+pub use parse::parse_events;
+use serde::Serialize;
+use series::State;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 pub use vigia_model::events::{AttendanceAction, Event, EventKind};
-use vigia_model::{Appender, Labels, Sample, SeriesSamples};
+use vigia_model::{Appender, Labels};
 
 /// Channels known in advance: their counters exist (at 0) from the first event on.
 pub const CHANNELS: [&str; 6] = ["email", "social", "ads", "organic", "referral", "partner"];
 const ENGAGEMENT_KINDS: [&str; 4] = ["poll", "chat", "question", "reaction"];
 const EMAIL_STATUSES: [&str; 5] = ["sent", "delivered", "opened", "clicked", "bounced"];
-const PAGE_LOAD_BUCKETS: [f64; 10] = [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5, 10.0];
-const MAX_UTM_SOURCES: usize = 50;
-const DEFAULT_CURRENCY: &str = "EUR";
 
 /// What a batch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -38,23 +45,6 @@ pub struct EventsOutcome {
     pub rejected: usize,
 }
 
-#[derive(Debug, Clone, Default)]
-struct State {
-    /// When set, gaps between a series' samples are filled at this step (see `ingest_filled`).
-    fill_step: Option<i64>,
-    seen: HashSet<String>,
-    values: BTreeMap<Labels, (i64, f64)>,
-    joined: HashSet<String>,
-    present: HashSet<String>,
-    engaged: HashSet<String>,
-    utm_sources: HashSet<String>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Record {
-    events: Vec<Event>,
-}
-
 /// Turns events into samples, remembering counters and ids durably.
 #[derive(Debug)]
 pub struct EventsIngestor {
@@ -62,448 +52,13 @@ pub struct EventsIngestor {
     log: PathBuf,
 }
 
-fn storage(path: &Path, e: impl std::fmt::Display) -> IngestError {
-    IngestError::Storage(format!("{}: {e}", path.display()))
-}
-
-fn lbl(name: &str, pairs: &[(&str, &str)]) -> Labels {
-    Labels::from_pairs(std::iter::once(("__name__", name)).chain(pairs.iter().copied()))
-}
-
-fn fmt_le(b: f64) -> String {
-    if b.fract() == 0.0 {
-        format!("{b:.1}")
-    } else {
-        format!("{b}")
-    }
-}
-
-/// Parses the body: one event object, an array, or `{"events": [...]}`; timestamps as ms or
-/// RFC 3339. Errors name the event index and the field.
-pub fn parse_events(body: &[u8]) -> Result<Vec<Event>, IngestError> {
-    let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| IngestError::Event {
-        index: 0,
-        field: String::new(),
-        reason: format!("invalid JSON: {e}"),
-    })?;
-    let items = match v {
-        serde_json::Value::Array(a) => a,
-        serde_json::Value::Object(mut o) if o.contains_key("events") => match o.remove("events") {
-            Some(serde_json::Value::Array(a)) => a,
-            _ => {
-                return Err(IngestError::Event {
-                    index: 0,
-                    field: "events".into(),
-                    reason: "must be an array".into(),
-                });
-            }
-        },
-        other => vec![other],
-    };
-    let mut out = Vec::with_capacity(items.len());
-    for (index, mut item) in items.into_iter().enumerate() {
-        let err = |field: &str, reason: String| IngestError::Event {
-            index,
-            field: field.into(),
-            reason,
-        };
-        let Some(obj) = item.as_object_mut() else {
-            return Err(err("", "an event must be a JSON object".into()));
-        };
-        match obj.get("id") {
-            Some(serde_json::Value::String(s)) if !s.is_empty() && s.len() <= 256 => {}
-            _ => {
-                return Err(err(
-                    "id",
-                    "required: a non-empty string of at most 256 characters".into(),
-                ));
-            }
-        }
-        let ts = match obj.get("timestamp") {
-            Some(serde_json::Value::Number(n)) => n.as_i64().ok_or_else(|| {
-                err(
-                    "timestamp",
-                    "must be an integer (ms since the epoch)".into(),
-                )
-            })?,
-            Some(serde_json::Value::String(s)) => chrono::DateTime::parse_from_rfc3339(s)
-                .map(|d| d.timestamp_millis())
-                .map_err(|e| err("timestamp", format!("not RFC 3339: {e}")))?,
-            _ => {
-                return Err(err(
-                    "timestamp",
-                    "required: ms since the epoch or an RFC 3339 string".into(),
-                ));
-            }
-        };
-        obj.insert("timestamp".into(), ts.into());
-        let ev: Event = serde_json::from_value(item).map_err(|e| {
-            let msg = e.to_string();
-            let field = msg.split('`').nth(1).unwrap_or("kind").to_string();
-            err(&field, msg)
-        })?;
-        validate(&ev).map_err(|(f, r)| err(f, r))?;
-        out.push(ev);
-    }
-    Ok(out)
-}
-
-fn validate(ev: &Event) -> Result<(), (&'static str, String)> {
-    let channel_ok = |c: &str| CHANNELS.contains(&c);
-    let channel_err = |c: &str| {
-        (
-            "channel",
-            format!("unknown channel {c:?}: one of {}", CHANNELS.join(", ")),
-        )
-    };
-    let money = |a: f64| {
-        if a.is_finite() && a >= 0.0 {
-            Ok(())
-        } else {
-            Err(("amount", format!("must be a non-negative number, got {a}")))
-        }
-    };
-    match &ev.kind {
-        EventKind::Registration { channel, .. } if !channel_ok(channel) => {
-            Err(channel_err(channel))
-        }
-        EventKind::Attendance {
-            channel: Some(c), ..
-        } if !channel_ok(c) => Err(channel_err(c)),
-        EventKind::Engagement { engagement, .. }
-            if !ENGAGEMENT_KINDS.contains(&engagement.as_str()) =>
-        {
-            Err((
-                "engagement",
-                format!("{engagement:?}: one of {}", ENGAGEMENT_KINDS.join(", ")),
-            ))
-        }
-        EventKind::Conversion { channel, .. } | EventKind::MarketingCost { channel, .. }
-            if !channel_ok(channel) =>
-        {
-            Err(channel_err(channel))
-        }
-        EventKind::Conversion { amount, .. } | EventKind::MarketingCost { amount, .. } => {
-            money(*amount)
-        }
-        EventKind::Email { status } if !EMAIL_STATUSES.contains(&status.as_str()) => Err((
-            "status",
-            format!("{status:?}: one of {}", EMAIL_STATUSES.join(", ")),
-        )),
-        EventKind::PageView { page, .. } if page.is_empty() || page.len() > 128 => {
-            Err(("page", "1 to 128 characters".into()))
-        }
-        EventKind::PageView {
-            load_time_seconds, ..
-        } if !(load_time_seconds.is_finite() && *load_time_seconds >= 0.0) => {
-            Err(("load_time_seconds", "must be a non-negative number".into()))
-        }
-        EventKind::Satisfaction { rating } if !(1..=10).contains(rating) => {
-            Err(("rating", format!("{rating}: must be 1 to 10")))
-        }
-        _ => Ok(()),
-    }
-}
-
-impl State {
-    /// Adds `delta` to a counter at `t` (never before its last sample), creating it at 0 first.
-    fn add(&mut self, out: &mut BTreeMap<Labels, Vec<Sample>>, l: Labels, t: i64, delta: f64) {
-        let entry = self.values.entry(l.clone()).or_insert_with(|| {
-            out.entry(l.clone())
-                .or_default()
-                .push(Sample::new(t - 1, 0.0));
-            (t - 1, 0.0)
-        });
-        let t = t.max(entry.0 + 1);
-        if let Some(step) = self.fill_step.filter(|s| *s > 0) {
-            let samples = out.entry(l.clone()).or_default();
-            let mut k = (entry.0.div_euclid(step) + 1) * step;
-            while k < t && samples.len() < 100_000 {
-                samples.push(Sample::new(k, entry.1));
-                k += step;
-            }
-        }
-        entry.0 = t;
-        entry.1 += delta;
-        out.entry(l).or_default().push(Sample::new(t, entry.1));
-    }
-
-    /// Creates every known label value of a counter family at 0.
-    fn ensure(
-        &mut self,
-        out: &mut BTreeMap<Labels, Vec<Sample>>,
-        t: i64,
-        labels: impl IntoIterator<Item = Labels>,
-    ) {
-        for l in labels {
-            if !self.values.contains_key(&l) {
-                self.values.insert(l.clone(), (t - 1, 0.0));
-                out.entry(l).or_default().push(Sample::new(t - 1, 0.0));
-            }
-        }
-    }
-
-    fn histogram(
-        &mut self,
-        out: &mut BTreeMap<Labels, Vec<Sample>>,
-        name: &str,
-        extra: &[(&str, &str)],
-        bounds: &[f64],
-        v: f64,
-        t: i64,
-    ) {
-        for b in bounds.iter().map(|b| Some(*b)).chain([None]) {
-            let le = b.map(fmt_le).unwrap_or_else(|| "+Inf".into());
-            let mut pairs: Vec<(&str, &str)> = extra.to_vec();
-            pairs.push(("le", &le));
-            let hit = b.is_none_or(|b| v <= b);
-            self.add(
-                out,
-                lbl(&format!("{name}_bucket"), &pairs),
-                t,
-                if hit { 1.0 } else { 0.0 },
-            );
-        }
-        self.add(out, lbl(&format!("{name}_sum"), extra), t, v);
-        self.add(out, lbl(&format!("{name}_count"), extra), t, 1.0);
-    }
-
-    /// Applies events (sorted by time) and returns the samples they produce.
-    fn apply(&mut self, events: &[Event]) -> (usize, Vec<SeriesSamples>) {
-        let mut out: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
-        let mut accepted = 0;
-        for ev in events {
-            if !self.seen.insert(ev.id.clone()) {
-                continue;
-            }
-            accepted += 1;
-            let t = ev.timestamp;
-            match &ev.kind {
-                EventKind::Registration {
-                    channel,
-                    utm_source,
-                    ..
-                } => {
-                    let src = utm_source.as_deref().unwrap_or("none");
-                    let src = if self.utm_sources.contains(src)
-                        || self.utm_sources.len() < MAX_UTM_SOURCES
-                    {
-                        self.utm_sources.insert(src.to_string());
-                        src
-                    } else {
-                        "other"
-                    };
-                    self.add(
-                        &mut out,
-                        lbl(
-                            "vigia_registrations_total",
-                            &[("channel", channel), ("utm_source", src)],
-                        ),
-                        t,
-                        1.0,
-                    );
-                }
-                EventKind::Attendance {
-                    action,
-                    attendee_id,
-                    channel,
-                } => {
-                    let ch = channel.as_deref().unwrap_or("organic");
-                    self.ensure(
-                        &mut out,
-                        t,
-                        CHANNELS
-                            .iter()
-                            .map(|c| lbl("vigia_attendance_joins_total", &[("channel", c)])),
-                    );
-                    let current = lbl("vigia_attendees_current", &[]);
-                    if *action == AttendanceAction::Join {
-                        if self.joined.insert(attendee_id.clone()) {
-                            self.add(
-                                &mut out,
-                                lbl("vigia_attendance_joins_total", &[("channel", ch)]),
-                                t,
-                                1.0,
-                            );
-                        }
-                        if self.present.insert(attendee_id.clone()) {
-                            self.add(&mut out, current, t, 1.0);
-                        }
-                    } else if self.present.remove(attendee_id) {
-                        self.add(&mut out, current, t, -1.0);
-                    }
-                }
-                EventKind::Engagement {
-                    engagement,
-                    attendee_id,
-                } => {
-                    self.ensure(
-                        &mut out,
-                        t,
-                        ENGAGEMENT_KINDS
-                            .iter()
-                            .map(|k| lbl("vigia_engagement_events_total", &[("kind", k)])),
-                    );
-                    self.ensure(&mut out, t, [lbl("vigia_engaged_attendees_total", &[])]);
-                    self.add(
-                        &mut out,
-                        lbl("vigia_engagement_events_total", &[("kind", engagement)]),
-                        t,
-                        1.0,
-                    );
-                    if self.engaged.insert(attendee_id.clone()) {
-                        self.add(&mut out, lbl("vigia_engaged_attendees_total", &[]), t, 1.0);
-                    }
-                }
-                EventKind::Conversion {
-                    channel,
-                    amount,
-                    currency,
-                } => {
-                    let cur = currency.as_deref().unwrap_or(DEFAULT_CURRENCY);
-                    self.ensure(
-                        &mut out,
-                        t,
-                        CHANNELS
-                            .iter()
-                            .map(|c| lbl("vigia_conversions_total", &[("channel", c)])),
-                    );
-                    self.add(
-                        &mut out,
-                        lbl("vigia_conversions_total", &[("channel", channel)]),
-                        t,
-                        1.0,
-                    );
-                    self.add(
-                        &mut out,
-                        lbl(
-                            "vigia_revenue_total",
-                            &[("channel", channel), ("currency", cur)],
-                        ),
-                        t,
-                        *amount,
-                    );
-                }
-                EventKind::MarketingCost {
-                    channel,
-                    amount,
-                    currency,
-                } => {
-                    let cur = currency.as_deref().unwrap_or(DEFAULT_CURRENCY);
-                    self.add(
-                        &mut out,
-                        lbl(
-                            "vigia_marketing_cost_total",
-                            &[("channel", channel), ("currency", cur)],
-                        ),
-                        t,
-                        *amount,
-                    );
-                }
-                EventKind::Email { status } => {
-                    self.ensure(
-                        &mut out,
-                        t,
-                        EMAIL_STATUSES
-                            .iter()
-                            .map(|s| lbl("vigia_emails_total", &[("status", s)])),
-                    );
-                    self.add(
-                        &mut out,
-                        lbl("vigia_emails_total", &[("status", status)]),
-                        t,
-                        1.0,
-                    );
-                }
-                EventKind::PageView {
-                    page,
-                    load_time_seconds,
-                    bounced,
-                } => {
-                    let b = if *bounced { "true" } else { "false" };
-                    self.add(
-                        &mut out,
-                        lbl("vigia_page_views_total", &[("page", page), ("bounced", b)]),
-                        t,
-                        1.0,
-                    );
-                    self.histogram(
-                        &mut out,
-                        "vigia_page_load_seconds",
-                        &[("page", page)],
-                        &PAGE_LOAD_BUCKETS,
-                        *load_time_seconds,
-                        t,
-                    );
-                }
-                EventKind::Satisfaction { rating } => {
-                    let bounds: Vec<f64> = (1..=10).map(f64::from).collect();
-                    self.histogram(
-                        &mut out,
-                        "vigia_satisfaction_rating",
-                        &[],
-                        &bounds,
-                        f64::from(*rating),
-                        t,
-                    );
-                }
-            }
-        }
-        (
-            accepted,
-            out.into_iter()
-                .map(|(labels, samples)| SeriesSamples { labels, samples })
-                .collect(),
-        )
-    }
-}
-
 impl EventsIngestor {
     /// Opens (creating) the redo log in `dir`, rebuilds state from it, and re-appends the last
     /// batch's samples to `appender` in case a crash interrupted it.
     pub fn open(dir: &Path, appender: &dyn Appender) -> Result<Self, IngestError> {
-        std::fs::create_dir_all(dir).map_err(|e| storage(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| log::storage(dir, e))?;
         let log = dir.join("events.log");
-        let mut state = State::default();
-        let mut last = Vec::new();
-        if log.exists() {
-            let text = std::fs::read(&log).map_err(|e| storage(&log, e))?;
-            // A torn final line (crash or failed write mid-record) was never acknowledged: cut
-            // the file back to the last complete line so later records stay readable.
-            let complete = text
-                .iter()
-                .rposition(|b| *b == b'\n')
-                .map(|i| i + 1)
-                .unwrap_or(0);
-            if complete < text.len() {
-                tracing::warn!(file = %log.display(), bytes = text.len() - complete, "truncating a torn events log tail");
-                let f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(&log)
-                    .map_err(|e| storage(&log, e))?;
-                f.set_len(complete as u64)
-                    .and_then(|()| f.sync_data())
-                    .map_err(|e| storage(&log, e))?;
-            }
-            for (i, line) in text[..complete].split(|b| *b == b'\n').enumerate() {
-                if line.is_empty() {
-                    continue;
-                }
-                match serde_json::from_slice::<Record>(line) {
-                    Ok(r) => last = state.apply(&r.events).1,
-                    Err(e) => {
-                        tracing::warn!(file = %log.display(), line = i + 1, error = %e, "ignoring a damaged events log record")
-                    }
-                }
-            }
-            // The last batch may have been logged but not stored when the process stopped;
-            // storing identical samples again is a no-op.
-            if !last.is_empty() {
-                appender
-                    .append(&last)
-                    .map_err(|e| IngestError::Storage(e.to_string()))?;
-            }
-        }
+        let state = log::replay(&log, appender)?;
         Ok(Self {
             state: Mutex::new(state),
             log,
@@ -549,32 +104,13 @@ impl EventsIngestor {
             .into_iter()
             .filter(|e| !state.seen.contains(&e.id))
             .collect();
-        let mut line =
-            serde_json::to_vec(&Record { events: fresh }).map_err(|e| storage(&self.log, e))?;
-        line.push(b'\n');
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .map_err(|e| storage(&self.log, e))?;
-        let before = f.metadata().map_err(|e| storage(&self.log, e))?.len();
-        // Cuts a failed record back out of the log, so the batch can be retried and the log
-        // stays readable.
-        let undo = |f: &std::fs::File| {
-            if let Err(e) = f.set_len(before).and_then(|()| f.sync_data()) {
-                tracing::error!(file = %self.log.display(), error = %e, "cannot remove a failed events log record");
-            }
-        };
-        if let Err(e) = f.write_all(&line).and_then(|()| f.sync_data()) {
-            undo(&f);
-            return Err(storage(&self.log, e));
-        }
+        let record = log::write_record(&self.log, fresh)?;
         // The state moves on only once the samples are stored: a failed append is undone in
         // the log and the client's retry is counted.
         let stored = match appender.append(&samples) {
             Ok(o) => o,
             Err(e) => {
-                undo(&f);
+                record.undo();
                 return Err(IngestError::Storage(e.to_string()));
             }
         };
@@ -583,73 +119,6 @@ impl EventsIngestor {
             rejected: stored.rejected_total() as usize,
             ..outcome
         })
-    }
-
-    /// Writes the current value of every series at `t_ms` (those whose last sample is older),
-    /// as a scrape would: counters stay visible to instant queries between events. The server
-    /// calls it every minute; the demo once per simulated step.
-    pub fn heartbeat(&self, t_ms: i64, appender: &dyn Appender) -> Result<usize, IngestError> {
-        let batch: Vec<SeriesSamples> = {
-            let mut st = self.state.lock();
-            st.values
-                .iter_mut()
-                .filter(|(_, (last, _))| *last < t_ms)
-                .map(|(l, (last, v))| {
-                    *last = t_ms;
-                    SeriesSamples {
-                        labels: l.clone(),
-                        samples: vec![Sample::new(t_ms, *v)],
-                    }
-                })
-                .collect()
-        };
-        if batch.is_empty() {
-            return Ok(0);
-        }
-        appender
-            .append(&batch)
-            .map_err(|e| IngestError::Storage(e.to_string()))?;
-        Ok(batch.len())
-    }
-
-    /// Repeats every series' current value at each multiple of `step_ms` in `[from_ms, to_ms)`
-    /// after its last sample, in one append (the heartbeat over a replayed range).
-    pub fn heartbeat_range(
-        &self,
-        from_ms: i64,
-        to_ms: i64,
-        step_ms: i64,
-        appender: &dyn Appender,
-    ) -> Result<usize, IngestError> {
-        if step_ms <= 0 {
-            return Ok(0);
-        }
-        let batch: Vec<SeriesSamples> = {
-            let mut st = self.state.lock();
-            st.values
-                .iter_mut()
-                .filter_map(|(l, (last, v))| {
-                    let mut k = ((*last).max(from_ms - 1).div_euclid(step_ms) + 1) * step_ms;
-                    let mut samples = Vec::new();
-                    while k < to_ms && samples.len() < 100_000 {
-                        samples.push(Sample::new(k, *v));
-                        *last = k;
-                        k += step_ms;
-                    }
-                    (!samples.is_empty()).then(|| SeriesSamples {
-                        labels: l.clone(),
-                        samples,
-                    })
-                })
-                .collect()
-        };
-        let n = batch.iter().map(|s| s.samples.len()).sum();
-        if n > 0 {
-            appender
-                .append(&batch)
-                .map_err(|e| IngestError::Storage(e.to_string()))?;
-        }
-        Ok(n)
     }
 
     /// Ids counted so far.
@@ -671,7 +140,7 @@ impl EventsIngestor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vigia_model::{Matcher, MemStorage, Querier};
+    use vigia_model::{Matcher, MemStorage, Querier, Sample};
 
     fn value(store: &MemStorage, name: &str, pairs: &[(&str, &str)]) -> Option<f64> {
         let mut m = vec![Matcher::equal("__name__", name)];

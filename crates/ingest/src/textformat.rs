@@ -192,15 +192,40 @@ impl Parser<'_> {
             .map(|m| m.kind.as_str())
     }
 
+    /// Parses a sample line: the metric name, the optional label set, the value and the
+    /// optional timestamp (an exemplar after them is ignored), then stores the sample unless
+    /// it is an OpenMetrics `_created` sample.
     fn sample(&mut self, line: &str, line_no: usize) -> Result<(), IngestError> {
         let err = |r: String| IngestError::line(line_no, r);
+        let (name, mut pairs, i) = self.series_part(line).map_err(err)?;
+        let (v, t) = self.value_part(line, i).map_err(err)?;
+        if self.dialect == Dialect::OpenMetrics
+            && let Some(base) = name.strip_suffix("_created")
+            && matches!(
+                self.family_kind(base),
+                Some("counter" | "histogram" | "summary" | "gaugehistogram")
+            )
+        {
+            return Ok(());
+        }
+        self.normalise_bounds(&mut pairs);
+        let labels = validate_pairs(pairs, self.limits).map_err(err)?;
+        self.limits.check_samples(self.series.len() + 1)?;
+        self.limits.check_series(self.series.len() + 1)?;
+        self.series.push(SeriesSamples {
+            labels,
+            samples: vec![Sample::new(t, v)],
+        });
+        Ok(())
+    }
+
+    /// The metric name and label set at the start of `line`: the name, the label pairs (the
+    /// name first) and the byte offset after them.
+    fn series_part<'l>(&self, line: &'l str) -> Result<(&'l str, Vec<Label>, usize), String> {
         let b = line.as_bytes();
         let mut i = 0;
         if !b.first().is_some_and(|c| is_name_start(*c)) {
-            return Err(err(format!(
-                "expected a metric name at {:?}",
-                truncate(line)
-            )));
+            return Err(format!("expected a metric name at {:?}", truncate(line)));
         }
         while b.get(i).is_some_and(|c| is_name_char(*c)) {
             i += 1;
@@ -213,106 +238,85 @@ impl Parser<'_> {
         let mut j = i;
         skip_ws(b, &mut j);
         if b.get(j) == Some(&b'{') {
-            i = j + 1;
-            loop {
-                skip_ws(b, &mut i);
-                match b.get(i) {
-                    Some(b'}') => {
-                        i += 1;
-                        break;
-                    }
-                    None => return Err(err("unterminated label set".into())),
-                    _ => {}
-                }
-                let start = i;
-                if !b
-                    .get(i)
-                    .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
-                {
-                    return Err(err(format!(
-                        "invalid label name at {:?}",
-                        truncate(line.get(start..).unwrap_or_default())
-                    )));
-                }
-                while b
-                    .get(i)
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
-                {
-                    i += 1;
-                }
-                let lname = line.get(start..i).unwrap_or_default();
-                skip_ws(b, &mut i);
-                if b.get(i) != Some(&b'=') {
-                    return Err(err(format!("expected '=' after label name {lname:?}")));
-                }
+            i = self.label_set(line, j + 1, &mut pairs)?;
+        }
+        Ok((name, pairs, i))
+    }
+
+    /// Parses the labels of a `{…}` set starting after its `{` at `i`, appending them to
+    /// `pairs`; returns the offset after the `}`.
+    fn label_set(&self, line: &str, mut i: usize, pairs: &mut Vec<Label>) -> Result<usize, String> {
+        let b = line.as_bytes();
+        loop {
+            skip_ws(b, &mut i);
+            match b.get(i) {
+                Some(b'}') => return Ok(i + 1),
+                None => return Err("unterminated label set".into()),
+                _ => {}
+            }
+            let start = i;
+            if !b
+                .get(i)
+                .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+            {
+                return Err(format!(
+                    "invalid label name at {:?}",
+                    truncate(line.get(start..).unwrap_or_default())
+                ));
+            }
+            while b
+                .get(i)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            {
                 i += 1;
-                skip_ws(b, &mut i);
-                if b.get(i) != Some(&b'"') {
-                    return Err(err(format!(
-                        "expected '\"' to open the value of label {lname:?}"
-                    )));
-                }
-                i += 1;
-                let mut value = String::new();
-                let mut seg = i;
-                loop {
-                    match b.get(i) {
-                        None => return Err(err(format!("unterminated value of label {lname:?}"))),
-                        Some(b'"') => {
-                            value.push_str(line.get(seg..i).unwrap_or_default());
-                            i += 1;
-                            break;
-                        }
-                        Some(b'\\') => {
-                            let unescaped = match b.get(i + 1) {
-                                Some(b'\\') => '\\',
-                                Some(b'"') => '"',
-                                Some(b'n') => '\n',
-                                // Like Prometheus, other escapes are kept verbatim.
-                                _ => {
-                                    i += 1;
-                                    continue;
-                                }
-                            };
-                            value.push_str(line.get(seg..i).unwrap_or_default());
-                            value.push(unescaped);
-                            i += 2;
-                            seg = i;
-                        }
-                        Some(_) => i += 1,
-                    }
-                }
-                // Duplicates are found after sorting (validate_pairs), avoiding a quadratic scan.
-                if pairs.len() >= self.limits.max_label_count {
-                    return Err(err(format!(
-                        "more than {} labels",
-                        self.limits.max_label_count
-                    )));
-                }
-                pairs.push(Label {
-                    name: lname.to_string(),
-                    value,
-                });
-                skip_ws(b, &mut i);
-                match b.get(i) {
-                    Some(b',') => i += 1,
-                    Some(b'}') => {}
-                    _ => return Err(err(format!("expected ',' or '}}' after label {lname:?}"))),
-                }
+            }
+            let lname = line.get(start..i).unwrap_or_default();
+            skip_ws(b, &mut i);
+            if b.get(i) != Some(&b'=') {
+                return Err(format!("expected '=' after label name {lname:?}"));
+            }
+            i += 1;
+            skip_ws(b, &mut i);
+            if b.get(i) != Some(&b'"') {
+                return Err(format!(
+                    "expected '\"' to open the value of label {lname:?}"
+                ));
+            }
+            let value;
+            (value, i) = label_value(line, i + 1, lname)?;
+            // Duplicates are found after sorting (validate_pairs), avoiding a quadratic scan.
+            if pairs.len() >= self.limits.max_label_count {
+                return Err(format!("more than {} labels", self.limits.max_label_count));
+            }
+            pairs.push(Label {
+                name: lname.to_string(),
+                value,
+            });
+            skip_ws(b, &mut i);
+            match b.get(i) {
+                Some(b',') => i += 1,
+                Some(b'}') => {}
+                _ => return Err(format!("expected ',' or '}}' after label {lname:?}")),
             }
         }
+    }
+
+    /// The value and timestamp after the series part, which ends at `i`: a space, the value,
+    /// and an optional timestamp (the default one when absent); an exemplar (`# …`) may follow.
+    fn value_part(&self, line: &str, i: usize) -> Result<(f64, i64), String> {
+        let b = line.as_bytes();
         if !b.get(i).is_some_and(|c| *c == b' ' || *c == b'\t') {
-            return Err(err(format!(
+            return Err(format!(
                 "expected a space and a value after {:?}",
                 truncate(line.get(..i).unwrap_or_default())
-            )));
+            ));
         }
         let rest = line.get(i..).unwrap_or_default();
         let mut tokens = rest.split([' ', '\t']).filter(|t| !t.is_empty());
         let Some(vtok) = tokens.next() else {
-            return Err(err("missing value".into()));
+            return Err("missing value".into());
         };
-        let v = parse_float(vtok).ok_or_else(|| err(format!("invalid value {vtok:?}")))?;
+        let v = parse_float(vtok).ok_or_else(|| format!("invalid value {vtok:?}"))?;
         let mut t = self.default_ts_ms;
         match tokens.next() {
             None => {}
@@ -320,23 +324,20 @@ impl Parser<'_> {
             Some(tok) => {
                 t = self
                     .parse_ts(tok)
-                    .ok_or_else(|| err(format!("invalid timestamp {tok:?}")))?;
+                    .ok_or_else(|| format!("invalid timestamp {tok:?}"))?;
                 match tokens.next() {
                     None => {}
                     Some(tok) if tok.starts_with('#') => {}
-                    Some(tok) => return Err(err(format!("unexpected {tok:?} after timestamp"))),
+                    Some(tok) => return Err(format!("unexpected {tok:?} after timestamp")),
                 }
             }
         }
-        if self.dialect == Dialect::OpenMetrics
-            && let Some(base) = name.strip_suffix("_created")
-            && matches!(
-                self.family_kind(base),
-                Some("counter" | "histogram" | "summary" | "gaugehistogram")
-            )
-        {
-            return Ok(());
-        }
+        Ok((v, t))
+    }
+
+    /// Under a histogram or summary `# TYPE`, rewrites `le` / `quantile` values the way
+    /// Prometheus 3 normalises them.
+    fn normalise_bounds(&self, pairs: &mut [Label]) {
         let normalised = match self.current_type {
             "histogram" => "le",
             "summary" => "quantile",
@@ -349,14 +350,6 @@ impl Parser<'_> {
                 }
             }
         }
-        let labels = validate_pairs(pairs, self.limits).map_err(err)?;
-        self.limits.check_samples(self.series.len() + 1)?;
-        self.limits.check_series(self.series.len() + 1)?;
-        self.series.push(SeriesSamples {
-            labels,
-            samples: vec![Sample::new(t, v)],
-        });
-        Ok(())
     }
 
     fn parse_ts(&self, tok: &str) -> Option<i64> {
@@ -374,6 +367,41 @@ impl Parser<'_> {
 fn skip_ws(b: &[u8], i: &mut usize) {
     while b.get(*i).is_some_and(|c| *c == b' ' || *c == b'\t') {
         *i += 1;
+    }
+}
+
+/// Parses a quoted label value whose opening `"` ends before `i`: unescapes `\\`, `\"` and
+/// `\n` (other escapes are kept verbatim, as in Prometheus); returns the value and the offset
+/// after the closing `"`.
+fn label_value(line: &str, mut i: usize, lname: &str) -> Result<(String, usize), String> {
+    let b = line.as_bytes();
+    let mut value = String::new();
+    let mut seg = i;
+    loop {
+        match b.get(i) {
+            None => return Err(format!("unterminated value of label {lname:?}")),
+            Some(b'"') => {
+                value.push_str(line.get(seg..i).unwrap_or_default());
+                return Ok((value, i + 1));
+            }
+            Some(b'\\') => {
+                let unescaped = match b.get(i + 1) {
+                    Some(b'\\') => '\\',
+                    Some(b'"') => '"',
+                    Some(b'n') => '\n',
+                    // Like Prometheus, other escapes are kept verbatim.
+                    _ => {
+                        i += 1;
+                        continue;
+                    }
+                };
+                value.push_str(line.get(seg..i).unwrap_or_default());
+                value.push(unescaped);
+                i += 2;
+                seg = i;
+            }
+            Some(_) => i += 1,
+        }
     }
 }
 

@@ -110,7 +110,7 @@ pub struct Config {
     /// `anomaly:`.
     pub anomaly: AnomalySection,
     /// `kpis:`.
-    pub kpis: Vec<vigia_server::kpi::KpiConfig>,
+    pub kpis: Vec<vigia_report::KpiConfig>,
     /// `rule_files:` — Prometheus rule files (globs in the file name), relative to the config file.
     pub rule_files: Vec<String>,
     /// `alerting:` — an Alertmanager configuration (routing tree, receivers, inhibit rules,
@@ -172,7 +172,7 @@ section_parser!(parse_web, web, vigia_server::WebConfig);
 section_parser!(parse_limits, limits, vigia_ingest::LimitsConfig);
 section_parser!(parse_query, query, vigia_promql::QueryConfig);
 section_parser!(parse_anomaly, anomaly, AnomalySection);
-section_parser!(parse_kpis, kpis, Vec<vigia_server::kpi::KpiConfig>);
+section_parser!(parse_kpis, kpis, Vec<vigia_report::KpiConfig>);
 section_parser!(parse_rule_files, rule_files, Vec<String>);
 section_parser!(parse_alerting, alerting, vigia_notify::AmConfig);
 section_parser!(
@@ -325,7 +325,7 @@ pub fn validate(cfg: &Config) -> Vec<String> {
             .into_iter()
             .map(|e| format!("scrape_configs: {e}")),
     );
-    errs.extend(vigia_server::kpi::validate(&cfg.kpis));
+    errs.extend(vigia_report::kpi::validate(&cfg.kpis));
     if let Err(e) = cfg.anomaly.to_live() {
         errs.extend(e);
     }
@@ -584,7 +584,9 @@ mod tests {
         let text = std::fs::read_to_string(&dir).unwrap();
         let c = parse(&dir, &text).unwrap();
         assert_eq!(c.kpis.len(), 17);
-        assert!(c.kpis.iter().any(|k| k.name == "cost_per_acquisition"
-            && k.direction == vigia_server::kpi::Direction::Lower));
+        assert!(
+            c.kpis.iter().any(|k| k.name == "cost_per_acquisition"
+                && k.direction == vigia_report::Direction::Lower)
+        );
     }
 }

@@ -43,8 +43,11 @@
 pub mod charts;
 pub mod dashboard;
 pub mod format;
+pub mod gather;
 pub mod i18n;
+pub mod kpi;
 pub mod page;
 
 pub use format::Unit;
 pub use i18n::Lang;
+pub use kpi::{Direction, KpiConfig, KpiStatus, KpiValue};

@@ -29,7 +29,7 @@ mod panels;
 pub use anomalies::guess_unit;
 pub use context::PageContext;
 pub use data::{
-    AlertData, AnomalyData, DashboardData, InstantSample, KpiData, LabelSet, NavItem, QueryResult,
+    AlertData, AnomalyData, DashboardData, InstantSample, LabelSet, NavItem, QueryResult,
     SeriesData,
 };
 pub use layout::{render_dashboard, render_index};

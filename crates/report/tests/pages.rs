@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use vigia_report::Lang;
 use vigia_report::dashboard::*;
 use vigia_report::i18n::{Key, t};
+use vigia_report::kpi::{Direction, KpiStatus, KpiValue as KpiData};
 use vigia_report::page::*;
 
 const NOW: f64 = 1_795_460_000.0;
@@ -93,9 +94,9 @@ fn synthetic(d: &Dashboard, c: &PageContext) -> DashboardData {
             unit: "ratio".into(),
             value: Some(0.8),
             target: 0.75,
-            direction: "higher".into(),
+            direction: Direction::Higher,
             attainment: Some(1.07),
-            status: "ok".into(),
+            status: KpiStatus::Ok,
             previous: Some(0.7),
             trend: Some(0.14),
             benchmark_position: Some(0.8),

@@ -1,5 +1,6 @@
-//! The live dashboards: pages rendered by `vigia-report` from data gathered here (PromQL
-//! results, KPIs, alerts, anomalies), and Server-Sent Events that push re-rendered panels.
+//! The live dashboards over HTTP: pages that `vigia-report` gathers and renders, the alert list
+//! it is given (routing's alerts and the rules' pending ones, converted here from the API
+//! shapes), and Server-Sent Events that push re-rendered panels.
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorKind};
@@ -10,22 +11,9 @@ use axum::response::{Html, IntoResponse, Response};
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::Arc;
-use vigia_model::{Labels, Matcher};
-use vigia_promql::{QueryParams, Value};
-use vigia_report::dashboard::{Dashboard, PanelKind, QueryKind};
-use vigia_report::page::{
-    self, AlertData, AnomalyData, DashboardData, InstantSample, KpiData, NavItem, PageContext,
-    QueryResult, SeriesData,
-};
-
-/// Most anomaly events given a chart excerpt per page.
-const MAX_EXCERPTS: usize = 12;
-
-fn labels_map(l: &Labels) -> BTreeMap<String, String> {
-    l.iter()
-        .map(|x| (x.name.to_string(), x.value.to_string()))
-        .collect()
-}
+use vigia_report::dashboard::Dashboard;
+use vigia_report::gather;
+use vigia_report::page::{self, AlertData, DashboardData, NavItem, PageContext};
 
 fn now_s() -> f64 {
     chrono::Utc::now().timestamp_millis() as f64 / 1000.0
@@ -44,20 +32,6 @@ fn find(s: &AppState, name: &str) -> Result<Dashboard, ApiError> {
         .ok_or_else(|| ApiError::new(ErrorKind::NotFound, format!("no dashboard named {name:?}")))
 }
 
-/// Options of the dashboard's `label_values` variables, from storage.
-fn variable_options(s: &AppState, d: &Dashboard, now_ms: i64) -> BTreeMap<String, Vec<String>> {
-    let mut out = BTreeMap::new();
-    for (var, series, label) in d.label_value_lookups() {
-        let matchers = vec![Matcher::equal("__name__", series)];
-        let values = s
-            .querier
-            .label_values(label, &matchers, now_ms - 7 * 86_400_000, now_ms)
-            .unwrap_or_default();
-        out.insert(var.to_string(), values);
-    }
-    out
-}
-
 fn context(
     s: &AppState,
     d: Option<&Dashboard>,
@@ -69,81 +43,9 @@ fn context(
         .get(axum::http::header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
     let options = d
-        .map(|d| variable_options(s, d, (now * 1000.0) as i64))
+        .map(|d| gather::variable_options(&sources(s, &|| Vec::new()), d, (now * 1000.0) as i64))
         .unwrap_or_default();
     PageContext::from_request(d, params, accept, now, nav(s), options)
-}
-
-fn query_result(s: &AppState, expr: &str, kind: QueryKind, ctx: &PageContext) -> QueryResult {
-    let p = QueryParams::default();
-    let (start, end) = (
-        (ctx.range.start * 1000.0) as i64,
-        (ctx.range.end * 1000.0) as i64,
-    );
-    let step = ((ctx.range.step * 1000.0) as i64).max(1000);
-    let out = match kind {
-        QueryKind::Instant => s.engine.instant(s.querier.as_ref(), expr, end, &p),
-        QueryKind::Range => s
-            .engine
-            .range(s.querier.as_ref(), expr, start, end, step, &p),
-    };
-    match out {
-        Err(e) => QueryResult::Error(e.to_string()),
-        Ok(o) => match o.value {
-            Value::Scalar { v, .. } => QueryResult::Instant(vec![InstantSample {
-                labels: BTreeMap::new(),
-                value: v,
-            }]),
-            Value::String { .. } => QueryResult::Error("a string is not a chartable value".into()),
-            Value::Vector(v) => QueryResult::Instant(
-                v.iter()
-                    .map(|x| InstantSample {
-                        labels: labels_map(&x.labels),
-                        value: x.v,
-                    })
-                    .collect(),
-            ),
-            Value::Matrix(m) => QueryResult::Range(
-                m.iter()
-                    .map(|x| SeriesData {
-                        labels: labels_map(&x.labels),
-                        points: x
-                            .samples
-                            .iter()
-                            .map(|p| (p.t as f64 / 1000.0, p.v))
-                            .collect(),
-                    })
-                    .collect(),
-            ),
-        },
-    }
-}
-
-fn kpis(s: &AppState, d: &Dashboard, ctx: &PageContext) -> Vec<KpiData> {
-    let wanted = d.kpi_names();
-    if wanted.is_empty() {
-        return Vec::new();
-    }
-    let settings = s.settings();
-    let end_ms = (ctx.range.end * 1000.0) as i64;
-    settings
-        .kpis
-        .iter()
-        .filter(|k| wanted.contains(k.name.as_str()))
-        .map(|k| {
-            let v = crate::kpi::evaluate(&s.engine, s.querier.as_ref(), k, end_ms);
-            let mut data: KpiData = serde_json::to_value(&v)
-                .ok()
-                .and_then(|j| serde_json::from_value(j).ok())
-                .unwrap_or_default();
-            if let QueryResult::Range(series) = query_result(s, &k.expr, QueryKind::Range, ctx)
-                && let Some(first) = series.into_iter().next()
-            {
-                data.history = first.points;
-            }
-            data
-        })
-        .collect()
 }
 
 fn alerts(s: &AppState) -> Vec<AlertData> {
@@ -209,90 +111,26 @@ fn alerts(s: &AppState) -> Vec<AlertData> {
     out
 }
 
-fn anomalies(s: &AppState, ctx: &PageContext) -> Vec<AnomalyData> {
-    let Some(feed) = &s.anomalies else {
-        return Vec::new();
-    };
-    let (start, end) = (
-        (ctx.range.start * 1000.0) as i64,
-        (ctx.range.end * 1000.0) as i64,
-    );
-    feed.events(start, end, vigia_model::Severity::Low)
-        .into_iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let excerpt = if i < MAX_EXCERPTS {
-                excerpt(s, &e.labels, e.start_ms, e.end_ms.unwrap_or(end))
-            } else {
-                Vec::new()
-            };
-            AnomalyData {
-                id: e.id,
-                metric: e.metric,
-                labels: labels_map(&e.labels),
-                start: e.start_ms as f64 / 1000.0,
-                end: e.end_ms.map(|t| t as f64 / 1000.0),
-                active: e.end_ms.is_none(),
-                peak_score: e.peak_score,
-                peak_at: e.peak_ms as f64 / 1000.0,
-                severity: serde_json::to_value(e.severity)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-                pattern: e.pattern,
-                insight: e.insight,
-                excerpt,
-            }
-        })
-        .collect()
-}
-
-/// The source series from three times the event's length (at least an hour) before it to as
-/// long after.
-fn excerpt(s: &AppState, labels: &Labels, start_ms: i64, end_ms: i64) -> Vec<(f64, f64)> {
-    let pad = ((end_ms - start_ms) * 3).max(3_600_000);
-    let matchers: Vec<Matcher> = labels
-        .iter()
-        .map(|l| Matcher::equal(&l.name, &l.value))
-        .collect();
-    let Ok(set) = s
-        .querier
-        .select(&matchers, start_ms - pad, end_ms + pad / 3)
-    else {
-        return Vec::new();
-    };
-    set.filter_map(Result::ok)
-        .next()
-        .map(|series| {
-            series
-                .samples
-                .iter()
-                .filter(|p| p.v.is_finite())
-                .map(|p| (p.t as f64 / 1000.0, p.v))
-                .collect()
-        })
-        .unwrap_or_default()
+/// Where `vigia-report` gathers dashboard data from.
+fn sources<'a>(s: &'a AppState, alerts: &'a dyn Fn() -> Vec<AlertData>) -> gather::Sources<'a> {
+    gather::Sources {
+        engine: &s.engine,
+        querier: s.querier.as_ref(),
+        kpis: &[],
+        alerts,
+        anomalies: s.anomalies.as_deref(),
+    }
 }
 
 /// Everything the dashboard's panels show.
-pub fn gather(s: &AppState, d: &Dashboard, ctx: &PageContext) -> DashboardData {
-    let mut data = DashboardData::default();
-    for q in d.queries(&ctx.variables, &ctx.range) {
-        let r = query_result(s, &q.expr, q.kind, ctx);
-        data.set(&q.panel_id, q.index, r);
-    }
-    data.kpis = kpis(s, d, ctx);
-    let kinds: Vec<&PanelKind> = d.panels().map(|p| &p.kind).collect();
-    if kinds.iter().any(|k| matches!(k, PanelKind::Alerts { .. })) {
-        data.alerts = alerts(s);
-    }
-    if kinds
-        .iter()
-        .any(|k| matches!(k, PanelKind::Anomalies { .. }))
-    {
-        data.anomalies = anomalies(s, ctx);
-    }
-    data
+fn gather(s: &AppState, d: &Dashboard, ctx: &PageContext) -> DashboardData {
+    let settings = s.settings();
+    let list = || alerts(s);
+    let src = gather::Sources {
+        kpis: &settings.kpis,
+        ..sources(s, &list)
+    };
+    gather::gather(&src, d, ctx)
 }
 
 /// `GET /dashboards`: the list of dashboards.

@@ -13,7 +13,6 @@ pub mod auth;
 mod config;
 pub mod dashboards;
 pub mod error;
-pub mod kpi;
 pub mod metrics;
 pub mod params;
 mod state;

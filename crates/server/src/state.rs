@@ -35,7 +35,7 @@ pub struct RuntimeSettings {
     /// Default query timeout.
     pub query_timeout: std::time::Duration,
     /// KPIs of the `kpis:` section.
-    pub kpis: Vec<crate::kpi::KpiConfig>,
+    pub kpis: Vec<vigia_report::KpiConfig>,
     /// Dashboards (`dashboards:` files).
     pub dashboards: Vec<vigia_report::dashboard::Dashboard>,
 }

@@ -37,45 +37,6 @@ pub enum QueryResult {
     Error(String),
 }
 
-/// A KPI value; the fields and JSON names of `GET /api/v1/kpis` (so the server can
-/// convert through `serde_json`), plus an optional history for the sparkline.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct KpiData {
-    /// Identifier.
-    pub name: String,
-    /// Title.
-    pub title: String,
-    /// Group.
-    pub group: Option<String>,
-    /// Unit name (`count`, `ratio`, `seconds`, `currency`, `rps`, `score`).
-    pub unit: String,
-    /// Current value.
-    pub value: Option<f64>,
-    /// Target.
-    pub target: f64,
-    /// `higher` or `lower` is better.
-    pub direction: String,
-    /// Attainment (1 = on target).
-    pub attainment: Option<f64>,
-    /// `ok`, `warning`, `critical`, `no_data`.
-    pub status: String,
-    /// Value one trend period ago.
-    pub previous: Option<f64>,
-    /// Relative change versus previous.
-    pub trend: Option<f64>,
-    /// 0 = industry average, 1 = top performers.
-    pub benchmark_position: Option<f64>,
-    /// Industry average.
-    pub industry_average: Option<f64>,
-    /// Top performers.
-    pub top_performers: Option<f64>,
-    /// Evaluation error.
-    pub error: Option<String>,
-    /// Recent values for the sparkline (optional).
-    pub history: Vec<(f64, f64)>,
-}
-
 /// An alert as the dashboard shows it.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -138,7 +99,7 @@ pub struct DashboardData {
     /// Query results keyed by (panel id, query index) — see `Dashboard::queries`.
     pub results: BTreeMap<(String, usize), QueryResult>,
     /// Every KPI value (KPI panels pick theirs by name).
-    pub kpis: Vec<KpiData>,
+    pub kpis: Vec<crate::kpi::KpiValue>,
     /// Alerts (alert panels filter them).
     pub alerts: Vec<AlertData>,
     /// Anomaly events, newest first (anomaly panels filter them).

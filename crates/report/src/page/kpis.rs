@@ -1,11 +1,12 @@
 //! KPI cards: value, status, attainment bar and target, trend, benchmark position and a
 //! sparkline of recent values.
 
+use super::DashboardData;
 use super::html::query_error;
-use super::{DashboardData, KpiData};
 use crate::charts::{ChartOptions, attainment_bar, sparkline, status_colour};
 use crate::format::{Unit, esc, format_value};
 use crate::i18n::{Key, Lang, t};
+use crate::kpi::{Direction, KpiValue as KpiData};
 use std::fmt::Write as _;
 
 /// The cards of the KPIs `names`, in that order; a name without a value gets an "unknown
@@ -111,7 +112,7 @@ fn attainment(s: &mut String, panel_id: &str, k: &KpiData, status: &str, unit: U
             .unwrap_or_default()),
         esc(t(lang, Key::Target)),
         esc(&format_value(k.target, unit, lang)),
-        if k.direction == "lower" {
+        if k.direction == Direction::Lower {
             format!(" ({})", esc(t(lang, Key::LowerIsBetter)))
         } else {
             String::new()
@@ -128,7 +129,7 @@ fn trend(s: &mut String, k: &KpiData, tr: f64, lang: Lang) {
     } else {
         ("▶", Key::TrendFlat)
     };
-    let good = (tr > 0.0) == (k.direction != "lower");
+    let good = (tr > 0.0) == (k.direction != Direction::Lower);
     let c = if tr.abs() <= 0.0005 {
         "#4b5563"
     } else if good {

@@ -187,7 +187,7 @@ pub async fn kpis(State(s): State<Arc<AppState>>, req: Request) -> ApiResult<Res
     let kpis = s.settings().kpis.clone();
     let (engine, querier) = (s.engine.clone(), s.querier.clone());
     let values = super::blocking(move || {
-        Ok(crate::kpi::evaluate_all(
+        Ok(vigia_report::kpi::evaluate_all(
             &engine,
             querier.as_ref(),
             &kpis,

@@ -1,8 +1,8 @@
-//! KPIs: PromQL expressions measured against a target and industry benchmarks, served at
-//! `GET /api/v1/kpis` (shape in docs/api.md).
+//! KPIs: the `kpis:` configuration section (PromQL expressions with a target and industry
+//! benchmarks), checked, and evaluated into the values `GET /api/v1/kpis` returns (shape in
+//! docs/api.md) and the dashboards' KPI cards show.
 
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use vigia_model::{PromDuration, Querier};
 use vigia_promql::{Engine, QueryParams, Value};
 
@@ -56,9 +56,37 @@ pub struct KpiConfig {
     pub trend_period: Option<PromDuration>,
 }
 
-/// The evaluated KPI.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
+/// How a KPI stands against its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum KpiStatus {
+    /// At or above the warning attainment.
+    Ok,
+    /// Below the warning attainment.
+    Warning,
+    /// Below the critical attainment.
+    Critical,
+    /// No value.
+    #[default]
+    NoData,
+}
+
+impl KpiStatus {
+    /// `ok`, `warning`, `critical` or `no_data`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KpiStatus::Ok => "ok",
+            KpiStatus::Warning => "warning",
+            KpiStatus::Critical => "critical",
+            KpiStatus::NoData => "no_data",
+        }
+    }
+}
+
+/// The evaluated KPI (the JSON of `GET /api/v1/kpis`), with an optional history for the
+/// dashboard's sparkline.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase", default)]
 pub struct KpiValue {
     /// Identifier.
     pub name: String,
@@ -77,7 +105,7 @@ pub struct KpiValue {
     /// value/target, or target/value when lower is better.
     pub attainment: Option<f64>,
     /// ok, warning, critical or no_data.
-    pub status: &'static str,
+    pub status: KpiStatus,
     /// Value one trend period ago.
     pub previous: Option<f64>,
     /// (value − previous) / |previous|.
@@ -90,6 +118,9 @@ pub struct KpiValue {
     pub top_performers: Option<f64>,
     /// Evaluation error, if the expression failed.
     pub error: Option<String>,
+    /// Recent values for the sparkline (dashboards only; not in the API answer).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<(f64, f64)>,
 }
 
 /// Checks every KPI; returns all problems.
@@ -159,10 +190,10 @@ pub fn evaluate(engine: &Engine, q: &dyn Querier, k: &KpiConfig, t_ms: i64) -> K
         Direction::Lower => 1.0,
     });
     let status = match attainment {
-        None => "no_data",
-        Some(a) if a < k.critical.unwrap_or(0.75) => "critical",
-        Some(a) if a < k.warning.unwrap_or(0.9) => "warning",
-        Some(_) => "ok",
+        None => KpiStatus::NoData,
+        Some(a) if a < k.critical.unwrap_or(0.75) => KpiStatus::Critical,
+        Some(a) if a < k.warning.unwrap_or(0.9) => KpiStatus::Warning,
+        Some(_) => KpiStatus::Ok,
     };
     let trend = match (value, previous) {
         (Some(v), Some(p)) if p != 0.0 => Some((v - p) / p.abs()),
@@ -188,12 +219,13 @@ pub fn evaluate(engine: &Engine, q: &dyn Querier, k: &KpiConfig, t_ms: i64) -> K
         industry_average: k.industry_average,
         top_performers: k.top_performers,
         error,
+        history: Vec::new(),
     }
 }
 
 /// Evaluates every KPI.
 pub fn evaluate_all(
-    engine: &Arc<Engine>,
+    engine: &Engine,
     q: &dyn Querier,
     kpis: &[KpiConfig],
     t_ms: i64,
@@ -202,6 +234,7 @@ pub fn evaluate_all(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use vigia_model::{Appender, Labels, MemStorage, Sample, SeriesSamples};
@@ -234,7 +267,7 @@ mod tests {
         let v = evaluate(&engine, &store, &k, 86_400_000);
         assert_eq!(v.value, Some(0.25));
         assert_eq!(v.attainment, Some(0.8));
-        assert_eq!(v.status, "warning");
+        assert_eq!(v.status, KpiStatus::Warning);
         assert_eq!(v.previous, Some(0.5));
         assert_eq!(v.trend, Some(-0.5));
         assert!((v.benchmark_position.unwrap() - 0.625).abs() < 1e-12);
@@ -247,7 +280,7 @@ mod tests {
             },
             86_400_000,
         );
-        assert_eq!(none.status, "no_data");
+        assert_eq!(none.status, KpiStatus::NoData);
         let bad = evaluate(
             &engine,
             &store,

@@ -2,7 +2,7 @@
 //! configuration and the score bands of the severities.
 
 use vigia_ml::{DetectorConfig, Method};
-use vigia_model::{Labels, Matcher, Severity};
+use vigia_model::{Labels, Matcher, PromDuration, Severity};
 
 /// Score thresholds of the severity bands.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
@@ -46,15 +46,82 @@ impl Bands {
     }
 
     /// Bands must rise strictly within (0, 1].
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), BandsError> {
         let v = [self.low, self.medium, self.high, self.critical];
         if v.iter().all(|x| *x > 0.0 && *x <= 1.0) && v.windows(2).all(|w| w[0] < w[1]) {
             Ok(())
         } else {
-            Err(format!(
-                "anomaly bands must rise strictly within (0, 1]: {v:?}"
-            ))
+            Err(BandsError(v))
         }
+    }
+}
+
+/// Bands that do not rise strictly within (0, 1] (low, medium, high, critical).
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("anomaly bands must rise strictly within (0, 1]: {0:?}")]
+pub struct BandsError(pub [f64; 4]);
+
+/// The `anomaly:` section of vigia's configuration: live detection on selected series.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnomalyConfig {
+    /// PromQL series selectors of the series to score (none = detection off).
+    pub selectors: Vec<String>,
+    /// History replayed into the detectors at start (default 24h).
+    pub warmup: PromDuration,
+    /// Score thresholds of the low/medium/high/critical bands.
+    pub bands: Bands,
+    /// Consecutive samples below the low band that end an event (default 5).
+    pub close_after: usize,
+    /// Most series scored (default 10,000).
+    pub max_series: usize,
+}
+
+impl Default for AnomalyConfig {
+    fn default() -> Self {
+        Self {
+            selectors: Vec::new(),
+            warmup: PromDuration(24 * 3_600_000),
+            bands: Bands::default(),
+            close_after: 5,
+            max_series: 10_000,
+        }
+    }
+}
+
+impl AnomalyConfig {
+    /// Every problem, each prefixed with `anomaly.<field>`.
+    pub fn validate(&self) -> Vec<String> {
+        self.live().err().unwrap_or_default()
+    }
+
+    /// The live engine's settings (selectors parsed with the PromQL parser), or every problem.
+    pub fn live(&self) -> Result<LiveConfig, Vec<String>> {
+        let mut errs = Vec::new();
+        let mut selectors = Vec::new();
+        for (i, s) in self.selectors.iter().enumerate() {
+            match vigia_promql::parse_selector(s) {
+                Ok(m) => selectors.push(m),
+                Err(e) => errs.push(format!("anomaly.selectors[{i}]: {e}")),
+            }
+        }
+        if let Err(e) = self.bands.validate() {
+            errs.push(format!("anomaly.bands: {e}"));
+        }
+        if self.close_after == 0 {
+            errs.push("anomaly.close_after: must be at least 1".into());
+        }
+        if !errs.is_empty() {
+            return Err(errs);
+        }
+        Ok(LiveConfig {
+            selectors,
+            warmup_ms: self.warmup.as_millis(),
+            bands: self.bands,
+            close_after: self.close_after,
+            max_series: self.max_series,
+            detector: DetectorConfig::default(),
+        })
     }
 }
 

@@ -17,7 +17,7 @@ mod config;
 mod engine;
 mod error;
 
-pub use config::{Bands, LiveConfig};
+pub use config::{AnomalyConfig, Bands, BandsError, LiveConfig};
 pub use engine::{AnomalyEngine, SCORE_METRIC, score_labels};
 pub use error::AnomalyError;
 

@@ -157,10 +157,7 @@ impl Components {
         let err = |e: &dyn std::fmt::Display| ReloadError(e.to_string());
         // One reload at a time (SIGHUP and /-/reload may race): hold the current config.
         let mut current = self.current.lock();
-        let live = new
-            .anomaly
-            .to_live()
-            .map_err(|e| ReloadError(e.join("; ")))?;
+        let live = new.anomaly.live().map_err(|e| ReloadError(e.join("; ")))?;
         if self.anomaly.is_none() && !live.selectors.is_empty() {
             return Err(ReloadError(
                 "anomaly detection was off at start: enabling it needs a restart".into(),

@@ -33,65 +33,6 @@ impl std::fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-/// `anomaly:` — live anomaly detection on selected series.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AnomalySection {
-    /// PromQL series selectors of the series to score (none = detection off).
-    pub selectors: Vec<String>,
-    /// History replayed into the detectors at start (default 24h).
-    pub warmup: PromDuration,
-    /// Score thresholds of the low/medium/high/critical bands.
-    pub bands: vigia_anomaly::Bands,
-    /// Consecutive samples below the low band that end an event (default 5).
-    pub close_after: usize,
-    /// Most series scored (default 10,000).
-    pub max_series: usize,
-}
-
-impl Default for AnomalySection {
-    fn default() -> Self {
-        Self {
-            selectors: Vec::new(),
-            warmup: PromDuration(24 * 3_600_000),
-            bands: vigia_anomaly::Bands::default(),
-            close_after: 5,
-            max_series: 10_000,
-        }
-    }
-}
-
-impl AnomalySection {
-    /// The live engine's settings; selectors parsed with the PromQL parser.
-    pub fn to_live(&self) -> Result<vigia_anomaly::LiveConfig, Vec<String>> {
-        let mut errs = Vec::new();
-        let mut selectors = Vec::new();
-        for (i, s) in self.selectors.iter().enumerate() {
-            match vigia_promql::parse_selector(s) {
-                Ok(m) => selectors.push(m),
-                Err(e) => errs.push(format!("anomaly.selectors[{i}]: {e}")),
-            }
-        }
-        if let Err(e) = self.bands.validate() {
-            errs.push(format!("anomaly.bands: {e}"));
-        }
-        if self.close_after == 0 {
-            errs.push("anomaly.close_after: must be at least 1".into());
-        }
-        if !errs.is_empty() {
-            return Err(errs);
-        }
-        Ok(vigia_anomaly::LiveConfig {
-            selectors,
-            warmup_ms: self.warmup.as_millis(),
-            bands: self.bands,
-            close_after: self.close_after,
-            max_series: self.max_series,
-            detector: vigia_ml::DetectorConfig::default(),
-        })
-    }
-}
-
 /// The whole configuration file.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
@@ -108,7 +49,7 @@ pub struct Config {
     /// `query:`.
     pub query: vigia_promql::QueryConfig,
     /// `anomaly:`.
-    pub anomaly: AnomalySection,
+    pub anomaly: vigia_anomaly::AnomalyConfig,
     /// `kpis:`.
     pub kpis: Vec<vigia_report::KpiConfig>,
     /// `rule_files:` — Prometheus rule files (globs in the file name), relative to the config file.
@@ -171,7 +112,7 @@ section_parser!(parse_storage, storage, vigia_tsdb::StorageConfig);
 section_parser!(parse_web, web, vigia_server::WebConfig);
 section_parser!(parse_limits, limits, vigia_ingest::LimitsConfig);
 section_parser!(parse_query, query, vigia_promql::QueryConfig);
-section_parser!(parse_anomaly, anomaly, AnomalySection);
+section_parser!(parse_anomaly, anomaly, vigia_anomaly::AnomalyConfig);
 section_parser!(parse_kpis, kpis, Vec<vigia_report::KpiConfig>);
 section_parser!(parse_rule_files, rule_files, Vec<String>);
 section_parser!(parse_alerting, alerting, vigia_notify::AmConfig);
@@ -326,9 +267,7 @@ pub fn validate(cfg: &Config) -> Vec<String> {
             .map(|e| format!("scrape_configs: {e}")),
     );
     errs.extend(vigia_report::kpi::validate(&cfg.kpis));
-    if let Err(e) = cfg.anomaly.to_live() {
-        errs.extend(e);
-    }
+    errs.extend(cfg.anomaly.validate());
     errs
 }
 

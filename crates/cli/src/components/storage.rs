@@ -31,7 +31,7 @@ pub(super) async fn detection(
 ) -> anyhow::Result<(Arc<dyn Appender>, Option<Arc<AnomalyEngine>>)> {
     let live = cfg
         .anomaly
-        .to_live()
+        .live()
         .map_err(|e| anyhow::anyhow!(e.join("; ")))?;
     if live.selectors.is_empty() {
         return Ok((db.clone(), None));

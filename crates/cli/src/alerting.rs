@@ -308,11 +308,11 @@ impl Running {
     }
 
     /// Self-metrics of dispatch, delivery and forwarding.
-    pub fn metrics_text(&self) -> String {
-        let mut out = self.hub.am.metrics_text();
-        out.push_str(&self.outbox.metrics_text());
+    pub fn metric_families(&self) -> Vec<vigia_model::MetricFamily> {
+        let mut out = self.hub.am.metric_families();
+        out.extend(self.outbox.metric_families());
         if let Some(f) = self.forwarder.lock().as_ref() {
-            out.push_str(&f.metrics_text());
+            out.extend(f.metric_families());
         }
         out
     }

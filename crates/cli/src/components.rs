@@ -212,11 +212,11 @@ fn metrics_fns(
 ) -> Vec<vigia_server::MetricsFn> {
     let (r, a) = (rules.clone(), alerting.clone());
     vec![
-        Arc::new(move || r.metrics_text()),
+        Arc::new(move || r.metric_families()),
         Arc::new(move || {
             a.lock()
                 .as_ref()
-                .map(|r| r.metrics_text())
+                .map(|r| r.metric_families())
                 .unwrap_or_default()
         }),
     ]

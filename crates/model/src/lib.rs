@@ -20,6 +20,7 @@ pub mod float;
 mod labels;
 mod matcher;
 mod mem;
+pub mod metrics;
 mod sample;
 mod storage;
 
@@ -35,6 +36,7 @@ pub use labels::{
 };
 pub use matcher::{MatchOp, Matcher};
 pub use mem::MemStorage;
+pub use metrics::{MetricFamily, MetricKind, MetricsSource};
 pub use sample::{STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};
 pub use storage::{
     AppendOutcome, Appender, CardinalityStats, LabelValueCount, Querier, RejectReason, Series,

@@ -696,9 +696,13 @@ fn failed_send_is_retried() {
     *e.sink.fail.lock().unwrap() = false;
     assert!(e.at(T0 + 35 * S).is_empty());
     assert_eq!(e.at(T0 + 40 * S).len(), 1);
-    assert!(
-        e.am.metrics_text()
-            .contains("vigia_alertmanager_notifications_failed_total{receiver=\"team\"} 1")
+    assert_eq!(
+        vigia_model::metrics::find(
+            &e.am.metric_families(),
+            "vigia_alertmanager_notifications_failed_total",
+            &[("receiver", "team")]
+        ),
+        Some(1.0)
     );
 }
 
@@ -749,18 +753,26 @@ fn api_json_shapes() {
         assert!(v[0].get(k).is_some(), "{k}");
     }
     assert_eq!(v[0]["matchers"][0]["isEqual"], true);
-    let m = e.am.metrics_text();
-    assert!(
-        m.contains("vigia_alertmanager_alerts{state=\"suppressed\"} 1"),
-        "{m}"
+    let m = e.am.metric_families();
+    let find = |n: &str, st: &str| vigia_model::metrics::find(&m, n, &[("state", st)]);
+    assert_eq!(
+        find("vigia_alertmanager_alerts", "suppressed"),
+        Some(1.0),
+        "{m:?}"
     );
-    assert!(
-        m.contains("vigia_alertmanager_silences{state=\"active\"} 1"),
-        "{m}"
+    assert_eq!(
+        find("vigia_alertmanager_silences", "active"),
+        Some(1.0),
+        "{m:?}"
     );
-    assert!(
-        m.contains("vigia_alertmanager_alerts_received_total{status=\"firing\"} 1"),
-        "{m}"
+    assert_eq!(
+        vigia_model::metrics::find(
+            &m,
+            "vigia_alertmanager_alerts_received_total",
+            &[("status", "firing")]
+        ),
+        Some(1.0),
+        "{m:?}"
     );
 }
 
@@ -816,9 +828,13 @@ fn prometheus_style_updates() {
             HistoryKind::Notified
         ]
     );
-    assert!(
-        e.am.metrics_text()
-            .contains("vigia_alertmanager_aggregation_groups 0")
+    assert_eq!(
+        vigia_model::metrics::find(
+            &e.am.metric_families(),
+            "vigia_alertmanager_aggregation_groups",
+            &[]
+        ),
+        Some(0.0)
     );
 }
 
@@ -974,7 +990,7 @@ fn shared_between_threads() {
                 if i % 10 == 0 {
                     e.am.tick().unwrap();
                     let _ = e.am.alerts(&AlertFilter::default());
-                    let _ = e.am.metrics_text();
+                    let _ = e.am.metric_families();
                 }
             }
         }));

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::watch;
+use vigia_model::MetricFamily;
 
 /// Counters of one forwarding target.
 #[derive(Debug, Default)]
@@ -90,27 +91,27 @@ impl Forwarder {
         &self.stats
     }
 
-    /// Prometheus text exposition of the forwarding counters.
-    pub fn metrics_text(&self) -> String {
-        let mut out = String::from(
-            "# HELP vigia_alertmanager_forward_total Alert batches forwarded to external Alertmanagers.\n# TYPE vigia_alertmanager_forward_total counter\n",
+    /// Self-metrics: batches forwarded and failed per external Alertmanager.
+    pub fn metric_families(&self) -> Vec<MetricFamily> {
+        let mut sent = MetricFamily::counter(
+            "vigia_alertmanager_forward_total",
+            "Alert batches forwarded to external Alertmanagers.",
+        );
+        let mut failed = MetricFamily::counter(
+            "vigia_alertmanager_forward_failed_total",
+            "Failed forwards.",
         );
         for (u, s) in &self.stats {
-            out.push_str(&format!(
-                "vigia_alertmanager_forward_total{{alertmanager=\"{}\"}} {}\n",
-                crate::outbox::escape_label(u),
-                s.sent.load(Ordering::Relaxed)
-            ));
+            sent.push(
+                &[("alertmanager", u)],
+                s.sent.load(Ordering::Relaxed) as f64,
+            );
+            failed.push(
+                &[("alertmanager", u)],
+                s.failed.load(Ordering::Relaxed) as f64,
+            );
         }
-        out.push_str("# HELP vigia_alertmanager_forward_failed_total Failed forwards.\n# TYPE vigia_alertmanager_forward_failed_total counter\n");
-        for (u, s) in &self.stats {
-            out.push_str(&format!(
-                "vigia_alertmanager_forward_failed_total{{alertmanager=\"{}\"}} {}\n",
-                crate::outbox::escape_label(u),
-                s.failed.load(Ordering::Relaxed)
-            ));
-        }
-        out
+        vec![sent, failed]
     }
 }
 

@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 use tokio::sync::{Notify, watch};
+use vigia_model::MetricFamily;
 
 const LOG_FILE: &str = "outbox.log";
 const TMP_FILE: &str = "outbox.log.tmp";
@@ -487,55 +488,48 @@ impl Outbox {
         self.inner.feed.clone()
     }
 
-    /// Prometheus text exposition: `vigia_notifications_total{receiver,integration}` (attempts),
-    /// `vigia_notifications_failed_total`, `vigia_notifications_dropped_total` (given up) and
-    /// `vigia_notification_queue_length{receiver,integration}`.
-    pub fn metrics_text(&self) -> String {
+    /// Self-metrics: delivery attempts, failures and give-ups per receiver and integration, and
+    /// the queue lengths.
+    pub fn metric_families(&self) -> Vec<MetricFamily> {
         let m = lock(&self.inner.metrics);
-        let mut out = String::new();
-        let mut family = |name: &str, help: &str, kind: &str, f: &dyn Fn(&Counters) -> u64| {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        let family = |name: &str, help: &str, f: &dyn Fn(&Counters) -> u64| {
+            let mut fam = MetricFamily::counter(name, help);
             for ((r, i), c) in m.iter() {
-                out.push_str(&format!(
-                    "{name}{{receiver=\"{}\",integration=\"{}\"}} {}\n",
-                    escape_label(r),
-                    escape_label(i),
-                    f(c)
-                ));
+                fam.push(&[("receiver", r), ("integration", i)], f(c) as f64);
             }
+            fam
         };
-        family(
-            "vigia_notifications_total",
-            "Notification delivery attempts.",
-            "counter",
-            &|c| c.total,
-        );
-        family(
-            "vigia_notifications_failed_total",
-            "Failed notification delivery attempts.",
-            "counter",
-            &|c| c.failed,
-        );
-        family(
-            "vigia_notifications_dropped_total",
-            "Notifications given up on (permanent error, too old or too many attempts).",
-            "counter",
-            &|c| c.dropped,
-        );
+        let mut out = vec![
+            family(
+                "vigia_notifications_total",
+                "Notification delivery attempts.",
+                &|c| c.total,
+            ),
+            family(
+                "vigia_notifications_failed_total",
+                "Failed notification delivery attempts.",
+                &|c| c.failed,
+            ),
+            family(
+                "vigia_notifications_dropped_total",
+                "Notifications given up on (permanent error, too old or too many attempts).",
+                &|c| c.dropped,
+            ),
+        ];
         drop(m);
-        out.push_str("# HELP vigia_notification_queue_length Notifications waiting for delivery.\n# TYPE vigia_notification_queue_length gauge\n");
         let mut lens: BTreeMap<(String, String), usize> = BTreeMap::new();
         for ((r, i), q) in lock(&self.inner.queues).iter() {
             let kind = i.split('[').next().unwrap_or(i).to_string();
             *lens.entry((r.clone(), kind)).or_default() += lock(&q.items).len();
         }
+        let mut queue = MetricFamily::gauge(
+            "vigia_notification_queue_length",
+            "Notifications waiting for delivery.",
+        );
         for ((r, i), n) in lens {
-            out.push_str(&format!(
-                "vigia_notification_queue_length{{receiver=\"{}\",integration=\"{}\"}} {n}\n",
-                escape_label(&r),
-                escape_label(&i)
-            ));
+            queue.push(&[("receiver", &r), ("integration", &i)], n as f64);
         }
+        out.push(queue);
         out
     }
 
@@ -557,13 +551,6 @@ impl Drop for Outbox {
     fn drop(&mut self) {
         self.inner.close();
     }
-}
-
-/// Escapes a Prometheus label value.
-pub(crate) fn escape_label(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 enum Outcome {

@@ -249,14 +249,22 @@ async fn every_http_integration_sends_what_its_provider_expects() {
     // one report per item (Twilio sends one request per recipient within one item)
     assert_eq!(reps.len(), 17);
     assert!(reps.iter().all(|r| r.ok && r.done && r.attempt == 1));
-    let m = ob.metrics_text();
+    let m = ob.metric_families();
     assert!(
-        m.contains("vigia_notifications_total{receiver=\"team\",integration=\"sms\"} 6"),
-        "{m}"
+        vigia_model::metrics::find(
+            &m,
+            "vigia_notifications_total",
+            &[("receiver", "team"), ("integration", "sms")]
+        ) == Some(6.0),
+        "{m:?}"
     );
     assert!(
-        m.contains("vigia_notifications_total{receiver=\"team\",integration=\"slack\"} 2"),
-        "{m}"
+        vigia_model::metrics::find(
+            &m,
+            "vigia_notifications_total",
+            &[("receiver", "team"), ("integration", "slack")]
+        ) == Some(2.0),
+        "{m:?}"
     );
     // every notification reached the dashboard feed
     assert_eq!(ob.feed().len(), 3);
@@ -301,10 +309,13 @@ async fn permanent_errors_are_not_retried_and_unknown_receivers_refused() {
     assert!(r.error.unwrap().contains("400"));
     assert_eq!(*sink.rejected.lock().unwrap(), 1);
     assert_eq!(ob.pending(), 0);
-    assert!(
-        ob.metrics_text().contains(
-            "vigia_notifications_dropped_total{receiver=\"r\",integration=\"webhook\"} 1"
-        )
+    assert_eq!(
+        vigia_model::metrics::find(
+            &ob.metric_families(),
+            "vigia_notifications_dropped_total",
+            &[("receiver", "r"), ("integration", "webhook")]
+        ),
+        Some(1.0)
     );
     ob.shutdown().await;
 }

@@ -201,10 +201,15 @@ async fn rate_limit_caps_deliveries() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(sink.count(), 2);
     assert_eq!(ob.pending(), 3);
-    let m = ob.metrics_text();
-    assert!(
-        m.contains("vigia_notification_queue_length{receiver=\"r\",integration=\"webhook\"} 3"),
-        "{m}"
+    let m = ob.metric_families();
+    assert_eq!(
+        vigia_model::metrics::find(
+            &m,
+            "vigia_notification_queue_length",
+            &[("receiver", "r"), ("integration", "webhook")]
+        ),
+        Some(3.0),
+        "{m:?}"
     );
     // Lifting the limit by reload releases the rest.
     ob.reload(

@@ -425,7 +425,7 @@ fn removed_rules_get_stale_markers_on_reload() {
 }
 
 #[test]
-fn metrics_text_lists_every_group() {
+fn metric_families_list_every_group() {
     let env = Env::new();
     env.write(&[("__name__", "up"), ("job", "a")], 0, 10, |_| 1.0);
     let g = group(
@@ -434,23 +434,25 @@ fn metrics_text_lists_every_group() {
     let mgr = env.manager(ManagerOptions::default());
     mgr.eval_group_at(&g, T0).unwrap();
     mgr.eval_group_at(&g, T0 + 15_000).unwrap();
-    let text = mgr.metrics_text();
-    assert!(
-        text.contains("# TYPE vigia_rule_group_last_duration_seconds gauge\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("vigia_rule_group_evaluations_total{rule_group=\"test.yaml;g\"} 2\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("vigia_rule_group_interval_seconds{rule_group=\"test.yaml;g\"} 15\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("vigia_rule_evaluation_failures_total{rule_group=\"test.yaml;g\"} 0\n"),
-        "{text}"
-    );
+    let fams = mgr.metric_families();
+    let value = |name: &str| {
+        let f = fams.iter().find(|f| f.name == name).unwrap();
+        assert_eq!(f.samples.len(), 1, "{name}");
+        let (labels, v) = &f.samples[0];
+        assert_eq!(
+            labels,
+            &[("rule_group".to_string(), "test.yaml;g".to_string())]
+        );
+        *v
+    };
+    assert_eq!(value("vigia_rule_group_evaluations_total"), 2.0);
+    assert_eq!(value("vigia_rule_group_interval_seconds"), 15.0);
+    assert_eq!(value("vigia_rule_evaluation_failures_total"), 0.0);
+    let kinds: Vec<_> = fams.iter().map(|f| (f.name.as_str(), f.kind)).collect();
+    assert!(kinds.contains(&(
+        "vigia_rule_group_last_duration_seconds",
+        vigia_model::MetricKind::Gauge
+    )));
 }
 
 #[test]

@@ -175,52 +175,14 @@ async fn reload(State(s): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(s): State<Arc<AppState>>) -> Response {
-    let mut body = s.metrics.render();
-    if !s.extra_metrics.is_empty() {
-        // Insert the other components' families before the closing `# EOF`.
-        let end = body.rfind("# EOF").unwrap_or(body.len());
-        let tail = body.split_off(end);
-        for f in &s.extra_metrics {
-            body.push_str(&openmetrics_families(&f()));
-        }
-        body.push_str(&tail);
-    }
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        body,
+        s.metrics.render(),
     )
         .into_response()
-}
-
-/// Renames counter families written the Prometheus-text way (`# TYPE x_total counter`) to the
-/// OpenMetrics way (`# TYPE x counter`, samples keep `x_total`), since `/metrics` is served as
-/// OpenMetrics.
-fn openmetrics_families(text: &str) -> String {
-    let counters: std::collections::HashSet<&str> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("# TYPE "))
-        .filter_map(|l| l.split_once(' '))
-        .filter(|(name, kind)| kind.trim() == "counter" && name.ends_with("_total"))
-        .map(|(name, _)| name)
-        .collect();
-    let mut out = String::with_capacity(text.len());
-    for line in text.lines() {
-        let meta = ["# TYPE ", "# HELP "]
-            .iter()
-            .find_map(|p| line.strip_prefix(p).map(|rest| (*p, rest)));
-        match meta.and_then(|(p, rest)| rest.split_once(' ').map(|(n, r)| (p, n, r))) {
-            Some((p, name, rest)) if counters.contains(name) => {
-                let family = name.strip_suffix("_total").unwrap_or(name);
-                out.push_str(&format!("{p}{family} {rest}"));
-            }
-            _ => out.push_str(line),
-        }
-        out.push('\n');
-    }
-    out
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with 413.
@@ -272,28 +234,11 @@ pub(crate) fn json_ts(t_ms: i64) -> serde_json::Value {
 
 /// Formats a sample value as Prometheus does (a string; `NaN`, `+Inf`, `-Inf`).
 pub(crate) fn json_val(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        format!("{v}")
-    }
+    vigia_model::float::format_value(v)
 }
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn counter_families_become_openmetrics() {
-        let t = "# HELP a_total Things.\n# TYPE a_total counter\na_total{x=\"1\"} 3\n# HELP g Gauge.\n# TYPE g gauge\ng 1\n";
-        let o = super::openmetrics_families(t);
-        assert_eq!(
-            o,
-            "# HELP a Things.\n# TYPE a counter\na_total{x=\"1\"} 3\n# HELP g Gauge.\n# TYPE g gauge\ng 1\n"
-        );
-    }
 
     use super::*;
 

@@ -16,7 +16,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
 use std::time::Instant;
-use vigia_model::StorageAdmin;
+use vigia_model::{MetricKind, StorageAdmin};
 
 type LabelSet = Vec<(String, String)>;
 type HistogramFamily = Family<LabelSet, Histogram, fn() -> Histogram>;
@@ -51,8 +51,13 @@ impl std::fmt::Debug for SelfMetrics {
 }
 
 impl SelfMetrics {
-    /// Registers every metric; storage figures are read from `admin` at scrape time.
-    pub fn new(admin: Arc<dyn StorageAdmin>, version: &str) -> Self {
+    /// Registers every metric; storage figures are read from `admin` at scrape time, and the
+    /// families of `sources` (the other components) too.
+    pub fn new(
+        admin: Arc<dyn StorageAdmin>,
+        version: &str,
+        sources: Vec<crate::MetricsFn>,
+    ) -> Self {
         let mut registry = Registry::default();
         let samples_ingested = Family::<LabelSet, Counter>::default();
         let samples_rejected = Family::<LabelSet, Counter>::default();
@@ -94,6 +99,9 @@ impl SelfMetrics {
             admin,
             version: version.to_string(),
         }));
+        for source in sources {
+            registry.register_collector(Box::new(FamiliesCollector(source)));
+        }
         Self {
             registry,
             samples_ingested,
@@ -278,6 +286,39 @@ impl Collector for StorageCollector {
         let mut info =
             enc.encode_descriptor("vigia_build", "Build information", None, MetricType::Info)?;
         info.encode_info(&vec![("version".to_string(), self.version.clone())])?;
+        Ok(())
+    }
+}
+
+/// Exposes the [`vigia_model::MetricFamily`] values another component reports.
+struct FamiliesCollector(crate::MetricsFn);
+
+impl std::fmt::Debug for FamiliesCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FamiliesCollector")
+    }
+}
+
+impl Collector for FamiliesCollector {
+    fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        for fam in (self.0)() {
+            // prometheus-client names a counter family without the `_total` of its samples.
+            let (name, kind) = match fam.kind {
+                MetricKind::Counter => (
+                    fam.name.strip_suffix("_total").unwrap_or(&fam.name),
+                    MetricType::Counter,
+                ),
+                MetricKind::Gauge => (fam.name.as_str(), MetricType::Gauge),
+            };
+            let mut family = enc.encode_descriptor(name, &fam.help, None, kind)?;
+            for (labels, v) in &fam.samples {
+                let m = family.encode_family(labels)?;
+                match fam.kind {
+                    MetricKind::Counter => ConstCounter::new(*v).encode(m)?,
+                    MetricKind::Gauge => ConstGauge::new(*v).encode(m)?,
+                }
+            }
+        }
         Ok(())
     }
 }

@@ -18,8 +18,8 @@ pub type ReloadFn = Arc<dyn Fn() -> Result<(), ReloadError> + Send + Sync>;
 #[error("{0}")]
 pub struct ReloadError(pub String);
 
-/// Extra self-metrics: returns OpenMetrics families without the closing `# EOF`.
-pub type MetricsFn = Arc<dyn Fn() -> String + Send + Sync>;
+/// Self-metrics of another component (rules, alert routing, delivery), read at every scrape.
+pub type MetricsFn = Arc<dyn Fn() -> Vec<vigia_model::MetricFamily> + Send + Sync>;
 
 /// Settings that a configuration reload may change.
 #[derive(Debug, Clone)]
@@ -94,10 +94,8 @@ pub struct AppState {
     pub anomalies: Option<Arc<dyn vigia_model::AnomalyFeed>>,
     /// The scrape manager, when scraping is configured.
     pub scrape: Option<Arc<vigia_ingest::scrape::ScrapeManager>>,
-    /// Self-monitoring.
+    /// Self-monitoring (including the other components' families).
     pub metrics: Arc<SelfMetrics>,
-    /// Families rendered by other components (rules, notifications), appended to `/metrics`.
-    pub extra_metrics: Vec<MetricsFn>,
     /// Reloadable settings.
     pub settings: RwLock<Arc<RuntimeSettings>>,
     /// Configuration reload, if the binary provides one.

@@ -68,8 +68,8 @@ pub(super) fn build(cfg: &Config, p: Parts) -> Arc<AppState> {
         metrics: Arc::new(vigia_server::metrics::SelfMetrics::new(
             p.storage.clone(),
             version,
+            p.extra_metrics,
         )),
-        extra_metrics: p.extra_metrics,
         settings: parking_lot::RwLock::new(Arc::new(runtime_settings(cfg))),
         reload: Some(p.reload),
         flags: p.flags,

@@ -1,11 +1,12 @@
 //! The dispatcher's self-metrics.
 
 use super::*;
+use vigia_model::{MetricFamily, MetricKind};
 
 impl Alertmanager {
-    /// Self-metrics in the Prometheus text format.
-    pub fn metrics_text(&self) -> String {
-        use std::fmt::Write;
+    /// Self-metrics: alerts and silences by state, alerts received, notifications handed to
+    /// delivery and refused, escalations, aggregation groups.
+    pub fn metric_families(&self) -> Vec<MetricFamily> {
         let now = self.clock.now_ms();
         let st = lock(&self.state);
         let inhibited = st.inhibited(now);
@@ -32,74 +33,67 @@ impl Alertmanager {
         for s in st.silences.values() {
             *sil.entry(s.state(now)).or_default() += 1;
         }
-        let esc = |s: &str| {
-            s.replace('\\', "\\\\")
-                .replace('"', "\\\"")
-                .replace('\n', "\\n")
-        };
-        let mut out = String::new();
-        let mut family =
-            |name: &str, kind: &str, help: &str, label: &str, vals: Vec<(String, u64)>| {
-                let _ = writeln!(out, "# HELP {name} {help}");
-                let _ = writeln!(out, "# TYPE {name} {kind}");
+        let family =
+            |name: &str, help: &str, kind: MetricKind, label: &str, vals: Vec<(String, u64)>| {
+                let mut f = match kind {
+                    MetricKind::Counter => MetricFamily::counter(name, help),
+                    MetricKind::Gauge => MetricFamily::gauge(name, help),
+                };
                 for (k, v) in vals {
-                    let _ = writeln!(out, "{name}{{{label}=\"{}\"}} {v}", esc(&k));
+                    f.push(&[(label, &k)], v as f64);
                 }
+                f
             };
         let conv = |m: &BTreeMap<&str, u64>| m.iter().map(|(k, v)| (k.to_string(), *v)).collect();
         let convs = |m: &BTreeMap<String, u64>| m.iter().map(|(k, v)| (k.clone(), *v)).collect();
-        family(
-            "vigia_alertmanager_alerts",
-            "gauge",
-            "How many alerts by state.",
-            "state",
-            conv(&by_state),
-        );
-        family(
-            "vigia_alertmanager_alerts_received_total",
-            "counter",
-            "The total number of received alerts.",
-            "status",
-            convs(&st.metrics.received),
-        );
-        family(
-            "vigia_alertmanager_notifications_total",
-            "counter",
-            "The total number of notifications handed to delivery.",
-            "receiver",
-            convs(&st.metrics.notifications),
-        );
-        family(
-            "vigia_alertmanager_notifications_failed_total",
-            "counter",
-            "The total number of notifications the delivery refused.",
-            "receiver",
-            convs(&st.metrics.failed),
-        );
-        family(
-            "vigia_alertmanager_silences",
-            "gauge",
-            "How many silences by state.",
-            "state",
-            conv(&sil),
-        );
-        family(
-            "vigia_alertmanager_escalations_total",
-            "counter",
-            "The total number of escalation levels reached.",
-            "policy",
-            convs(&st.metrics.escalations),
-        );
-        let _ = writeln!(
-            out,
-            "# HELP vigia_alertmanager_aggregation_groups Number of active aggregation groups."
-        );
-        let _ = writeln!(out, "# TYPE vigia_alertmanager_aggregation_groups gauge");
-        let _ = writeln!(
-            out,
-            "vigia_alertmanager_aggregation_groups {}",
-            st.groups.len()
-        );
-        out
+        vec![
+            family(
+                "vigia_alertmanager_alerts",
+                "How many alerts by state.",
+                MetricKind::Gauge,
+                "state",
+                conv(&by_state),
+            ),
+            family(
+                "vigia_alertmanager_alerts_received_total",
+                "The total number of received alerts.",
+                MetricKind::Counter,
+                "status",
+                convs(&st.metrics.received),
+            ),
+            family(
+                "vigia_alertmanager_notifications_total",
+                "The total number of notifications handed to delivery.",
+                MetricKind::Counter,
+                "receiver",
+                convs(&st.metrics.notifications),
+            ),
+            family(
+                "vigia_alertmanager_notifications_failed_total",
+                "The total number of notifications the delivery refused.",
+                MetricKind::Counter,
+                "receiver",
+                convs(&st.metrics.failed),
+            ),
+            family(
+                "vigia_alertmanager_silences",
+                "How many silences by state.",
+                MetricKind::Gauge,
+                "state",
+                conv(&sil),
+            ),
+            family(
+                "vigia_alertmanager_escalations_total",
+                "The total number of escalation levels reached.",
+                MetricKind::Counter,
+                "policy",
+                convs(&st.metrics.escalations),
+            ),
+            MetricFamily::gauge(
+                "vigia_alertmanager_aggregation_groups",
+                "Number of active aggregation groups.",
+            )
+            .with(&[], st.groups.len() as f64),
+        ]
     }
 }

@@ -1,15 +1,16 @@
 //! What the manager reports: active alerts (`/api/v1/alerts`), per-rule status and health
-//! (`/api/v1/rules`), and the groups' self-metrics, also as OpenMetrics text (`/metrics`).
+//! (`/api/v1/rules`), and the groups' self-metrics (`/metrics`).
 
 use super::state::RuleState;
 use super::{GroupStats, GroupStatus, RuleManager, RuleStatus, lock};
 use crate::config::Rule;
 use vigia_model::Alert;
+use vigia_model::{MetricFamily, MetricKind};
 
-/// A metric family of [`RuleManager::metrics_text`]: name, type, help, value of a group.
+/// A metric family of [`RuleManager::metric_families`]: name, type, help, value of a group.
 type Family = (
     &'static str,
-    &'static str,
+    MetricKind,
     &'static str,
     fn(&GroupStats) -> f64,
 );
@@ -45,78 +46,67 @@ impl RuleManager {
             .collect()
     }
 
-    /// The self-metrics in OpenMetrics text format (without `# EOF`, so it can be appended to
-    /// other families), named like Prometheus's with a `vigia_`
-    /// prefix; the `rule_group` label is `file;name` as in Prometheus.
-    pub fn metrics_text(&self) -> String {
+    /// Self-metrics: per group, duration, interval, rule count, last evaluation, evaluations,
+    /// failures and missed iterations (labelled `rule_group="<file>;<name>"`, as Prometheus).
+    pub fn metric_families(&self) -> Vec<MetricFamily> {
         let stats = self.stats();
-        let esc = |s: &str| {
-            s.replace('\\', "\\\\")
-                .replace('"', "\\\"")
-                .replace('\n', "\\n")
-        };
-        let mut out = String::new();
         let families: [Family; 7] = [
             (
                 "vigia_rule_group_last_duration_seconds",
-                "gauge",
+                MetricKind::Gauge,
                 "Duration of the last rule group evaluation.",
                 |s| s.last_duration_seconds,
             ),
             (
                 "vigia_rule_group_interval_seconds",
-                "gauge",
+                MetricKind::Gauge,
                 "Interval of a rule group.",
                 |s| s.interval_ms as f64 / 1000.0,
             ),
             (
                 "vigia_rule_group_rules",
-                "gauge",
+                MetricKind::Gauge,
                 "Number of rules in a group.",
                 |s| s.rules as f64,
             ),
             (
                 "vigia_rule_group_last_evaluation_timestamp_seconds",
-                "gauge",
+                MetricKind::Gauge,
                 "Time of the last rule group evaluation.",
                 |s| s.last_evaluation_ms as f64 / 1000.0,
             ),
             (
                 "vigia_rule_group_evaluations_total",
-                "counter",
+                MetricKind::Counter,
                 "Rule group evaluations.",
                 |s| s.evaluations_total as f64,
             ),
             (
                 "vigia_rule_evaluation_failures_total",
-                "counter",
+                MetricKind::Counter,
                 "Failed rule evaluations.",
                 |s| s.evaluation_failures_total as f64,
             ),
             (
                 "vigia_rule_group_iterations_missed_total",
-                "counter",
+                MetricKind::Counter,
                 "Rule group evaluations missed because of slow evaluation.",
                 |s| s.iterations_missed_total as f64,
             ),
         ];
-        for (name, kind, help, get) in families {
-            // OpenMetrics names a counter family without its `_total` sample suffix.
-            let family = match kind {
-                "counter" => name.strip_suffix("_total").unwrap_or(name),
-                _ => name,
-            };
-            out.push_str(&format!("# HELP {family} {help}\n# TYPE {family} {kind}\n"));
-            for s in &stats {
-                out.push_str(&format!(
-                    "{name}{{rule_group=\"{};{}\"}} {}\n",
-                    esc(&s.file),
-                    esc(&s.name),
-                    get(s)
-                ));
-            }
-        }
-        out
+        families
+            .into_iter()
+            .map(|(name, kind, help, get)| {
+                let mut f = match kind {
+                    MetricKind::Counter => MetricFamily::counter(name, help),
+                    MetricKind::Gauge => MetricFamily::gauge(name, help),
+                };
+                for s in &stats {
+                    f.push(&[("rule_group", &format!("{};{}", s.file, s.name))], get(s));
+                }
+                f
+            })
+            .collect()
     }
 
     /// Definition, rule health and alerts of every group.

@@ -74,17 +74,30 @@ impl Params {
     }
 }
 
+/// A time or duration parameter that cannot be read (the message is Prometheus's).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParamError(pub String);
+
+impl vigia_model::HasKind for ParamError {
+    fn kind(&self) -> vigia_model::ErrorKind {
+        vigia_model::ErrorKind::BadData
+    }
+}
+
 /// Parses a Prometheus API time: Unix seconds (float) or RFC 3339; returns ms.
-pub fn parse_time(s: &str) -> Result<i64, String> {
+pub fn parse_time(s: &str) -> Result<i64, ParamError> {
     if let Ok(f) = s.parse::<f64>() {
         if !f.is_finite() {
-            return Err(format!("cannot parse {s:?} to a valid timestamp"));
+            return Err(ParamError(format!(
+                "cannot parse {s:?} to a valid timestamp"
+            )));
         }
         let ms = (f * 1000.0).round();
         if ms < MIN_TIME_MS as f64 || ms > MAX_TIME_MS as f64 {
-            return Err(format!(
+            return Err(ParamError(format!(
                 "cannot parse {s:?} to a valid timestamp: out of range"
-            ));
+            )));
         }
         return Ok(ms as i64);
     }
@@ -96,21 +109,22 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
     }
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|d| d.timestamp_millis())
-        .map_err(|_| format!("cannot parse {s:?} to a valid timestamp"))
+        .map_err(|_| ParamError(format!("cannot parse {s:?} to a valid timestamp")))
 }
 
 /// Parses a duration parameter: float seconds or a Prometheus duration string; returns ms.
-pub fn parse_duration_param(s: &str) -> Result<i64, String> {
+pub fn parse_duration_param(s: &str) -> Result<i64, ParamError> {
     if let Ok(f) = s.parse::<f64>() {
         let ms = f * 1000.0;
         if !ms.is_finite() || ms.abs() > i64::MAX as f64 / 2.0 {
-            return Err(format!(
+            return Err(ParamError(format!(
                 "cannot parse {s:?} to a valid duration. It overflows int64"
-            ));
+            )));
         }
         return Ok(ms.round() as i64);
     }
-    vigia_model::parse_duration(s).map_err(|_| format!("cannot parse {s:?} to a valid duration"))
+    vigia_model::parse_duration(s)
+        .map_err(|_| ParamError(format!("cannot parse {s:?} to a valid duration")))
 }
 
 impl Params {

@@ -9,7 +9,7 @@
 mod chunk;
 mod write;
 
-pub use chunk::{decode_chunk, decode_chunk_ts, encode_chunk, encode_chunk_shared};
+pub use chunk::{ChunkError, decode_chunk, decode_chunk_ts, encode_chunk, encode_chunk_shared};
 pub use write::write_block;
 
 use crate::encoding::{DecodeError, Reader};

@@ -5,6 +5,11 @@
 use crate::encoding::{Reader, put_bytes, put_uvarint};
 use vigia_model::{Sample, StorageError};
 
+/// A block chunk could not be decoded (truncated, wrong codec data, counts that disagree).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ChunkError(pub String);
+
 /// Compresses one chunk's samples (ascending, unique timestamps) with pco.
 pub fn encode_chunk(samples: &[Sample]) -> Result<Vec<u8>, StorageError> {
     let ts: Vec<i64> = samples.iter().map(|s| s.t).collect();
@@ -43,34 +48,39 @@ pub fn encode_chunk_shared(samples: &[Sample], ts_ref: u64) -> Result<Vec<u8>, S
 }
 
 /// Timestamps of an [`ENC_PCO`](super::ENC_PCO) chunk payload.
-pub fn decode_chunk_ts(payload: &[u8]) -> Result<Vec<i64>, String> {
+pub fn decode_chunk_ts(payload: &[u8]) -> Result<Vec<i64>, ChunkError> {
     let mut r = Reader::new(payload);
-    let n = r.uvarint().map_err(|e| e.to_string())? as usize;
-    let tb = r.bytes_prefixed().map_err(|e| e.to_string())?;
-    let ts: Vec<i64> = pco::standalone::simple_decompress(tb).map_err(|e| e.to_string())?;
+    let n = r.uvarint().map_err(|e| ChunkError(e.to_string()))? as usize;
+    let tb = r.bytes_prefixed().map_err(|e| ChunkError(e.to_string()))?;
+    let ts: Vec<i64> =
+        pco::standalone::simple_decompress(tb).map_err(|e| ChunkError(e.to_string()))?;
     if ts.len() != n {
-        return Err(format!(
+        return Err(ChunkError(format!(
             "chunk holds {} timestamps, header says {n}",
             ts.len()
-        ));
+        )));
     }
     Ok(ts)
 }
 
 /// Decompresses a chunk payload written by [`encode_chunk`].
-pub fn decode_chunk(payload: &[u8]) -> Result<Vec<Sample>, String> {
+pub fn decode_chunk(payload: &[u8]) -> Result<Vec<Sample>, ChunkError> {
     let mut r = Reader::new(payload);
-    let n = r.uvarint().map_err(|e| e.to_string())? as usize;
-    let tb = r.bytes_prefixed().map_err(|e| e.to_string())?;
-    let vb = r.bytes(r.remaining()).map_err(|e| e.to_string())?;
-    let ts: Vec<i64> = pco::standalone::simple_decompress(tb).map_err(|e| e.to_string())?;
-    let vs: Vec<f64> = pco::standalone::simple_decompress(vb).map_err(|e| e.to_string())?;
+    let n = r.uvarint().map_err(|e| ChunkError(e.to_string()))? as usize;
+    let tb = r.bytes_prefixed().map_err(|e| ChunkError(e.to_string()))?;
+    let vb = r
+        .bytes(r.remaining())
+        .map_err(|e| ChunkError(e.to_string()))?;
+    let ts: Vec<i64> =
+        pco::standalone::simple_decompress(tb).map_err(|e| ChunkError(e.to_string()))?;
+    let vs: Vec<f64> =
+        pco::standalone::simple_decompress(vb).map_err(|e| ChunkError(e.to_string()))?;
     if ts.len() != n || vs.len() != n {
-        return Err(format!(
+        return Err(ChunkError(format!(
             "chunk holds {} timestamps and {} values, header says {n}",
             ts.len(),
             vs.len()
-        ));
+        )));
     }
     Ok(ts
         .into_iter()

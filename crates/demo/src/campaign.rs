@@ -1,6 +1,6 @@
 //! The webinar campaign ("IA 10x Impact"): registrations by channel, attendance, engagement,
 //! conversions, revenue, marketing costs, email deliverability, page views and satisfaction,
-//! as the `vigia_*` series of SERIES.md. Knows nothing about hosts.
+//! as the `vigia_*` series of docs/series.md. Knows nothing about hosts.
 
 use crate::rng::{Rng, mix64};
 use crate::schedule::{Active, DAY, HOUR, MINUTE, Schedule, WEBINAR_LEN, activity};

@@ -1,7 +1,7 @@
 //! The simulator behind `vigia demo`: a webinar campaign and the infrastructure that serves it.
 //!
 //! This crate's one responsibility is to compute, deterministically for a seed, the samples of
-//! every demo series (the campaign's `vigia_*` series of SERIES.md, node_exporter-like host
+//! every demo series (the campaign's `vigia_*` series of docs/series.md, node_exporter-like host
 //! series and an HTTP service) for any time range, with faults at fixed, documented times.
 //! It is pure computation: no I/O, no clock, no threads. Feeding a store is the caller's job.
 //!

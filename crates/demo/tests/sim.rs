@@ -1,4 +1,4 @@
-//! Public-API tests of the simulator: determinism, chunking, counter semantics, the SERIES.md
+//! Public-API tests of the simulator: determinism, chunking, counter semantics, the docs/series.md
 //! contract, campaign targets, fault visibility and the events view.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -237,7 +237,7 @@ fn counters_monotonic_except_crash_reset() {
 }
 
 #[test]
-fn every_series_md_business_series_is_present_with_its_labels() {
+fn every_business_series_of_the_contract_is_present_with_its_labels() {
     let mut s = sim(5);
     let b = s.samples(START, START + 2 * MIN);
     let names: BTreeSet<&str> = b.iter().filter_map(|x| x.labels.metric_name()).collect();

@@ -1,6 +1,6 @@
 //! Business events (`POST /api/v1/events`): registrations, attendance, engagement, conversions,
 //! emails, page views, satisfaction ratings and marketing costs become exactly the series of
-//! `shared/SERIES.md`, at each event's own timestamp.
+//! `docs/series.md`, at each event's own timestamp.
 //!
 //! A repeated event id is never counted twice, also after a restart: every accepted batch is
 //! first written (fsynced) to a redo log holding its events and the samples they produce, then

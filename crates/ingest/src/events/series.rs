@@ -1,5 +1,5 @@
 //! Series mapping: the counters and histograms every event kind feeds (the series of
-//! `shared/SERIES.md`), kept as running values so a batch yields the samples it adds.
+//! `docs/series.md`), kept as running values so a batch yields the samples it adds.
 
 use super::{CHANNELS, EMAIL_STATUSES, ENGAGEMENT_KINDS};
 use std::collections::{BTreeMap, HashSet};

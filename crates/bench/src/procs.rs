@@ -184,3 +184,30 @@ pub fn work_dir(given: Option<&Path>, what: &str) -> Result<(Option<TempDir>, Pa
         }
     }
 }
+
+/// Debian's `prometheus` on 127.0.0.1:`port` with its data and `config` (YAML) under `dir` and
+/// the remote-write receiver on; callers add their own flags.
+pub fn prometheus(bin: &Path, dir: &Path, port: u16, config: &str) -> Result<Command> {
+    std::fs::create_dir_all(dir)?;
+    let cfg = dir.join("prometheus.yml");
+    std::fs::write(&cfg, config)?;
+    let mut cmd = Command::new(bin);
+    cmd.arg(format!("--config.file={}", cfg.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--web.enable-remote-write-receiver");
+    Ok(cmd)
+}
+
+/// Prints a report as JSON or with `table`.
+pub fn print_report<T: serde::Serialize>(report: &T, json: bool, table: impl Fn(&T)) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        table(report);
+    }
+    Ok(())
+}

@@ -155,13 +155,7 @@ fn latency(mut d: Vec<Duration>) -> Latency {
 
 /// Entry point of `vigia bench query`.
 pub fn run(args: QueryBenchArgs) -> Result<()> {
-    let report = measure(&args)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print_table(&report);
-    }
-    Ok(())
+    procs::print_report(&measure(&args)?, args.json, print_table)
 }
 
 /// Loads the workload into both servers, runs the query set and returns the report.

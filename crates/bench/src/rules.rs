@@ -174,24 +174,15 @@ fn prometheus_command(
     rules: &Path,
     interval_s: u64,
 ) -> Result<Command> {
-    std::fs::create_dir_all(dir)?;
-    let cfg = dir.join("prometheus.yml");
-    std::fs::write(
-        &cfg,
-        format!(
+    procs::prometheus(
+        bin,
+        dir,
+        port,
+        &format!(
             "global:\n  scrape_interval: 1m\n  evaluation_interval: {interval_s}s\nrule_files:\n  - {}\n",
             rules.display()
         ),
-    )?;
-    let mut cmd = Command::new(bin);
-    cmd.arg(format!("--config.file={}", cfg.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--web.enable-remote-write-receiver");
-    Ok(cmd)
+    )
 }
 
 /// Sums every sample of `family` in a /metrics text.
@@ -250,13 +241,7 @@ fn measure_server(
 
 /// Runs the benchmark and prints the report.
 pub fn run(args: RulesBenchArgs) -> Result<()> {
-    let report = measure(&args)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print_table(&report);
-    }
-    Ok(())
+    procs::print_report(&measure(&args)?, args.json, print_table)
 }
 
 /// Loads the series into both servers with the same rule file and measures a window.

@@ -3,21 +3,27 @@
 
 use vigia_ml::{DetectorConfig, new_detector};
 
-/// A deterministic test series: daily cycle, noise, a spike at 1500 and a level shift at 2500.
+/// A deterministic series of 6,000 five-minute steps: a daily wave with a little pseudo-random
+/// jitter (an LCG), a spike at 1,500 and a level shift from 2,500.
 fn series(n: usize, seed: u64) -> Vec<(i64, f64)> {
-    let mut rng = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut x = seed;
+    let mut jitter = move || {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (x >> 40) as f64 / (1u64 << 24) as f64 - 0.5
+    };
     (0..n)
         .map(|i| {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            let noise = (rng >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-            let day = (i as f64 * std::f64::consts::TAU / 288.0).sin() * 5.0;
-            let spike = if i == 1500 { 60.0 } else { 0.0 };
-            let shift = if i >= 2500 { 25.0 } else { 0.0 };
+            let wave = (i as f64 * std::f64::consts::TAU / 288.0).cos() * 6.0;
+            let event = match i {
+                1500 => 55.0,
+                i if i >= 2500 => 20.0,
+                _ => 0.0,
+            };
             (
-                1_400_000_000_000 + i as i64 * 300_000,
-                50.0 + day + 4.0 * noise + spike + shift,
+                1_500_000_000_000 + i as i64 * 300_000,
+                40.0 + wave + 3.0 * jitter() + event,
             )
         })
         .collect()

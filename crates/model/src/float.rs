@@ -18,15 +18,8 @@ pub fn format_value(v: f64) -> String {
 
 /// Go's `%v` of a float64 (shortest representation, exponent form below 1e-4 and from 1e6).
 pub fn go_float(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
+    if !v.is_finite() {
+        return format_value(v);
     }
     if v == 0.0 {
         return if v.is_sign_negative() {
@@ -55,15 +48,8 @@ pub fn go_exp(mant: &str, exp: i32) -> String {
 
 /// Go's `%.{prec}g`.
 pub fn fmt_g(v: f64, prec: usize) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
+    if !v.is_finite() {
+        return format_value(v);
     }
     let prec = prec.max(1);
     let e = format!("{:.*e}", prec - 1, v);

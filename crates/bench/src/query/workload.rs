@@ -378,20 +378,12 @@ pub fn load(base_url: &str, requests: &[Vec<Vec<u8>>], pb: &ProgressBar) -> Resu
 /// the default subquery step) and returns the command line that starts Debian's `prometheus` as
 /// a remote-write receiver on `127.0.0.1:port` with its TSDB in `dir/data`.
 pub fn prometheus_command(bin: &Path, dir: &Path, port: u16) -> Result<Command> {
-    std::fs::create_dir_all(dir)?;
-    let cfg = dir.join("prometheus.yml");
-    std::fs::write(
-        &cfg,
+    let mut cmd = crate::procs::prometheus(
+        bin,
+        dir,
+        port,
         "global:\n  scrape_interval: 1m\n  evaluation_interval: 1m\n",
     )?;
-    let mut cmd = Command::new(bin);
-    cmd.arg(format!("--config.file={}", cfg.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--web.enable-remote-write-receiver")
-        .arg("--query.max-samples=200000000");
+    cmd.arg("--query.max-samples=200000000");
     Ok(cmd)
 }

@@ -249,6 +249,11 @@ pub fn validate(cfg: &Config) -> Vec<String> {
             if let Err(e) = vigia_receivers::Templates::load_globs(&am.templates, &cfg.base_dir) {
                 errs.push(format!("alerting: {e}"));
             }
+            errs.extend(
+                vigia_receivers::template_problems(&am.receivers, &cfg.notify)
+                    .into_iter()
+                    .map(|e| format!("alerting: {e}")),
+            );
             errs.extend(vigia_notify::validate_escalations(am, &cfg.escalations));
             errs.extend(cfg.notify.validate(&am.receivers));
         }

@@ -1,7 +1,7 @@
 //! Aggregation operators (`sum`, `avg`, `topk`, `quantile`, `count_values`, `limitk`, …) with
 //! `by`/`without` grouping.
 
-use crate::eval::Evaluator;
+use crate::context::Context;
 use crate::functions::is_valid_label_name;
 use crate::stats::{avg, kahan_inc, quantile_of, variance};
 use crate::value::{Elem, QueryError, Val};
@@ -87,7 +87,7 @@ fn group(els: Vec<Elem>, m: &Option<LabelModifier>) -> Vec<(Labels, Vec<Elem>)> 
     groups
 }
 
-fn scalar_param(ev: &mut Evaluator<'_>, a: &AggregateExpr, ts: i64) -> Result<f64, QueryError> {
+fn scalar_param(ev: &mut dyn Context, a: &AggregateExpr, ts: i64) -> Result<f64, QueryError> {
     let Some(p) = &a.param else {
         return Err(QueryError::Execution(format!(
             "no parameter given to {}",
@@ -106,7 +106,7 @@ fn scalar_param(ev: &mut Evaluator<'_>, a: &AggregateExpr, ts: i64) -> Result<f6
 /// Evaluates an aggregation at `ts`: its parameter first (as Prometheus does), then the input
 /// vector, then the operator over each group.
 pub(crate) fn eval_aggregate(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Context,
     a: &AggregateExpr,
     ts: i64,
 ) -> Result<Val, QueryError> {
@@ -167,7 +167,7 @@ pub(crate) fn eval_aggregate(
 }
 
 /// The string parameter of `count_values`.
-fn string_param(ev: &mut Evaluator<'_>, a: &AggregateExpr, ts: i64) -> Result<String, QueryError> {
+fn string_param(ev: &mut dyn Context, a: &AggregateExpr, ts: i64) -> Result<String, QueryError> {
     let Some(p) = &a.param else {
         return Err(QueryError::Execution(
             "no parameter given to count_values".into(),
@@ -215,7 +215,7 @@ fn top_k(groups: Vec<(Labels, Vec<Elem>)>, k: usize, top: bool) -> Vec<Elem> {
 
 /// `limit_ratio`: a stable, hash-chosen share of each group (the rest for negative ratios).
 fn limit_ratio(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Context,
     groups: Vec<(Labels, Vec<Elem>)>,
     ratio: f64,
 ) -> Result<Vec<Elem>, QueryError> {

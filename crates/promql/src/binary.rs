@@ -1,7 +1,7 @@
 //! Binary operators: arithmetic, comparison (with and without `bool`), set operators and
 //! vector matching (`on`/`ignoring`, `group_left`/`group_right`).
 
-use crate::eval::Evaluator;
+use crate::context::Context;
 use crate::value::{Elem, QueryError, Val};
 use promql_parser::parser::token::{
     T_ADD, T_ATAN2, T_DIV, T_EQLC, T_GTE, T_GTR, T_LAND, T_LOR, T_LSS, T_LTE, T_LUNLESS, T_MOD,
@@ -79,7 +79,7 @@ fn bool_drop(op: TokenType, return_bool: bool) -> bool {
 }
 
 pub(crate) fn eval_binary(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Context,
     b: &BinaryExpr,
     ts: i64,
 ) -> Result<Val, QueryError> {

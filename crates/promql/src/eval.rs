@@ -1,13 +1,13 @@
 //! The evaluator: preloads the data every selector needs, then evaluates an expression at one
 //! timestamp at a time (range queries call it once per step; subqueries recurse).
 
+use crate::selectors::{call_data_args, collect_selectors, key, selector_matchers};
 use crate::value::{Elem, QueryError, QueryOutput, QueryStats, RSeries, Val, Value};
-use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::{AtModifier, Expr, Offset, SubqueryExpr, VectorSelector};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-use vigia_model::{Labels, MatchOp, Matcher, Querier, Sample, Series, is_stale_nan};
+use vigia_model::{Labels, Matcher, Querier, Sample, Series, is_stale_nan};
 
 /// Deepest allowed nesting of subqueries.
 const MAX_SUBQUERY_DEPTH: usize = 32;
@@ -61,45 +61,6 @@ fn system_time_ms(t: &SystemTime) -> i64 {
         Ok(d) => dur_ms(&d),
         Err(e) => -dur_ms(&e.duration()),
     }
-}
-
-fn key<T>(x: &T) -> usize {
-    x as *const T as usize
-}
-
-/// Converts a selector's matchers into model matchers; several groups when `or` is used.
-pub(crate) fn selector_matchers(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, QueryError> {
-    let conv = |m: &promql_parser::label::Matcher| -> Result<Matcher, QueryError> {
-        let op = match m.op {
-            PMatchOp::Equal => MatchOp::Equal,
-            PMatchOp::NotEqual => MatchOp::NotEqual,
-            PMatchOp::Re(_) => MatchOp::Regex,
-            PMatchOp::NotRe(_) => MatchOp::NotRegex,
-        };
-        Matcher::new(op, m.name.clone(), m.value.clone())
-            .map_err(|e| QueryError::BadData(e.to_string()))
-    };
-    let mut base = Vec::new();
-    if let Some(n) = &vs.name {
-        base.push(Matcher::equal(vigia_model::METRIC_NAME, n.clone()));
-    }
-    let mut groups = Vec::new();
-    if vs.matchers.or_matchers.is_empty() {
-        let mut g = base.clone();
-        for m in &vs.matchers.matchers {
-            g.push(conv(m)?);
-        }
-        groups.push(g);
-    } else {
-        for og in &vs.matchers.or_matchers {
-            let mut g = base.clone();
-            for m in og {
-                g.push(conv(m)?);
-            }
-            groups.push(g);
-        }
-    }
-    Ok(groups)
 }
 
 impl<'a> Evaluator<'a> {
@@ -560,47 +521,33 @@ fn seek(samples: &[Sample], hint: usize, t: i64) -> usize {
         .map_or(0, |r| r.partition_point(|x| x.t <= t))
 }
 
-/// The arguments of a call whose selectors read data; `info()`'s second argument is only a
-/// label filter and looks its series up itself.
-fn call_data_args(c: &promql_parser::parser::Call) -> impl Iterator<Item = &Expr> {
-    let n = if c.func.name == "info" { 1 } else { usize::MAX };
-    c.args.args.iter().take(n).map(|a| a.as_ref())
-}
-
-fn collect_selectors<'e>(expr: &'e Expr, out: &mut Vec<(usize, &'e VectorSelector)>) {
-    match expr {
-        Expr::VectorSelector(vs) => out.push((key(vs), vs)),
-        Expr::MatrixSelector(ms) => out.push((key(&ms.vs), &ms.vs)),
-        Expr::Subquery(sq) => collect_selectors(&sq.expr, out),
-        Expr::Aggregate(a) => {
-            if let Some(p) = &a.param {
-                collect_selectors(p, out);
-            }
-            collect_selectors(&a.expr, out);
-        }
-        Expr::Unary(u) => collect_selectors(&u.expr, out),
-        Expr::Binary(b) => {
-            collect_selectors(&b.lhs, out);
-            collect_selectors(&b.rhs, out);
-        }
-        Expr::Paren(p) => collect_selectors(&p.expr, out),
-        Expr::Call(c) => {
-            for a in call_data_args(c) {
-                collect_selectors(a, out);
-            }
-        }
-        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+impl crate::context::Context for Evaluator<'_> {
+    fn eval(&mut self, expr: &Expr, ts: i64) -> Result<Val, QueryError> {
+        Evaluator::eval(self, expr, ts)
     }
-}
-
-/// All selectors of `expr` as matcher groups (used by the test runner to detect cases that
-/// touch native-histogram series).
-pub(crate) fn all_selector_matchers(expr: &Expr) -> Result<Vec<Vec<Matcher>>, QueryError> {
-    let mut sels = Vec::new();
-    collect_selectors(expr, &mut sels);
-    let mut out = Vec::new();
-    for (_, vs) in sels {
-        out.extend(selector_matchers(vs)?);
+    fn eval_vector_selector(&mut self, vs: &VectorSelector, ts: i64, raw_time: bool) -> Vec<Elem> {
+        Evaluator::eval_vector_selector(self, vs, ts, raw_time)
     }
-    Ok(out)
+    fn eval_range_arg(
+        &mut self,
+        expr: &Expr,
+        ts: i64,
+    ) -> Result<(Vec<RSeries>, i64, i64, i64), QueryError> {
+        Evaluator::eval_range_arg(self, expr, ts)
+    }
+    fn select_instant(&mut self, matchers: &[Matcher], ts: i64) -> Result<Vec<Labels>, QueryError> {
+        Evaluator::select_instant(self, matchers, ts)
+    }
+    fn warn(&mut self, w: String) {
+        Evaluator::warn(self, w);
+    }
+    fn info(&mut self, i: String) {
+        Evaluator::info(self, i);
+    }
+    fn query_range(&self) -> (i64, i64, i64) {
+        (self.start, self.end, self.step)
+    }
+    fn regex_cache(&mut self) -> &mut HashMap<String, regex::Regex> {
+        &mut self.regex_cache
+    }
 }

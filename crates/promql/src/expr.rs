@@ -3,7 +3,7 @@
 //! series selectors of the read API. No other crate names `promql-parser`.
 
 use crate::engine::{parse_expr, parse_query};
-use crate::eval::{all_selector_matchers, selector_matchers};
+use crate::selectors::{all_selector_matchers, selector_matchers};
 use crate::value::QueryError;
 use promql_parser::parser::{AtModifier, Expr, value::ValueType};
 use vigia_model::Matcher;

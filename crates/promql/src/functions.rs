@@ -10,14 +10,14 @@ mod math;
 mod range;
 mod time;
 
-use crate::eval::Evaluator;
+use crate::context::Context;
 use crate::value::{Elem, QueryError, Val};
 use promql_parser::parser::{Call, Expr};
 
 pub(crate) use labels::is_valid_label_name;
 
 /// Evaluates a function call at `ts`.
-pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val, QueryError> {
+pub(crate) fn eval_call(ev: &mut dyn Context, c: &Call, ts: i64) -> Result<Val, QueryError> {
     let name = c.func.name;
     if let Some(f) = math::simple_math(name) {
         let v = vector_arg(ev, c, 0, ts)?;
@@ -42,7 +42,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val
 }
 
 /// The evaluator of one family.
-type Family = fn(&mut Evaluator<'_>, &Call, i64) -> Result<Val, QueryError>;
+type Family = fn(&mut dyn Context, &Call, i64) -> Result<Val, QueryError>;
 
 /// The error for a function vigia does not evaluate.
 fn unsupported(name: &str) -> QueryError {
@@ -55,7 +55,7 @@ fn arg(c: &Call, i: usize) -> Result<&Expr, QueryError> {
     })
 }
 
-fn scalar_arg(ev: &mut Evaluator<'_>, c: &Call, i: usize, ts: i64) -> Result<f64, QueryError> {
+fn scalar_arg(ev: &mut dyn Context, c: &Call, i: usize, ts: i64) -> Result<f64, QueryError> {
     match ev.eval(arg(c, i)?, ts)? {
         Val::Scalar(v) => Ok(v),
         other => Err(QueryError::Execution(format!(
@@ -66,12 +66,7 @@ fn scalar_arg(ev: &mut Evaluator<'_>, c: &Call, i: usize, ts: i64) -> Result<f64
     }
 }
 
-fn vector_arg(
-    ev: &mut Evaluator<'_>,
-    c: &Call,
-    i: usize,
-    ts: i64,
-) -> Result<Vec<Elem>, QueryError> {
+fn vector_arg(ev: &mut dyn Context, c: &Call, i: usize, ts: i64) -> Result<Vec<Elem>, QueryError> {
     match ev.eval(arg(c, i)?, ts)? {
         Val::Vector(v) => Ok(v),
         other => Err(QueryError::Execution(format!(
@@ -82,7 +77,7 @@ fn vector_arg(
     }
 }
 
-fn string_arg(ev: &mut Evaluator<'_>, c: &Call, i: usize, ts: i64) -> Result<String, QueryError> {
+fn string_arg(ev: &mut dyn Context, c: &Call, i: usize, ts: i64) -> Result<String, QueryError> {
     match ev.eval(arg(c, i)?, ts)? {
         Val::Str(s) => Ok(s),
         other => Err(QueryError::Execution(format!(

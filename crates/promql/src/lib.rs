@@ -40,12 +40,14 @@
 mod aggregate;
 mod binary;
 mod config;
+mod context;
 mod engine;
 mod eval;
 mod expr;
 mod functions;
 mod hash;
 mod histogram;
+mod selectors;
 mod stats;
 mod value;
 

@@ -3,10 +3,13 @@
 //! vigia's own `notify:` section (SMS, forwarding to external Alertmanagers, rate limits,
 //! retries).
 
+pub use crate::global::GlobalConfig;
+pub(crate) use crate::global::check_url;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 pub use vigia_httpclient::{Authorization, BasicAuth, HttpClientConfig, Secret, TlsConfig};
 use vigia_model::PromDuration;
+use vigia_template::Template;
 
 pub use crate::integrations::email::EmailConfig;
 pub use crate::integrations::opsgenie::{
@@ -20,176 +23,6 @@ pub use crate::integrations::slack::{
 };
 pub use crate::integrations::sms::{SmsConfig, SmsPreset};
 pub use crate::integrations::webhook::WebhookConfig;
-
-pub(crate) fn check_url(what: &str, u: &str, errs: &mut Vec<String>) {
-    errs.extend(vigia_httpclient::check_http_url(what, u));
-}
-
-pub(crate) fn check_hostport(what: &str, s: &str, errs: &mut Vec<String>) {
-    match s.rsplit_once(':') {
-        Some((h, p)) if !p.is_empty() => {
-            if p.parse::<u16>().is_err() {
-                errs.push(format!("{what}: invalid port in address {s:?}"));
-            }
-            if h.is_empty() {
-                errs.push(format!("{what}: empty host in address {s:?}"));
-            }
-        }
-        Some(_) => errs.push(format!("address {s:?}: port cannot be empty")),
-        None => errs.push(format!("{what}: address {s:?}: missing port in address")),
-    }
-}
-
-/// Alertmanager's `global:` section.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GlobalConfig {
-    /// How long an alert without `endsAt` stays firing after its last update (default 5m).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resolve_timeout: Option<PromDuration>,
-    /// Default HTTP client settings for every HTTP integration.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_config: Option<HttpClientConfig>,
-    /// Default email sender.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub smtp_from: Option<String>,
-    /// Host name sent in EHLO (default `localhost`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub smtp_hello: Option<String>,
-    /// Default SMTP server, `host:port`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub smtp_smarthost: Option<String>,
-    /// SMTP user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub smtp_auth_username: Option<String>,
-    /// SMTP password.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub smtp_auth_password: Option<Secret>,
-    /// File holding the SMTP password.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub smtp_auth_password_file: Option<String>,
-    /// CRAM-MD5 secret (accepted; vigia authenticates with PLAIN/LOGIN).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub smtp_auth_secret: Option<Secret>,
-    /// PLAIN identity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub smtp_auth_identity: Option<String>,
-    /// Require STARTTLS (default true).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub smtp_require_tls: Option<bool>,
-    /// Default Slack incoming-webhook URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slack_api_url: Option<Secret>,
-    /// File holding the Slack URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slack_api_url_file: Option<String>,
-    /// PagerDuty Events API v2 URL (default [`DEFAULT_PAGERDUTY_URL`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pagerduty_url: Option<String>,
-    /// Opsgenie API base URL (default [`DEFAULT_OPSGENIE_API_URL`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub opsgenie_api_url: Option<String>,
-    /// Default Opsgenie API key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub opsgenie_api_key: Option<Secret>,
-    /// File holding the Opsgenie API key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub opsgenie_api_key_file: Option<String>,
-    /// Accepted for compatibility (WeChat is not supported by vigia).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wechat_api_url: Option<String>,
-    /// Accepted for compatibility.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wechat_api_secret: Option<Secret>,
-    /// Accepted for compatibility.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wechat_api_corp_id: Option<String>,
-    /// Accepted for compatibility (VictorOps is not supported by vigia).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub victorops_api_url: Option<String>,
-    /// Accepted for compatibility.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub victorops_api_key: Option<Secret>,
-    /// Accepted for compatibility.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub victorops_api_key_file: Option<String>,
-    /// Accepted for compatibility (Telegram is not supported by vigia).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub telegram_api_url: Option<String>,
-    /// Accepted for compatibility (Webex is not supported by vigia).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webex_api_url: Option<String>,
-}
-
-impl GlobalConfig {
-    /// `resolve_timeout` in milliseconds (default 5 minutes).
-    pub fn resolve_timeout_ms(&self) -> i64 {
-        self.resolve_timeout.map_or(5 * 60_000, |d| d.as_millis())
-    }
-    /// `smtp_hello`, default `localhost`.
-    pub fn smtp_hello(&self) -> &str {
-        self.smtp_hello.as_deref().unwrap_or("localhost")
-    }
-    /// `smtp_require_tls`, default true.
-    pub fn smtp_require_tls(&self) -> bool {
-        self.smtp_require_tls.unwrap_or(true)
-    }
-    /// `pagerduty_url` or the default.
-    pub fn pagerduty_url(&self) -> &str {
-        self.pagerduty_url
-            .as_deref()
-            .unwrap_or(DEFAULT_PAGERDUTY_URL)
-    }
-    /// `opsgenie_api_url` or the default.
-    pub fn opsgenie_api_url(&self) -> &str {
-        self.opsgenie_api_url
-            .as_deref()
-            .unwrap_or(DEFAULT_OPSGENIE_API_URL)
-    }
-
-    /// Every problem of the section (Alertmanager's messages where it has one).
-    pub fn validate(&self) -> Vec<String> {
-        let mut errs = Vec::new();
-        if self.slack_api_url.is_some() && self.slack_api_url_file.is_some() {
-            errs.push(
-                "at most one of slack_api_url & slack_api_url_file must be configured".into(),
-            );
-        }
-        if self.opsgenie_api_key.is_some() && self.opsgenie_api_key_file.is_some() {
-            errs.push(
-                "at most one of opsgenie_api_key & opsgenie_api_key_file must be configured".into(),
-            );
-        }
-        if self.victorops_api_key.is_some() && self.victorops_api_key_file.is_some() {
-            errs.push(
-                "at most one of victorops_api_key & victorops_api_key_file must be configured"
-                    .into(),
-            );
-        }
-        if self.smtp_auth_password.is_some() && self.smtp_auth_password_file.is_some() {
-            errs.push(
-                "at most one of smtp_auth_password & smtp_auth_password_file must be configured"
-                    .into(),
-            );
-        }
-        if let Some(h) = &self.smtp_smarthost {
-            check_hostport("global smtp_smarthost", h, &mut errs);
-        }
-        if let Some(u) = &self.slack_api_url {
-            check_url("global slack_api_url", u.expose(), &mut errs);
-        }
-        if let Some(u) = &self.pagerduty_url {
-            check_url("global pagerduty_url", u, &mut errs);
-        }
-        if let Some(u) = &self.opsgenie_api_url {
-            check_url("global opsgenie_api_url", u, &mut errs);
-        }
-        if let Some(h) = &self.http_config {
-            errs.extend(h.problems("global http_config"));
-        }
-        errs
-    }
-}
 
 /// One Alertmanager `receivers:` entry.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -233,10 +66,6 @@ pub struct ReceiverConfig {
     /// Not supported by vigia: accepted and ignored.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub webex_configs: Vec<serde_json::Value>,
-}
-
-pub(crate) fn both(a: bool, b: bool) -> bool {
-    a && b
 }
 
 impl ReceiverConfig {
@@ -504,12 +333,114 @@ pub fn validate_all(
         errs.extend(r.validate(global));
     }
     errs.extend(settings.validate(receivers));
+    errs.extend(template_problems(receivers, settings));
+    errs
+}
+
+/// Parse errors of every template field of the receivers (and SMS messages), one string
+/// each, for configuration checks.
+pub fn template_problems(receivers: &[ReceiverConfig], settings: &NotifySettings) -> Vec<String> {
+    let mut errs = Vec::new();
+    let mut chk = |at: String, src: Option<&String>| {
+        if let Some(s) = src
+            && let Err(e) = Template::parse(s)
+        {
+            errs.push(format!("{at}: template {s:?}: {e}"));
+        }
+    };
+    for r in receivers {
+        let name = &r.name;
+        for (i, c) in r.slack_configs.iter().enumerate() {
+            let at = |f: &str| format!("receiver {name:?} slack_configs[{i}] {f}");
+            for (f, v) in [
+                ("title", &c.title),
+                ("title_link", &c.title_link),
+                ("text", &c.text),
+                ("pretext", &c.pretext),
+                ("color", &c.color),
+                ("fallback", &c.fallback),
+                ("footer", &c.footer),
+                ("callback_id", &c.callback_id),
+                ("username", &c.username),
+            ] {
+                chk(at(f), v.as_ref());
+            }
+            for fl in &c.fields {
+                chk(at("fields.title"), Some(&fl.title));
+                chk(at("fields.value"), Some(&fl.value));
+            }
+        }
+        for (i, c) in r.email_configs.iter().enumerate() {
+            let at = |f: &str| format!("receiver {name:?} email_configs[{i}] {f}");
+            chk(at("html"), c.html.as_ref());
+            chk(at("text"), c.text.as_ref());
+            chk(at("to"), Some(&c.to));
+            for (k, v) in &c.headers {
+                chk(at(&format!("headers.{k}")), Some(v));
+            }
+        }
+        for (i, c) in r.pagerduty_configs.iter().enumerate() {
+            let at = |f: &str| format!("receiver {name:?} pagerduty_configs[{i}] {f}");
+            for (f, v) in [
+                ("description", &c.description),
+                ("client", &c.client),
+                ("client_url", &c.client_url),
+                ("source", &c.source),
+                ("severity", &c.severity),
+                ("class", &c.class),
+                ("component", &c.component),
+                ("group", &c.group),
+            ] {
+                chk(at(f), v.as_ref());
+            }
+            for (k, v) in &c.details {
+                chk(at(&format!("details.{k}")), Some(v));
+            }
+        }
+        for (i, c) in r.opsgenie_configs.iter().enumerate() {
+            let at = |f: &str| format!("receiver {name:?} opsgenie_configs[{i}] {f}");
+            for (f, v) in [
+                ("message", &c.message),
+                ("description", &c.description),
+                ("source", &c.source),
+                ("tags", &c.tags),
+                ("note", &c.note),
+                ("priority", &c.priority),
+                ("entity", &c.entity),
+                ("actions", &c.actions),
+            ] {
+                chk(at(f), v.as_ref());
+            }
+            for (k, v) in &c.details {
+                chk(at(&format!("details.{k}")), Some(v));
+            }
+        }
+    }
+    for (i, s) in settings.sms.iter().enumerate() {
+        chk(format!("notify.sms[{i}] message"), s.message.as_ref());
+    }
     errs
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_reports_bad_template_fields() {
+        let r = ReceiverConfig {
+            name: "r".into(),
+            slack_configs: vec![SlackConfig {
+                title: Some("{{ .Status ".into()),
+                text: Some("{{ .Status }}".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let errs = template_problems(&[r], &NotifySettings::default());
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].contains("slack_configs[0] title"));
+    }
 
     fn parse<T: serde::de::DeserializeOwned>(y: &str) -> Result<T, String> {
         serde_saphyr::from_str(y).map_err(|e| e.to_string())

@@ -2,9 +2,9 @@
 //! `http_config:` (TLS, redirects, proxy, timeout), attaching its credentials to a request, and
 //! classifying responses and transport errors as retryable or not.
 
-use crate::config::HttpClientConfig;
 use crate::error::DeliveryError;
 use std::time::Duration;
+use vigia_httpclient::HttpClientConfig;
 
 pub(crate) use vigia_httpclient::ensure_crypto_provider;
 
@@ -63,7 +63,7 @@ pub(crate) async fn send(rb: reqwest::RequestBuilder, what: &str) -> Result<Stri
 
 /// Reads a secret given inline or in a file.
 pub(crate) fn secret_or_file(
-    inline: Option<&crate::config::Secret>,
+    inline: Option<&vigia_httpclient::Secret>,
     file: Option<&String>,
     what: &'static str,
 ) -> Result<Option<String>, DeliveryError> {

@@ -13,6 +13,7 @@ pub mod config;
 mod error;
 mod feed;
 mod forwarder;
+mod global;
 mod http;
 pub mod integrations;
 mod message;
@@ -22,7 +23,7 @@ mod templates;
 
 pub use config::{
     AlertmanagerTarget, GlobalConfig, HttpClientConfig, NotifySettings, RateLimit, ReceiverConfig,
-    RetrySettings, Secret, SmsConfig, SmsPreset, validate_all,
+    RetrySettings, Secret, SmsConfig, SmsPreset, template_problems, validate_all,
 };
 pub use error::{DeliveryError, OutboxError, TemplateFileError};
 pub use feed::{Feed, FeedEntry};

@@ -10,12 +10,11 @@
 //! vigia adds `.GroupKey`, `.TruncatedAlerts` and `.Escalation` (`.Level`, `.Severity`,
 //! `.Policy`, or empty).
 
-use crate::config::{NotifySettings, ReceiverConfig};
 use crate::error::{DeliveryError, TemplateFileError};
 use crate::message::{Notification, NotifyAlert, Status};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use vigia_template::{Data, Template, TemplateSet};
+use vigia_template::{Data, TemplateSet};
 
 /// The template set of a configuration (`templates:` files).
 #[derive(Debug, Clone, Default)]
@@ -146,91 +145,6 @@ impl Templates {
             Some(src) => self.render(src, n),
         }
     }
-
-    /// Parse errors of every template field of the receivers (and SMS messages), one string
-    /// each, for configuration checks.
-    pub fn check(&self, receivers: &[ReceiverConfig], settings: &NotifySettings) -> Vec<String> {
-        let mut errs = Vec::new();
-        let mut chk = |at: String, src: Option<&String>| {
-            if let Some(s) = src
-                && let Err(e) = Template::parse(s)
-            {
-                errs.push(format!("{at}: template {s:?}: {e}"));
-            }
-        };
-        for r in receivers {
-            let name = &r.name;
-            for (i, c) in r.slack_configs.iter().enumerate() {
-                let at = |f: &str| format!("receiver {name:?} slack_configs[{i}] {f}");
-                for (f, v) in [
-                    ("title", &c.title),
-                    ("title_link", &c.title_link),
-                    ("text", &c.text),
-                    ("pretext", &c.pretext),
-                    ("color", &c.color),
-                    ("fallback", &c.fallback),
-                    ("footer", &c.footer),
-                    ("callback_id", &c.callback_id),
-                    ("username", &c.username),
-                ] {
-                    chk(at(f), v.as_ref());
-                }
-                for fl in &c.fields {
-                    chk(at("fields.title"), Some(&fl.title));
-                    chk(at("fields.value"), Some(&fl.value));
-                }
-            }
-            for (i, c) in r.email_configs.iter().enumerate() {
-                let at = |f: &str| format!("receiver {name:?} email_configs[{i}] {f}");
-                chk(at("html"), c.html.as_ref());
-                chk(at("text"), c.text.as_ref());
-                chk(at("to"), Some(&c.to));
-                for (k, v) in &c.headers {
-                    chk(at(&format!("headers.{k}")), Some(v));
-                }
-            }
-            for (i, c) in r.pagerduty_configs.iter().enumerate() {
-                let at = |f: &str| format!("receiver {name:?} pagerduty_configs[{i}] {f}");
-                for (f, v) in [
-                    ("description", &c.description),
-                    ("client", &c.client),
-                    ("client_url", &c.client_url),
-                    ("source", &c.source),
-                    ("severity", &c.severity),
-                    ("class", &c.class),
-                    ("component", &c.component),
-                    ("group", &c.group),
-                ] {
-                    chk(at(f), v.as_ref());
-                }
-                for (k, v) in &c.details {
-                    chk(at(&format!("details.{k}")), Some(v));
-                }
-            }
-            for (i, c) in r.opsgenie_configs.iter().enumerate() {
-                let at = |f: &str| format!("receiver {name:?} opsgenie_configs[{i}] {f}");
-                for (f, v) in [
-                    ("message", &c.message),
-                    ("description", &c.description),
-                    ("source", &c.source),
-                    ("tags", &c.tags),
-                    ("note", &c.note),
-                    ("priority", &c.priority),
-                    ("entity", &c.entity),
-                    ("actions", &c.actions),
-                ] {
-                    chk(at(f), v.as_ref());
-                }
-                for (k, v) in &c.details {
-                    chk(at(&format!("details.{k}")), Some(v));
-                }
-            }
-        }
-        for (i, s) in settings.sms.iter().enumerate() {
-            chk(format!("notify.sms[{i}] message"), s.message.as_ref());
-        }
-        errs
-    }
 }
 
 #[cfg(test)]
@@ -284,21 +198,5 @@ mod tests {
         assert!(t.render("{{ .Nope }}", &n).is_err());
         assert_eq!(t.render_or(None, &n, |_| "dflt".into()).unwrap(), "dflt");
         assert!(t.add("bad.tmpl", "{{ define \"x\" }}").is_err());
-    }
-
-    #[test]
-    fn check_reports_bad_template_fields() {
-        let r = ReceiverConfig {
-            name: "r".into(),
-            slack_configs: vec![crate::config::SlackConfig {
-                title: Some("{{ .Status ".into()),
-                text: Some("{{ .Status }}".into()),
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
-        let errs = Templates::new().check(&[r], &NotifySettings::default());
-        assert_eq!(errs.len(), 1, "{errs:?}");
-        assert!(errs[0].contains("slack_configs[0] title"));
     }
 }

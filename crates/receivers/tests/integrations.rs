@@ -375,7 +375,7 @@ async fn custom_templates_from_templates_files() {
         vigia_receivers::Templates::load_globs(&["*.tmpl".to_string()], dir.path()).unwrap();
     assert_eq!(templates.names(), ["campaign.text", "campaign.title"]);
     let settings = NotifySettings::default();
-    assert!(templates.check(&receivers, &settings).is_empty());
+    assert!(vigia_receivers::template_problems(&receivers, &settings).is_empty());
     let (cb, _) = collector();
     let ob = Outbox::open(
         dir.path().join("outbox"),

@@ -3,10 +3,21 @@
 
 use crate::error::{TemplateError, xerr};
 use crate::parse::{Defs, Node, Operand, Pipeline, method_name};
-use crate::template::{MAX_TEMPLATE_DEPTH, QueryFn};
 use crate::value::{TemplateData, Val, truthy, type_name};
 use std::collections::BTreeMap;
 use vigia_model::float::go_float;
+
+/// The answer of the `query` template function: (labels, value) pairs.
+pub type QueryResult = Vec<(BTreeMap<String, String>, f64)>;
+
+/// A function that answers `query "…"` inside templates.
+pub type QueryFn<'a> = &'a dyn Fn(&str) -> Result<QueryResult, QueryFailure>;
+
+/// Why the `query` function failed (the query engine's own error, boxed).
+pub type QueryFailure = Box<dyn std::error::Error + Send + Sync>;
+
+/// Maximum nesting of `{{ template }}` calls (guards against recursive definitions).
+pub(crate) const MAX_TEMPLATE_DEPTH: usize = 64;
 
 pub(crate) struct Cx<'a, 'q> {
     pub(crate) data: &'a TemplateData,

@@ -9,44 +9,6 @@ use crate::value::{Val, to_float, truthy, type_name};
 use regex::Regex;
 use vigia_model::float::fmt_g;
 
-pub(crate) const FUNCS: &[&str] = &[
-    "humanize",
-    "humanize1024",
-    "humanizePercentage",
-    "humanizeDuration",
-    "humanizeTimestamp",
-    "printf",
-    "print",
-    "title",
-    "toUpper",
-    "toLower",
-    "reReplaceAll",
-    "match",
-    "stripPort",
-    "stripDomain",
-    "eq",
-    "ne",
-    "lt",
-    "le",
-    "gt",
-    "ge",
-    "and",
-    "or",
-    "not",
-    "len",
-    "index",
-    "html",
-    "safeHtml",
-    "query",
-    "first",
-    "label",
-    "value",
-    "sortByLabel",
-    "join",
-    "stringSlice",
-    "trimSpace",
-];
-
 /// Checks that `f` got exactly `k` arguments.
 fn arity(f: &str, a: &[Val], k: usize) -> Result<(), TemplateError> {
     let n = a.len();

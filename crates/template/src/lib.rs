@@ -38,7 +38,8 @@ mod template;
 mod value;
 
 pub use error::TemplateError;
+pub use exec::{QueryFailure, QueryFn, QueryResult};
 pub use files::{GlobError, expand_globs, wildcard};
 pub use format::{humanize, humanize_duration, humanize_timestamp, humanize1024};
-pub use template::{QueryFailure, QueryFn, QueryResult, Template, TemplateSet, expand};
+pub use template::{Template, TemplateSet, expand};
 pub use value::{Data, TemplateData};

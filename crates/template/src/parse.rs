@@ -2,7 +2,6 @@
 //! `with`, `define`, `template`), and chunks into the node tree of a template.
 
 use crate::error::{TemplateError, perr};
-use crate::funcs::FUNCS;
 use crate::lex::{Chunk, Tok, lex};
 use crate::value::Val;
 use std::collections::BTreeMap;
@@ -120,6 +119,45 @@ impl P {
         })
     }
 }
+
+/// The functions a template may call (checked when it is parsed).
+pub(crate) const FUNCS: &[&str] = &[
+    "humanize",
+    "humanize1024",
+    "humanizePercentage",
+    "humanizeDuration",
+    "humanizeTimestamp",
+    "printf",
+    "print",
+    "title",
+    "toUpper",
+    "toLower",
+    "reReplaceAll",
+    "match",
+    "stripPort",
+    "stripDomain",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "and",
+    "or",
+    "not",
+    "len",
+    "index",
+    "html",
+    "safeHtml",
+    "query",
+    "first",
+    "label",
+    "value",
+    "sortByLabel",
+    "join",
+    "stringSlice",
+    "trimSpace",
+];
 
 /// Methods callable with arguments (`.CommonLabels.Remove .GroupLabels.Names`).
 pub(crate) const METHODS: &[&str] = &["Remove"];

@@ -2,20 +2,10 @@
 //! and [`expand`], which prints Prometheus's `<error expanding template: …>` on failure.
 
 use crate::error::{TemplateError, perr};
-use crate::exec::Cx;
+use crate::exec::{Cx, QueryFn};
 use crate::lex::split;
 use crate::parse::{Defs, Node, Stop, parse_nodes};
 use crate::value::{Data, TemplateData, Val};
-use std::collections::BTreeMap;
-
-/// The answer of the `query` template function: (labels, value) pairs.
-pub type QueryResult = Vec<(BTreeMap<String, String>, f64)>;
-
-/// A function that answers `query "…"` inside templates.
-pub type QueryFn<'a> = &'a dyn Fn(&str) -> Result<QueryResult, QueryFailure>;
-
-/// Why the `query` function failed (the query engine's own error, boxed).
-pub type QueryFailure = Box<dyn std::error::Error + Send + Sync>;
 
 /// A parsed template.
 #[derive(Debug, Clone)]
@@ -129,9 +119,6 @@ impl TemplateSet {
         self.render(&format!("{{{{ template {name:?} . }}}}"), data)
     }
 }
-
-/// Maximum nesting of `{{ template }}` calls (guards against recursive definitions).
-pub(crate) const MAX_TEMPLATE_DEPTH: usize = 64;
 
 /// Parses and expands `src` in one go; on error returns Prometheus's
 /// `<error expanding template: …>` text instead, as Prometheus does.

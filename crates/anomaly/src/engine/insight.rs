@@ -3,7 +3,7 @@
 //! previous days.
 
 use super::AnomalyEngine;
-use super::series::OpenEvent;
+use super::series::{OpenEvent, subject};
 use vigia_model::{AnomalyEvent, Labels, Matcher};
 
 /// Earlier days searched for the same time of day (seasonal baseline of insights).
@@ -72,19 +72,5 @@ impl AnomalyEngine {
             days += usize::from(out.len() > before);
         }
         (days >= SEASON_MIN_DAYS).then_some(out)
-    }
-}
-
-/// How an insight names the series: its metric, and the instance, channel, route or job.
-pub(super) fn subject(l: &Labels) -> String {
-    let name = l.metric_name().unwrap_or("series");
-    let who = l
-        .get("instance")
-        .or_else(|| l.get("channel"))
-        .or_else(|| l.get("route"))
-        .or_else(|| l.get("job"));
-    match who {
-        Some(w) => format!("{name} on {w}"),
-        None => name.to_string(),
     }
 }

@@ -2,7 +2,6 @@
 //! event, which a scored sample opens, extends or (after enough low scores) closes.
 
 use super::AnomalyEngine;
-use super::insight::subject;
 use crate::config::{LiveConfig, lead_len};
 use std::collections::VecDeque;
 use vigia_ml::Detector;
@@ -142,5 +141,19 @@ pub(super) fn track(
             done.event.end_ms = Some(done.last_above_ms);
             Some(Tracked::Closed(Box::new(done)))
         }
+    }
+}
+
+/// How an insight names the series: its metric, and the instance, channel, route or job.
+pub(super) fn subject(l: &Labels) -> String {
+    let name = l.metric_name().unwrap_or("series");
+    let who = l
+        .get("instance")
+        .or_else(|| l.get("channel"))
+        .or_else(|| l.get("route"))
+        .or_else(|| l.get("job"));
+    match who {
+        Some(w) => format!("{name} on {w}"),
+        None => name.to_string(),
     }
 }

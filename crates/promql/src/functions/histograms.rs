@@ -2,7 +2,7 @@
 
 use super::labels::is_valid_label_name;
 use super::{scalar_arg, string_arg, unsupported, vector_arg};
-use crate::eval::Evaluator;
+use crate::context::Context;
 use crate::histogram::{Bucket, bucket_fraction, bucket_quantile};
 use crate::value::{Elem, QueryError, Val};
 use promql_parser::parser::Call;
@@ -23,7 +23,7 @@ pub(super) const NAMES: &[&str] = &[
 ];
 
 /// Evaluates a call of one of [`NAMES`].
-pub(super) fn eval(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val, QueryError> {
+pub(super) fn eval(ev: &mut dyn Context, c: &Call, ts: i64) -> Result<Val, QueryError> {
     let name = c.func.name;
     match name {
         "histogram_quantile" => {
@@ -128,7 +128,7 @@ pub(super) fn eval(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val, Que
 }
 
 /// Groups classic `le` buckets by their series minus `le`; warns about bad `le` labels.
-fn classic_buckets(ev: &mut Evaluator<'_>, v: Vec<Elem>) -> Vec<(Labels, Vec<Bucket>)> {
+fn classic_buckets(ev: &mut dyn Context, v: Vec<Elem>) -> Vec<(Labels, Vec<Bucket>)> {
     let mut idx: HashMap<Labels, usize> = HashMap::new();
     let mut out: Vec<(Labels, Vec<Bucket>)> = Vec::new();
     for e in v {

@@ -1,7 +1,7 @@
 //! `info()`: enriches series with the data labels of matching info series.
 
 use super::{strip_parens, vector_arg};
-use crate::eval::Evaluator;
+use crate::context::Context;
 use crate::value::{QueryError, Val};
 use promql_parser::parser::{Call, Expr};
 use vigia_model::METRIC_NAME;
@@ -12,7 +12,7 @@ const INFO_IDENTIFYING: [&str; 2] = ["instance", "job"];
 /// `info(v, [selector])`: adds the data labels of matching info series (`target_info` unless
 /// the selector names others) joined on `instance` and `job`. With data-label matchers only
 /// those labels are added, and series that end up without a required label are dropped.
-pub(super) fn eval_info(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val, QueryError> {
+pub(super) fn eval_info(ev: &mut dyn Context, c: &Call, ts: i64) -> Result<Val, QueryError> {
     let v = vector_arg(ev, c, 0, ts)?;
     let mut name_ms = Vec::new();
     let mut data_ms = Vec::new();
@@ -22,7 +22,7 @@ pub(super) fn eval_info(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val
                 "expected label selectors as the second argument to info".into(),
             ));
         };
-        for group in crate::eval::selector_matchers(vs)? {
+        for group in crate::selectors::selector_matchers(vs)? {
             for m in group {
                 if m.name == METRIC_NAME {
                     name_ms.push(m);

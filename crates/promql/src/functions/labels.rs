@@ -1,7 +1,7 @@
 //! Label and order functions: `absent`, `label_replace`, `label_join`, `sort`, `sort_desc`, `sort_by_label`, `sort_by_label_desc`.
 
 use super::{arg, string_arg, strip_parens, unsupported, vector_arg};
-use crate::eval::Evaluator;
+use crate::context::Context;
 use crate::value::{Elem, QueryError, Val};
 use promql_parser::parser::{Call, Expr};
 use std::cmp::Ordering;
@@ -20,7 +20,7 @@ pub(super) const NAMES: &[&str] = &[
 ];
 
 /// Evaluates a call of one of [`NAMES`].
-pub(super) fn eval(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val, QueryError> {
+pub(super) fn eval(ev: &mut dyn Context, c: &Call, ts: i64) -> Result<Val, QueryError> {
     let name = c.func.name;
     match name {
         "absent" => {
@@ -41,7 +41,7 @@ pub(super) fn eval(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val, Que
             let repl = string_arg(ev, c, 2, ts)?;
             let src = string_arg(ev, c, 3, ts)?;
             let re_src = string_arg(ev, c, 4, ts)?;
-            if !ev.regex_cache.contains_key(&re_src) {
+            if !ev.regex_cache().contains_key(&re_src) {
                 let re = regex::RegexBuilder::new(&format!("^(?s:{re_src})$"))
                     .size_limit(1 << 20)
                     .build()
@@ -50,14 +50,14 @@ pub(super) fn eval(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val, Que
                             "invalid regular expression in label_replace(): {re_src}"
                         ))
                     })?;
-                ev.regex_cache.insert(re_src.clone(), re);
+                ev.regex_cache().insert(re_src.clone(), re);
             }
             if !is_valid_label_name(&dst) {
                 return Err(QueryError::Execution(format!(
                     "invalid destination label name in label_replace(): {dst}"
                 )));
             }
-            let Some(re) = ev.regex_cache.get(&re_src) else {
+            let Some(re) = ev.regex_cache().get(&re_src) else {
                 return Err(QueryError::Execution("regex cache".into()));
             };
             let mut out = Vec::with_capacity(v.len());
@@ -166,8 +166,8 @@ pub(crate) fn is_valid_label_name(s: &str) -> bool {
             .all(|c| !c.is_control() && !('\u{80}'..='\u{ff}').contains(&c))
 }
 
-fn sort_warning(ev: &mut Evaluator<'_>) {
-    if ev.step > 0 {
+fn sort_warning(ev: &mut dyn Context) {
+    if ev.query_range().2 > 0 {
         ev.warn("PromQL warning: sort is ineffective for range queries since results are always ordered by labels".into());
     }
 }

@@ -1,7 +1,7 @@
 //! Instant-vector math (`abs`, `round`, `clamp`, …), `vector`, `scalar`, `pi` and `min_of`/`max_of`.
 
 use super::{map_vec, scalar_arg, unsupported, vector_arg};
-use crate::eval::Evaluator;
+use crate::context::Context;
 use crate::value::{Elem, QueryError, Val};
 use promql_parser::parser::Call;
 use vigia_model::Labels;
@@ -20,7 +20,7 @@ pub(super) const NAMES: &[&str] = &[
 ];
 
 /// Evaluates a call of one of [`NAMES`].
-pub(super) fn eval(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val, QueryError> {
+pub(super) fn eval(ev: &mut dyn Context, c: &Call, ts: i64) -> Result<Val, QueryError> {
     let name = c.func.name;
     match name {
         "pi" => Ok(Val::Scalar(std::f64::consts::PI)),

@@ -3,7 +3,7 @@
 
 use super::labels::absent_labels;
 use super::{arg, scalar_arg};
-use crate::eval::Evaluator;
+use crate::context::Context;
 use crate::stats::{avg, kahan_inc, quantile_of};
 use crate::value::{Elem, QueryError, RSeries, Val};
 use promql_parser::parser::Call;
@@ -55,7 +55,7 @@ struct RangeCall<'a> {
 
 /// Evaluates a range-vector function: its parameters, its range argument, then one value per
 /// series.
-pub(super) fn eval(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val, QueryError> {
+pub(super) fn eval(ev: &mut dyn Context, c: &Call, ts: i64) -> Result<Val, QueryError> {
     let name = c.func.name;
     // Scalar parameters come before or after the range argument depending on the function.
     let (range_idx, params): (usize, &[usize]) = match name {
@@ -125,7 +125,7 @@ pub(super) fn eval(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val, Que
 
 /// Prometheus's note when `rate`/`increase` read a series whose name does not look like a
 /// counter.
-fn counter_name_info(ev: &mut Evaluator<'_>, metric: &Labels) {
+fn counter_name_info(ev: &mut dyn Context, metric: &Labels) {
     if let Some(n) = metric.metric_name()
         && !(n.ends_with("_total")
             || n.ends_with("_sum")
@@ -141,7 +141,7 @@ fn counter_name_info(ev: &mut Evaluator<'_>, metric: &Labels) {
 impl RangeCall<'_> {
     /// Checks the scalar parameters: a warning for a quantile outside [0, 1] (when there is
     /// data), an error for smoothing factors outside (0, 1).
-    fn check(&self, ev: &mut Evaluator<'_>, has_data: bool) -> Result<(), QueryError> {
+    fn check(&self, ev: &mut dyn Context, has_data: bool) -> Result<(), QueryError> {
         let (p0, p1) = (self.p0, self.p1);
         match self.name {
             "quantile_over_time" if (p0.is_nan() || !(0.0..=1.0).contains(&p0)) && has_data => {

@@ -1,7 +1,7 @@
 //! Time functions: `time()`, the query's `start()`/`end()`/`step()`/`range()`, `timestamp` and the calendar functions (`hour`, `day_of_week`, …).
 
 use super::{arg, map_vec, strip_parens, unsupported, vector_arg};
-use crate::eval::Evaluator;
+use crate::context::Context;
 use crate::value::{Elem, QueryError, Val};
 use promql_parser::parser::{Call, Expr};
 use vigia_model::Labels;
@@ -25,14 +25,16 @@ pub(super) const NAMES: &[&str] = &[
 ];
 
 /// Evaluates a call of one of [`NAMES`].
-pub(super) fn eval(ev: &mut Evaluator<'_>, c: &Call, ts: i64) -> Result<Val, QueryError> {
+pub(super) fn eval(ev: &mut dyn Context, c: &Call, ts: i64) -> Result<Val, QueryError> {
     let name = c.func.name;
     match name {
         "time" => Ok(Val::Scalar(ts as f64 / 1000.0)),
-        "start" => Ok(Val::Scalar(ev.start as f64 / 1000.0)),
-        "end" => Ok(Val::Scalar(ev.end as f64 / 1000.0)),
-        "step" => Ok(Val::Scalar(ev.step as f64 / 1000.0)),
-        "range" => Ok(Val::Scalar(ev.end.saturating_sub(ev.start) as f64 / 1000.0)),
+        "start" => Ok(Val::Scalar(ev.query_range().0 as f64 / 1000.0)),
+        "end" => Ok(Val::Scalar(ev.query_range().1 as f64 / 1000.0)),
+        "step" => Ok(Val::Scalar(ev.query_range().2 as f64 / 1000.0)),
+        "range" => Ok(Val::Scalar(
+            ev.query_range().1.saturating_sub(ev.query_range().0) as f64 / 1000.0,
+        )),
         "timestamp" => {
             let a = strip_parens(arg(c, 0)?);
             let els = match a {

@@ -3,7 +3,8 @@
 mod config;
 mod payload;
 
-pub use config::{DEFAULT_OPSGENIE_API_URL, OpsGenieConfig, OpsGenieResponder};
+pub use crate::global::DEFAULT_OPSGENIE_API_URL;
+pub use config::{OpsGenieConfig, OpsGenieResponder};
 pub use payload::opsgenie_requests;
 
 use super::Integration;

@@ -3,7 +3,8 @@
 mod config;
 mod payload;
 
-pub use config::{DEFAULT_PAGERDUTY_URL, PagerdutyConfig, PagerdutyImage, PagerdutyLink};
+pub use crate::global::DEFAULT_PAGERDUTY_URL;
+pub use config::{PagerdutyConfig, PagerdutyImage, PagerdutyLink};
 pub use payload::pagerduty_events;
 
 use super::Integration;
@@ -21,7 +22,7 @@ impl Integration {
         let url = c
             .url
             .clone()
-            .unwrap_or_else(|| crate::config::DEFAULT_PAGERDUTY_URL.to_string());
+            .unwrap_or_else(|| DEFAULT_PAGERDUTY_URL.to_string());
         for body in pagerduty_events(c, n, t)? {
             self.post_json(&url, &body, |rb| rb).await?;
         }

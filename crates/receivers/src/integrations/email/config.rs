@@ -1,8 +1,9 @@
 //! `email_configs`: SMTP settings and message fields.
 
-use crate::config::{GlobalConfig, Secret, TlsConfig, both, check_hostport};
+use crate::global::{GlobalConfig, both, check_hostport};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use vigia_httpclient::{Secret, TlsConfig};
 
 /// `email_configs:` entry.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -1,8 +1,8 @@
 //! The email: headers, plain text and HTML parts, built with lettre.
 
 use super::{EmailConfig, smtp_error};
-use crate::config::GlobalConfig;
 use crate::error::DeliveryError;
+use crate::global::GlobalConfig;
 use crate::message::Notification;
 use crate::render;
 use crate::templates::Templates;

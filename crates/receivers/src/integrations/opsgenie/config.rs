@@ -1,11 +1,9 @@
 //! `opsgenie_configs`: Alert API key, URL and alert fields.
 
-use crate::config::{GlobalConfig, HttpClientConfig, Secret, both, check_url};
+use crate::global::{GlobalConfig, both, check_url};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// Alertmanager's default Opsgenie API URL.
-pub const DEFAULT_OPSGENIE_API_URL: &str = "https://api.opsgenie.com/";
+use vigia_httpclient::{HttpClientConfig, Secret};
 
 /// An Opsgenie responder.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 
 use super::OpsGenieConfig;
 use crate::error::DeliveryError;
+use crate::global::DEFAULT_OPSGENIE_API_URL;
 use crate::integrations::{opt, strip_nulls};
 use crate::message::{Notification, Status};
 use crate::render;
@@ -12,7 +13,7 @@ pub(crate) fn opsgenie_base(c: &OpsGenieConfig) -> String {
     let mut u = c
         .api_url
         .clone()
-        .unwrap_or_else(|| crate::config::DEFAULT_OPSGENIE_API_URL.to_string());
+        .unwrap_or_else(|| DEFAULT_OPSGENIE_API_URL.to_string());
     if !u.ends_with('/') {
         u.push('/');
     }

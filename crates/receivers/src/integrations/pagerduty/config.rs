@@ -1,11 +1,9 @@
 //! `pagerduty_configs`: Events API v2 keys and event fields.
 
-use crate::config::{GlobalConfig, HttpClientConfig, Secret, both, check_url};
+use crate::global::{GlobalConfig, both, check_url};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// Alertmanager's default PagerDuty Events API v2 URL.
-pub const DEFAULT_PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue";
+use vigia_httpclient::{HttpClientConfig, Secret};
 
 /// A PagerDuty link.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

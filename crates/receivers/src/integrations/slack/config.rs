@@ -1,7 +1,8 @@
 //! `slack_configs`: the incoming-webhook URL and every message field Alertmanager supports.
 
-use crate::config::{GlobalConfig, HttpClientConfig, Secret, both, check_url};
+use crate::global::{GlobalConfig, both, check_url};
 use serde::{Deserialize, Serialize};
+use vigia_httpclient::{HttpClientConfig, Secret};
 
 /// A Slack attachment field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

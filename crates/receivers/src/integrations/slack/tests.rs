@@ -1,5 +1,5 @@
 use super::*;
-use crate::config::GlobalConfig;
+use crate::global::GlobalConfig;
 use crate::render::tests::notification;
 use crate::templates::Templates;
 

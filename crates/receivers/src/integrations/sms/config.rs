@@ -1,7 +1,7 @@
 //! vigia's `notify.sms` entries: the provider preset, credentials and recipients.
 
-use crate::config::Secret;
 use serde::{Deserialize, Serialize};
+use vigia_httpclient::Secret;
 
 /// SMS provider preset.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,8 @@
 //! `webhook_configs`: where and how alerts are POSTed.
 
-use crate::config::{GlobalConfig, HttpClientConfig, Secret, check_url};
+use crate::global::{GlobalConfig, check_url};
 use serde::{Deserialize, Serialize};
+use vigia_httpclient::{HttpClientConfig, Secret};
 
 /// `webhook_configs:` entry.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
